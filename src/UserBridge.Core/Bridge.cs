@@ -1,0 +1,238 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace UserBridge.Core;
+
+/// <summary>
+/// One switch: its ports, MAC table, engine, workers and the aging sweeper. The methods here are the control
+/// plane: they are serialised by one lock and publish a new <see cref="SwitchSnapshot"/> for every change;
+/// the workers never take that lock.
+/// </summary>
+public sealed class Bridge : IDisposable
+{
+    private static readonly TimeSpan WorkerStopTimeout = TimeSpan.FromSeconds(1);
+
+    private readonly Lock _control = new();
+    private readonly Dictionary<string, PortWorker> _workers = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private SwitchSnapshot _snapshot = SwitchSnapshot.Empty;
+    private ITimer? _sweeper;
+    private bool _started;
+    private bool _disposed;
+
+    public Bridge(BridgeOptions options, TimeProvider? timeProvider = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options;
+        _time = timeProvider ?? TimeProvider.System;
+        Logger = logger ?? NullLogger.Instance;
+        MacTable = new MacTable(options.MacTableSize, options.AgingTime, _time);
+        Engine = new ForwardingEngine(MacTable);
+    }
+
+    public BridgeOptions Options { get; }
+
+    public MacTable MacTable { get; }
+
+    public ForwardingEngine Engine { get; }
+
+    public BufferPool BufferPool { get; } = new();
+
+    public ILogger Logger { get; }
+
+    /// <summary>The current snapshot. The volatile read pairs with the volatile write in Publish: a worker that
+    /// sees a new snapshot also sees every object it points to fully built.</summary>
+    public SwitchSnapshot Snapshot => Volatile.Read(ref _snapshot);
+
+    /// <summary>Raised (on the failing worker's thread) when a port fails and goes down.</summary>
+    public event EventHandler<PortFailedEventArgs>? PortFailed;
+
+    /// <summary>Adds a port and, once the bridge is started, starts its worker. The bridge owns the port from now on.</summary>
+    public PortSlot AddPort(IPort port)
+    {
+        ArgumentNullException.ThrowIfNull(port);
+        lock (_control)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var current = _snapshot.Ports;
+            if (_snapshot.Find(port.Name) is not null)
+            {
+                throw new ArgumentException($"a port named '{port.Name}' already exists", nameof(port));
+            }
+
+            var index = Array.IndexOf(current, null);
+            if (index < 0)
+            {
+                index = current.Length;
+            }
+
+            if (index >= MacTable.MaxPorts)
+            {
+                throw new InvalidOperationException($"the switch has {MacTable.MaxPorts} ports, the most it can hold");
+            }
+
+            var ports = new PortSlot?[Math.Max(current.Length, index + 1)];
+            current.CopyTo(ports, 0);
+            var slot = new PortSlot(index, port, new PortCounters(), IsUp: true);
+            ports[index] = slot;
+            Publish(ports);
+            if (_started)
+            {
+                StartWorker(slot);
+            }
+
+            return slot;
+        }
+    }
+
+    /// <summary>Stops the port's worker, forgets its MAC entries and disposes it.</summary>
+    public bool RemovePort(string name)
+    {
+        PortSlot? slot;
+        PortWorker? worker;
+        lock (_control)
+        {
+            slot = _snapshot.Find(name);
+            if (slot is null)
+            {
+                return false;
+            }
+
+            var ports = (PortSlot?[])_snapshot.Ports.Clone();
+            ports[slot.Index] = null;
+            Publish(ports);
+            _workers.Remove(name, out worker);
+        }
+
+        StopWorker(worker, name);
+        MacTable.FlushPort(slot.Index);
+        slot.Port.Dispose();
+        Log.PortRemoved(Logger, name);
+        return true;
+    }
+
+    /// <summary>Sets a port administratively up or down. A down port drops what it receives and is sent nothing.</summary>
+    public bool SetPortUp(string name, bool isUp)
+    {
+        lock (_control)
+        {
+            var slot = _snapshot.Find(name);
+            if (slot is null)
+            {
+                return false;
+            }
+
+            if (slot.IsUp != isUp)
+            {
+                var ports = (PortSlot?[])_snapshot.Ports.Clone();
+                ports[slot.Index] = slot with { IsUp = isUp };
+                Publish(ports);
+                if (!isUp)
+                {
+                    MacTable.FlushPort(slot.Index, includeStatic: false);
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Starts a worker per port and the aging sweeper.</summary>
+    public void Start()
+    {
+        lock (_control)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_started)
+            {
+                return;
+            }
+
+            _started = true;
+            foreach (var slot in _snapshot.Ports)
+            {
+                if (slot is not null)
+                {
+                    StartWorker(slot);
+                }
+            }
+
+            var period = TimeSpan.FromTicks(Math.Clamp(MacTable.AgingTime.Ticks / 10, TimeSpan.TicksPerSecond, 10 * TimeSpan.TicksPerSecond));
+            _sweeper = _time.CreateTimer(static state => ((Bridge)state!).SweepNow(), this, period, period);
+        }
+    }
+
+    /// <summary>Removes aged entries now (the sweeper calls this periodically).</summary>
+    public int SweepNow()
+    {
+        var aged = MacTable.Sweep();
+        if (aged > 0)
+        {
+            Log.Aged(Logger, aged);
+        }
+
+        return aged;
+    }
+
+    /// <summary>Stops every worker (each within a second, even on a quiet port) and disposes every port.</summary>
+    public void Dispose()
+    {
+        PortSlot?[] ports;
+        List<KeyValuePair<string, PortWorker>> workers;
+        lock (_control)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _sweeper?.Dispose();
+            ports = _snapshot.Ports;
+            workers = [.. _workers];
+            _workers.Clear();
+            Publish([]);
+        }
+
+        foreach (var (name, worker) in workers)
+        {
+            StopWorker(worker, name);
+        }
+
+        foreach (var slot in ports)
+        {
+            slot?.Port.Dispose();
+        }
+    }
+
+    internal void OnPortFailed(string name, Exception exception)
+    {
+        Log.PortFailed(Logger, name, exception.Message);
+        SetPortUp(name, isUp: false);
+        PortFailed?.Invoke(this, new PortFailedEventArgs(name, exception));
+    }
+
+    private void StartWorker(PortSlot slot)
+    {
+        var worker = new PortWorker(this, slot.Port, slot.Index);
+        _workers[slot.Name] = worker;
+        worker.Start();
+        Log.PortUp(Logger, slot.Name, slot.Port.Type, slot.Port.Interface, slot.Index);
+    }
+
+    private void StopWorker(PortWorker? worker, string name)
+    {
+        if (worker is not null && !worker.Stop(WorkerStopTimeout))
+        {
+            Log.WorkerStuck(Logger, name, WorkerStopTimeout);
+        }
+    }
+
+    private void Publish(PortSlot?[] ports)
+    {
+        var next = new SwitchSnapshot(ports, _snapshot.Version + 1);
+
+        // Release semantics: everything the new snapshot references is written before it becomes visible.
+        Volatile.Write(ref _snapshot, next);
+    }
+}

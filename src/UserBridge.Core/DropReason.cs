@@ -1,0 +1,42 @@
+namespace UserBridge.Core;
+
+/// <summary>Why a frame was not forwarded. Each reason has its own per-port counter.</summary>
+public enum DropReason
+{
+    None = 0,
+
+    /// <summary>Shorter than the 14-byte Ethernet header.</summary>
+    TooShort,
+
+    /// <summary>The source address is a group address: no station sends from one, so it is never learned.</summary>
+    MulticastSource,
+
+    /// <summary>The ingress port is administratively down.</summary>
+    PortDown,
+
+    /// <summary>The destination was learned on a port that is down.</summary>
+    EgressDown,
+
+    /// <summary>The destination was learned on the ingress port itself: the frame stays on that segment.</summary>
+    LocalDestination,
+}
+
+/// <summary>The stable names of <see cref="DropReason"/> used in JSON, text output and metrics.</summary>
+public static class DropReasons
+{
+    /// <summary>Every reason except <see cref="DropReason.None"/>, in enum order.</summary>
+    public static IReadOnlyList<DropReason> All { get; } =
+        [DropReason.TooShort, DropReason.MulticastSource, DropReason.PortDown, DropReason.EgressDown, DropReason.LocalDestination];
+
+    public const int Count = 6;
+
+    public static string Name(DropReason reason) => reason switch
+    {
+        DropReason.TooShort => "too_short",
+        DropReason.MulticastSource => "multicast_source",
+        DropReason.PortDown => "port_down",
+        DropReason.EgressDown => "egress_down",
+        DropReason.LocalDestination => "local_destination",
+        _ => "none",
+    };
+}

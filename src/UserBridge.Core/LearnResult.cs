@@ -1,0 +1,20 @@
+namespace UserBridge.Core;
+
+/// <summary>What <see cref="MacTable.Learn"/> did.</summary>
+public enum LearnResult
+{
+    /// <summary>The entry was known on that port; its age was reset.</summary>
+    Refreshed,
+
+    /// <summary>A new entry (possibly replacing an evicted one).</summary>
+    Learned,
+
+    /// <summary>A known MAC moved to another port.</summary>
+    Moved,
+
+    /// <summary>A static entry holds the MAC on another port; it was not moved.</summary>
+    StaticConflict,
+
+    /// <summary>The MAC's bucket holds only static entries: not learned.</summary>
+    Full,
+}

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+namespace UserBridge.Core;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "port {Port} up ({Type} {Interface}, index {Index})")]
+    public static partial void PortUp(ILogger logger, string port, string type, string @interface, int index);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "port {Port} removed")]
+    public static partial void PortRemoved(ILogger logger, string port);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "port {Port} failed and is down: {Reason}")]
+    public static partial void PortFailed(ILogger logger, string port, string reason);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Critical, Message = "worker of port {Port} crashed")]
+    public static partial void WorkerCrashed(ILogger logger, string port, Exception exception);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "worker of port {Port} did not stop within {Timeout}")]
+    public static partial void WorkerStuck(ILogger logger, string port, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "aged out {Count} MAC entries")]
+    public static partial void Aged(ILogger logger, int count);
+}

@@ -1,0 +1,315 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace UserBridge.Core;
+
+/// <summary>
+/// The MAC learning table: (VLAN, MAC) → port, shared by every worker without locks.
+/// </summary>
+/// <remarks>
+/// <para><b>Layout.</b> The key is <c>mac | vid &lt;&lt; 48</c> (60 bits). It is scrambled by an invertible
+/// mixing function; the low bits of the mixed key pick a bucket of <see cref="SlotsPerBucket"/> slots (one
+/// 64-byte cache line of words) and only the remaining high bits, the tag, are stored. Because the mix is a
+/// bijection, bucket + tag identify the key exactly (a quotient table), which leaves room in one 64-bit word
+/// for the tag, the port index and the flags. A whole entry therefore changes with one compare-and-swap:
+/// readers can never see a key paired with another key's port (no torn entries), and no lock is needed.
+/// The last-seen time of each slot lives in a parallel array.</para>
+/// <para><b>Learning.</b> A frame from a known (VLAN, MAC) on the same port only refreshes the last-seen time,
+/// and only when it is older than the refresh interval, so steady traffic does not write shared cache lines.
+/// A known MAC on another port moves at once (a station move). A new MAC takes an empty slot of its bucket.</para>
+/// <para><b>Aging.</b> A dynamic entry not seen for <see cref="AgingTime"/> is treated as absent by lookups
+/// at once, and removed by <see cref="Sweep"/>, which the control plane calls periodically.</para>
+/// <para><b>Bound and eviction.</b> The table holds at most <see cref="Capacity"/> entries. When it is full, or
+/// when the new MAC's bucket is full, the new MAC replaces the least recently seen dynamic entry of its
+/// bucket (counted as an eviction). Static entries are never evicted; if a bucket holds only static entries
+/// the new MAC is not learned (counted as a learn failure) and frames to it are flooded. Eviction inside the
+/// bucket keeps the cost O(1) under a MAC-flooding attack; the slot count is four times the capacity
+/// (rounded up to a power of two) so that a bucket fills before the table only rarely.</para>
+/// <para><b>Thread safety.</b> Any number of threads may call <see cref="Learn"/> and <c>Lookup</c>
+/// concurrently with the control plane's <see cref="AddStatic"/>, <see cref="Remove"/>, <see cref="FlushPort"/>,
+/// <see cref="Sweep"/> and <see cref="GetEntries"/>. Two benign races are accepted and documented: a
+/// last-seen refresh that loses a race with a slot being reused may refresh the new occupant once (it then
+/// lives at most one refresh interval longer); and two threads learning the same new MAC at the same instant
+/// may both insert it, in which case the copy in the higher slot is removed by whichever notices it, and is
+/// never used meanwhile because every scan takes the first match.</para>
+/// </remarks>
+public sealed partial class MacTable
+{
+    public const int SlotsPerBucket = 8;
+
+    /// <summary>Port indexes are stored in 12 bits.</summary>
+    public const int MaxPorts = 4096;
+
+    public const int DefaultCapacity = 65536;
+
+    public static readonly TimeSpan DefaultAgingTime = TimeSpan.FromSeconds(300);
+
+    private const int MinBucketBits = 10;
+    private const ulong OccupiedBit = 1;
+    private const ulong StaticBit = 2;
+    private const int PortShift = 2;
+    private const ulong PortMask = MaxPorts - 1;
+    private const int TagShift = 14;
+
+    private readonly ulong[] _words;
+    private readonly long[] _lastSeenMs;
+    private readonly int _bucketBits;
+    private readonly ulong _bucketMask;
+    private readonly long _agingMs;
+    private readonly long _refreshMs;
+    private readonly TimeProvider _time;
+    private readonly long _startTimestamp;
+    private int _count;
+    private long _learned;
+    private long _moved;
+    private long _aged;
+    private long _evicted;
+    private long _learnFailures;
+
+    public MacTable(int capacity = DefaultCapacity, TimeSpan? agingTime = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(capacity, 1 << 26);
+        AgingTime = agingTime ?? DefaultAgingTime;
+        ArgumentOutOfRangeException.ThrowIfLessThan(AgingTime, TimeSpan.FromSeconds(1), nameof(agingTime));
+        Capacity = capacity;
+        var slots = (int)Math.Max(BitOperations.RoundUpToPowerOf2((uint)capacity) * 4, SlotsPerBucket << MinBucketBits);
+        _bucketBits = BitOperations.Log2((uint)(slots / SlotsPerBucket));
+        _bucketMask = (1UL << _bucketBits) - 1;
+        _words = new ulong[slots];
+        _lastSeenMs = new long[slots];
+        _agingMs = (long)AgingTime.TotalMilliseconds;
+        _refreshMs = Math.Min(1000, _agingMs / 8);
+        _time = timeProvider ?? TimeProvider.System;
+        _startTimestamp = _time.GetTimestamp();
+    }
+
+    /// <summary>The most entries the table holds, static ones included.</summary>
+    public int Capacity { get; }
+
+    public TimeSpan AgingTime { get; }
+
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>New (VLAN, MAC) entries learned.</summary>
+    public long LearnedCount => Volatile.Read(ref _learned);
+
+    /// <summary>Station moves: a known MAC seen on another port.</summary>
+    public long MovedCount => Volatile.Read(ref _moved);
+
+    public long AgedCount => Volatile.Read(ref _aged);
+
+    public long EvictedCount => Volatile.Read(ref _evicted);
+
+    /// <summary>MACs not learned because their bucket held only static entries.</summary>
+    public long LearnFailureCount => Volatile.Read(ref _learnFailures);
+
+    /// <summary>Milliseconds since the table was created, by its time provider: the clock of every call.</summary>
+    public long NowMs => (long)_time.GetElapsedTime(_startTimestamp).TotalMilliseconds;
+
+    public static ulong Key(MacAddress mac, int vlan) => mac.Value | ((ulong)(uint)vlan << 48);
+
+    /// <summary>
+    /// Learns that <paramref name="key"/> was seen on <paramref name="port"/> at <paramref name="nowMs"/>.
+    /// </summary>
+    public LearnResult Learn(ulong key, int port, long nowMs)
+    {
+        var mixed = Mix(key);
+        var first = (int)(mixed & _bucketMask) * SlotsPerBucket;
+        var tag = mixed >> _bucketBits;
+        var word = MakeWord(tag, port, isStatic: false);
+        while (true)
+        {
+            var slot = Find(first, tag);
+            if (slot < 0)
+            {
+                return Insert(first, tag, word, nowMs);
+            }
+
+            var current = Volatile.Read(ref _words[slot]);
+            if (TagOf(current) != tag || (current & OccupiedBit) == 0)
+            {
+                continue;
+            }
+
+            if (PortOf(current) == port)
+            {
+                RefreshIfStale(slot, nowMs);
+                return LearnResult.Refreshed;
+            }
+
+            if ((current & StaticBit) != 0)
+            {
+                return LearnResult.StaticConflict;
+            }
+
+            // Store the time before publishing the move: the CAS is a full fence, so a sweeper that sees
+            // the new word also sees a fresh time and cannot age the entry out on a stale one.
+            Volatile.Write(ref _lastSeenMs[slot], nowMs);
+            if (Interlocked.CompareExchange(ref _words[slot], word, current) == current)
+            {
+                Interlocked.Increment(ref _moved);
+                return LearnResult.Moved;
+            }
+        }
+    }
+
+    /// <summary>Returns the port of <paramref name="key"/>, or -1 when it is unknown or has aged out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Lookup(ulong key, long nowMs)
+    {
+        var mixed = Mix(key);
+        var first = (int)(mixed & _bucketMask) * SlotsPerBucket;
+        var tag = mixed >> _bucketBits;
+        var slot = Find(first, tag);
+        if (slot < 0)
+        {
+            return -1;
+        }
+
+        var word = Volatile.Read(ref _words[slot]);
+        if ((word & OccupiedBit) == 0 || TagOf(word) != tag)
+        {
+            return -1;
+        }
+
+        if ((word & StaticBit) == 0 && nowMs - Volatile.Read(ref _lastSeenMs[slot]) > _agingMs)
+        {
+            return -1;
+        }
+
+        return PortOf(word);
+    }
+
+    public int Lookup(MacAddress mac, int vlan) => Lookup(Key(mac, vlan), NowMs);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Find(int first, ulong tag)
+    {
+        var words = _words;
+        for (var i = first; i < first + SlotsPerBucket; i++)
+        {
+            var word = Volatile.Read(ref words[i]);
+            if ((word & OccupiedBit) != 0 && (word >> TagShift) == tag)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private void RefreshIfStale(int slot, long nowMs)
+    {
+        // Only write when the time moved by more than the refresh interval: steady traffic then reads the
+        // shared cache line but does not bounce it between cores.
+        if (nowMs - Volatile.Read(ref _lastSeenMs[slot]) > _refreshMs)
+        {
+            Volatile.Write(ref _lastSeenMs[slot], nowMs);
+        }
+    }
+
+    private LearnResult Insert(int first, ulong tag, ulong word, long nowMs)
+    {
+        while (true)
+        {
+            var full = Volatile.Read(ref _count) >= Capacity;
+            var empty = full ? -1 : FindEmpty(first);
+            if (empty >= 0)
+            {
+                Volatile.Write(ref _lastSeenMs[empty], nowMs);
+                if (Interlocked.CompareExchange(ref _words[empty], word, 0) == 0)
+                {
+                    Interlocked.Increment(ref _count);
+                    Interlocked.Increment(ref _learned);
+                    RemoveDuplicates(first, tag);
+                    return LearnResult.Learned;
+                }
+
+                continue;
+            }
+
+            var victim = FindOldestDynamic(first);
+            if (victim < 0)
+            {
+                Interlocked.Increment(ref _learnFailures);
+                return LearnResult.Full;
+            }
+
+            var old = Volatile.Read(ref _words[victim]);
+            if ((old & (OccupiedBit | StaticBit)) != OccupiedBit)
+            {
+                continue;
+            }
+
+            Volatile.Write(ref _lastSeenMs[victim], nowMs);
+            if (Interlocked.CompareExchange(ref _words[victim], word, old) == old)
+            {
+                Interlocked.Increment(ref _evicted);
+                Interlocked.Increment(ref _learned);
+                RemoveDuplicates(first, tag);
+                return LearnResult.Learned;
+            }
+        }
+    }
+
+    private int FindEmpty(int first)
+    {
+        for (var i = first; i < first + SlotsPerBucket; i++)
+        {
+            if ((Volatile.Read(ref _words[i]) & OccupiedBit) == 0)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private int FindOldestDynamic(int first)
+    {
+        var oldest = -1;
+        var oldestMs = long.MaxValue;
+        for (var i = first; i < first + SlotsPerBucket; i++)
+        {
+            var word = Volatile.Read(ref _words[i]);
+            if ((word & (OccupiedBit | StaticBit)) == OccupiedBit && Volatile.Read(ref _lastSeenMs[i]) < oldestMs)
+            {
+                oldest = i;
+                oldestMs = Volatile.Read(ref _lastSeenMs[i]);
+            }
+        }
+
+        return oldest;
+    }
+
+    /// <summary>After an insert, keeps only the first copy of a key that a concurrent learner also inserted.</summary>
+    private void RemoveDuplicates(int first, ulong tag)
+    {
+        var seen = false;
+        for (var i = first; i < first + SlotsPerBucket; i++)
+        {
+            var word = Volatile.Read(ref _words[i]);
+            if ((word & OccupiedBit) == 0 || TagOf(word) != tag)
+            {
+                continue;
+            }
+
+            if (seen && (word & StaticBit) == 0 && Interlocked.CompareExchange(ref _words[i], 0, word) == word)
+            {
+                Interlocked.Decrement(ref _count);
+            }
+
+            seen = true;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong TagOf(ulong word) => word >> TagShift;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int PortOf(ulong word) => (int)((word >> PortShift) & PortMask);
+
+    private static ulong MakeWord(ulong tag, int port, bool isStatic) =>
+        (tag << TagShift) | ((ulong)(uint)port << PortShift) | (isStatic ? StaticBit : 0) | OccupiedBit;
+}

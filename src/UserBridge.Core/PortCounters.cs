@@ -1,0 +1,67 @@
+namespace UserBridge.Core;
+
+/// <summary>
+/// The counters of one switch port. Thread-safety contract: the receive side (rx, floods, drops) is written
+/// only by the worker that reads the port, so it uses plain increments; the transmit side is written by the
+/// worker of whichever port a frame came in on, so it uses <see cref="Interlocked"/>. Readers (the control
+/// plane) read with <see cref="Volatile"/> and may see a value one frame old, never a torn one (64-bit
+/// fields are written atomically on 64-bit platforms).
+/// </summary>
+public sealed class PortCounters
+{
+    private readonly long[] _drops = new long[DropReasons.Count];
+    private long _rxFrames;
+    private long _rxBytes;
+    private long _txFrames;
+    private long _txBytes;
+    private long _txErrors;
+    private long _floods;
+
+    public long RxFrames => Volatile.Read(ref _rxFrames);
+
+    public long RxBytes => Volatile.Read(ref _rxBytes);
+
+    public long TxFrames => Volatile.Read(ref _txFrames);
+
+    public long TxBytes => Volatile.Read(ref _txBytes);
+
+    /// <summary>Frames the port failed to send (link down, queue full, interface gone).</summary>
+    public long TxErrors => Volatile.Read(ref _txErrors);
+
+    /// <summary>Frames that arrived on this port and were flooded.</summary>
+    public long Floods => Volatile.Read(ref _floods);
+
+    public long Drops(DropReason reason) => Volatile.Read(ref _drops[(int)reason]);
+
+    public long TotalDrops
+    {
+        get
+        {
+            long total = 0;
+            for (var i = 1; i < _drops.Length; i++)
+            {
+                total += Volatile.Read(ref _drops[i]);
+            }
+
+            return total;
+        }
+    }
+
+    internal void CountReceived(int frameLength)
+    {
+        _rxFrames++;
+        _rxBytes += frameLength;
+    }
+
+    internal void CountDrop(DropReason reason) => _drops[(int)reason]++;
+
+    internal void CountFlood() => _floods++;
+
+    internal void CountSent(int frameLength)
+    {
+        Interlocked.Increment(ref _txFrames);
+        Interlocked.Add(ref _txBytes, frameLength);
+    }
+
+    internal void CountSendError() => Interlocked.Increment(ref _txErrors);
+}

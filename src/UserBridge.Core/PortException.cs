@@ -1,0 +1,19 @@
+namespace UserBridge.Core;
+
+/// <summary>A port failed: the message names the operation, the interface and the system's error text.</summary>
+public sealed class PortException : Exception
+{
+    public PortException()
+    {
+    }
+
+    public PortException(string message)
+        : base(message)
+    {
+    }
+
+    public PortException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
