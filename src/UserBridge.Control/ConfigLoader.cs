@@ -1,0 +1,259 @@
+using Tomlyn.Parsing;
+using Tomlyn.Syntax;
+using UserBridge.Core;
+
+namespace UserBridge.Control;
+
+/// <summary>
+/// Reads the TOML config. It walks Tomlyn's syntax tree rather than binding to objects so that every error can
+/// name the line it is on: unknown keys, wrong types, bad values and duplicate ports are all reported together,
+/// before anything starts.
+/// </summary>
+public static class ConfigLoader
+{
+    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control"];
+    private static readonly string[] PortKeys = ["name", "type", "interface"];
+    private static readonly string[] PortTypes = ["tap"];
+
+    public static SwitchConfig LoadFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException([$"{path}: cannot read the config file: {ex.Message}"]);
+        }
+
+        return Parse(text, path);
+    }
+
+    public static SwitchConfig Parse(string text, string sourceName)
+    {
+        var errors = new List<string>();
+        var document = SyntaxParser.Parse(text, sourceName, true);
+        foreach (var diagnostic in document.Diagnostics)
+        {
+            errors.Add($"{sourceName}:{diagnostic.Span.Start.Line + 1}: {diagnostic.Message}");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(errors);
+        }
+
+        var config = new SwitchConfig();
+        foreach (var keyValue in document.KeyValues)
+        {
+            config = ApplySwitchKey(config, keyValue, sourceName, errors);
+        }
+
+        var ports = new List<PortConfig>();
+        foreach (var table in document.Tables)
+        {
+            var tableName = KeyText(table.Name);
+            var line = Line(table);
+            if (table is not TableArraySyntax || tableName != "port")
+            {
+                errors.Add($"{sourceName}:{line}: unknown table [{tableName}]; allowed: [[port]] (one per port)");
+                continue;
+            }
+
+            var port = ReadPort(table, sourceName, errors);
+            if (port is not null)
+            {
+                ports.Add(port);
+            }
+        }
+
+        config = config with { Ports = ports };
+        errors.AddRange(Validate(config, sourceName));
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(errors);
+        }
+
+        return config;
+    }
+
+    /// <summary>The checks that span several entries (duplicates), for files and flags alike.</summary>
+    public static List<string> Validate(SwitchConfig config, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var errors = new List<string>();
+        var names = new Dictionary<string, PortConfig>(StringComparer.Ordinal);
+        var interfaces = new Dictionary<string, PortConfig>(StringComparer.Ordinal);
+        foreach (var port in config.Ports)
+        {
+            if (!names.TryAdd(port.Name, port))
+            {
+                errors.Add($"{Where(sourceName, port)}: duplicate port name '{port.Name}' (first at {Where(sourceName, names[port.Name])}); give each port its own name");
+            }
+            else if (!interfaces.TryAdd(port.Interface, port))
+            {
+                errors.Add($"{Where(sourceName, port)}: interface '{port.Interface}' is already used by port '{interfaces[port.Interface].Name}'; each interface can be one port only");
+            }
+        }
+
+        if (config.Ports.Count > MacTable.MaxPorts)
+        {
+            errors.Add($"{sourceName}: {config.Ports.Count} ports; the switch holds at most {MacTable.MaxPorts}");
+        }
+
+        return errors;
+    }
+
+    private static string Where(string sourceName, PortConfig port) => port.Line > 0 ? $"{sourceName}:{port.Line}" : sourceName;
+
+    private static SwitchConfig ApplySwitchKey(SwitchConfig config, KeyValueSyntax keyValue, string sourceName, List<string> errors)
+    {
+        var key = KeyText(keyValue.Key);
+        var at = $"{sourceName}:{Line(keyValue)}";
+        switch (key)
+        {
+            case "name":
+                var name = ReadString(keyValue, at, errors);
+                if (name is not null && !ConfigValues.IsValidName(name))
+                {
+                    errors.Add($"{at}: name = \"{name}\" is not valid; use {ConfigValues.NameHelp}");
+                    return config;
+                }
+
+                return name is null ? config : config with { Name = name };
+            case "aging":
+                var aging = ReadDuration(keyValue, at, errors);
+                return aging is null ? config : config with { Aging = aging.Value };
+            case "mac_table_size":
+                var size = ReadInteger(keyValue, at, errors, 1, 1 << 26);
+                return size is null ? config : config with { MacTableSize = (int)size.Value };
+            case "control":
+                var control = ReadString(keyValue, at, errors);
+                return control is null ? config : config with { Control = control };
+            default:
+                errors.Add($"{at}: unknown key '{key}'; allowed at the top level: {string.Join(", ", SwitchKeys)}, and [[port]] tables");
+                return config;
+        }
+    }
+
+    private static PortConfig? ReadPort(TableSyntaxBase table, string sourceName, List<string> errors)
+    {
+        var line = Line(table);
+        string? name = null;
+        string? type = null;
+        string? interfaceName = null;
+        var errorCount = errors.Count;
+        foreach (var keyValue in table.Items)
+        {
+            var key = KeyText(keyValue.Key);
+            var at = $"{sourceName}:{Line(keyValue)}";
+            switch (key)
+            {
+                case "name":
+                    name = ReadString(keyValue, at, errors);
+                    if (name is not null && !ConfigValues.IsValidName(name))
+                    {
+                        errors.Add($"{at}: port name \"{name}\" is not valid; use {ConfigValues.NameHelp}");
+                    }
+
+                    break;
+                case "type":
+                    type = ReadString(keyValue, at, errors);
+                    if (type is not null && !PortTypes.Contains(type))
+                    {
+                        errors.Add($"{at}: port type \"{type}\" is not known; allowed: {string.Join(", ", PortTypes.Select(t => $"\"{t}\""))}");
+                    }
+
+                    break;
+                case "interface":
+                    interfaceName = ReadString(keyValue, at, errors);
+                    if (interfaceName is not null && !ConfigValues.IsValidInterfaceName(interfaceName))
+                    {
+                        errors.Add($"{at}: interface \"{interfaceName}\" is not valid; use {ConfigValues.InterfaceHelp}");
+                    }
+
+                    break;
+                default:
+                    errors.Add($"{at}: unknown key '{key}' in [[port]]; allowed: {string.Join(", ", PortKeys)}");
+                    break;
+            }
+        }
+
+        if (interfaceName is null)
+        {
+            errors.Add($"{sourceName}:{line}: [[port]] has no interface; add interface = \"IFNAME\" (the TAP to create or attach)");
+        }
+
+        if (errors.Count > errorCount || interfaceName is null)
+        {
+            return null;
+        }
+
+        return new PortConfig(name ?? interfaceName, type ?? "tap", interfaceName, line);
+    }
+
+    private static string? ReadString(KeyValueSyntax keyValue, string at, List<string> errors)
+    {
+        if (keyValue.Value is StringValueSyntax text)
+        {
+            return text.Value;
+        }
+
+        errors.Add($"{at}: {KeyText(keyValue.Key)} must be a string in double quotes");
+        return null;
+    }
+
+    private static long? ReadInteger(KeyValueSyntax keyValue, string at, List<string> errors, long min, long max)
+    {
+        if (keyValue.Value is IntegerValueSyntax number && number.Value >= min && number.Value <= max)
+        {
+            return number.Value;
+        }
+
+        errors.Add($"{at}: {KeyText(keyValue.Key)} must be an integer from {min} to {max}");
+        return null;
+    }
+
+    private static TimeSpan? ReadDuration(KeyValueSyntax keyValue, string at, List<string> errors)
+    {
+        switch (keyValue.Value)
+        {
+            case StringValueSyntax { Value: { } text } when ConfigValues.TryParseDuration(text, out var duration):
+                return duration;
+            case IntegerValueSyntax seconds when seconds.Value is >= 1 and <= int.MaxValue:
+                return TimeSpan.FromSeconds(seconds.Value);
+            default:
+                errors.Add($"{at}: {KeyText(keyValue.Key)} must be {ConfigValues.DurationHelp}");
+                return null;
+        }
+    }
+
+    private static string KeyText(KeySyntax? key)
+    {
+        if (key is null)
+        {
+            return string.Empty;
+        }
+
+        var text = key.Key switch
+        {
+            BareKeySyntax bare => bare.Key?.Text ?? string.Empty,
+            StringValueSyntax quoted => quoted.Value ?? string.Empty,
+            _ => string.Empty,
+        };
+        foreach (var dotted in key.DotKeys)
+        {
+            text += "." + dotted.Key switch
+            {
+                BareKeySyntax bare => bare.Key?.Text ?? string.Empty,
+                StringValueSyntax quoted => quoted.Value ?? string.Empty,
+                _ => string.Empty,
+            };
+        }
+
+        return text;
+    }
+
+    private static int Line(SyntaxNode node) => node.Span.Start.Line + 1;
+}

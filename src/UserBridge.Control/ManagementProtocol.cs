@@ -1,0 +1,61 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using UserBridge.Core;
+
+namespace UserBridge.Control;
+
+/// <summary>
+/// The management protocol: one JSON object per line each way over a unix stream socket.
+/// Request <c>{"verb":"fdb show","args":{...}}</c>; reply <c>{"ok":true,"result":...}</c> or
+/// <c>{"ok":false,"error":"..."}</c>. A connection may carry any number of requests.
+/// </summary>
+public static class ManagementProtocol
+{
+    /// <summary>Requests longer than this are refused (and the connection closed).</summary>
+    public const int MaxRequestBytes = 64 * 1024;
+
+    public static string Request(string verb, JsonObject? args = null) =>
+        new JsonObject { ["verb"] = verb, ["args"] = args ?? [] }.ToJsonString();
+
+    /// <summary>Runs one request line against the bridge and returns the reply line. Never throws.</summary>
+    public static string Handle(Bridge bridge, string requestLine)
+    {
+        try
+        {
+            if (JsonNode.Parse(requestLine) is not JsonObject request || request["verb"] is not JsonValue verbNode || verbNode.GetValueKind() != JsonValueKind.String)
+            {
+                return Error("a request is a JSON object with a string \"verb\" and an optional object \"args\"");
+            }
+
+            var verb = verbNode.GetValue<string>();
+            if (!ManagementVerbs.All.TryGetValue(verb, out var handler))
+            {
+                return Error($"unknown verb '{verb}'; known: {string.Join(", ", ManagementVerbs.All.Keys)}");
+            }
+
+            var args = request["args"] switch
+            {
+                null => [],
+                JsonObject given => given,
+                _ => null,
+            };
+            if (args is null)
+            {
+                return Error("\"args\" must be a JSON object");
+            }
+
+            var result = handler.Handler(bridge, (JsonObject)args.DeepClone());
+            return new JsonObject { ["ok"] = true, ["result"] = result }.ToJsonString();
+        }
+        catch (JsonException ex)
+        {
+            return Error($"the request is not valid JSON: {ex.Message}");
+        }
+        catch (Exception ex) when (ex is ManagementException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            return Error(ex.Message);
+        }
+    }
+
+    private static string Error(string message) => new JsonObject { ["ok"] = false, ["error"] = message }.ToJsonString();
+}

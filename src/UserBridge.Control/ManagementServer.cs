@@ -1,0 +1,151 @@
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using UserBridge.Core;
+
+namespace UserBridge.Control;
+
+/// <summary>
+/// Serves the management protocol on a unix socket (mode 0600). A stale socket file left by a crashed switch
+/// is replaced; a live one (another switch answers) is an error.
+/// </summary>
+public sealed partial class ManagementServer : IDisposable
+{
+    private readonly Socket _listener;
+    private readonly Bridge _bridge;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _acceptLoop;
+
+    private ManagementServer(string path, Socket listener, Bridge bridge, ILogger logger)
+    {
+        Path = path;
+        _listener = listener;
+        _bridge = bridge;
+        _logger = logger;
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+    }
+
+    public string Path { get; }
+
+    public static ManagementServer Start(string path, Bridge bridge, ILogger logger)
+    {
+        var directory = System.IO.Path.GetDirectoryName(path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        if (File.Exists(path))
+        {
+            if (ManagementClient.IsAlive(path))
+            {
+                throw new ManagementException($"{path}: another switch is already serving this control socket; choose another --name or --control");
+            }
+
+            File.Delete(path);
+        }
+
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            listener.Bind(new UnixDomainSocketEndPoint(path));
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            listener.Listen(16);
+        }
+        catch (SocketException ex)
+        {
+            listener.Dispose();
+            throw new ManagementException($"bind {path}: {ex.Message}", ex);
+        }
+
+        return new ManagementServer(path, listener, bridge, logger);
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            _ = Task.Run(() => ServeAsync(client));
+        }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        using (client)
+        {
+            try
+            {
+                await using var stream = new NetworkStream(client, ownsSocket: false);
+                using var reader = new StreamReader(stream, Encoding.UTF8);
+                await using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
+                while (!_stop.IsCancellationRequested)
+                {
+                    var line = await ReadLineAsync(reader).ConfigureAwait(false);
+                    if (line is null)
+                    {
+                        return;
+                    }
+
+                    await writer.WriteLineAsync(ManagementProtocol.Handle(_bridge, line)).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ManagementException)
+            {
+                LogClientError(_logger, Path, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>Reads one line, refusing lines over <see cref="ManagementProtocol.MaxRequestBytes"/>.</summary>
+    private async Task<string?> ReadLineAsync(StreamReader reader)
+    {
+        var line = new StringBuilder();
+        var buffer = new char[1];
+        while (await reader.ReadAsync(buffer.AsMemory(), _stop.Token).ConfigureAwait(false) == 1)
+        {
+            if (buffer[0] == '\n')
+            {
+                return line.ToString();
+            }
+
+            if (line.Length >= ManagementProtocol.MaxRequestBytes)
+            {
+                throw new ManagementException($"request longer than {ManagementProtocol.MaxRequestBytes} bytes");
+            }
+
+            line.Append(buffer[0]);
+        }
+
+        return line.Length > 0 ? line.ToString() : null;
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Dispose();
+        _acceptLoop.Wait(TimeSpan.FromSeconds(1));
+        _stop.Dispose();
+        try
+        {
+            File.Delete(Path);
+        }
+        catch (IOException)
+        {
+            // Already gone: nothing to clean.
+        }
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "management client on {Path}: {Reason}")]
+    private static partial void LogClientError(ILogger logger, string path, string reason);
+}

@@ -1,0 +1,96 @@
+using System.Reflection;
+using System.Text.Json.Nodes;
+using UserBridge.Core;
+
+namespace UserBridge.Control;
+
+/// <summary>One management command: its name (as typed after <c>userbridge</c>), help, and handler.</summary>
+public sealed record ManagementVerb(string Name, string Help, Func<Bridge, JsonObject, JsonNode> Handler);
+
+/// <summary>
+/// The verb table: the one list of what the management socket answers. The CLI sends these names; it has
+/// no logic of its own.
+/// </summary>
+public static class ManagementVerbs
+{
+    public static IReadOnlyDictionary<string, ManagementVerb> All { get; } = new Dictionary<string, ManagementVerb>(StringComparer.Ordinal)
+    {
+        ["fdb show"] = new("fdb show", "list the MAC table: mac, vlan, port, age, static (args: port, vlan)", FdbShow),
+        ["port show"] = new("port show", "list ports with state and counters (args: port)", PortShow),
+        ["version"] = new("version", "the switch's version", static (_, _) => new JsonObject { ["version"] = Version }),
+    };
+
+    public static string Version { get; } =
+        typeof(ManagementVerbs).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    private static JsonArray FdbShow(Bridge bridge, JsonObject args)
+    {
+        var portFilter = (string?)args["port"];
+        var vlanFilter = (int?)args["vlan"];
+        var ports = bridge.Snapshot.Ports;
+        var rows = new JsonArray();
+        var entries = bridge.MacTable.GetEntries();
+        entries.Sort(static (a, b) => a.Vlan != b.Vlan ? a.Vlan.CompareTo(b.Vlan) : a.Mac.Value.CompareTo(b.Mac.Value));
+        foreach (var entry in entries)
+        {
+            var portName = entry.Port < ports.Length ? ports[entry.Port]?.Name : null;
+            if (portName is null || (portFilter is not null && portFilter != portName) || (vlanFilter is not null && vlanFilter != entry.Vlan))
+            {
+                continue;
+            }
+
+            rows.Add(new JsonObject
+            {
+                ["mac"] = entry.Mac.ToString(),
+                ["vlan"] = entry.Vlan,
+                ["port"] = portName,
+                ["age_s"] = Math.Round(entry.Age.TotalSeconds, 1),
+                ["static"] = entry.IsStatic,
+            });
+        }
+
+        return rows;
+    }
+
+    private static JsonArray PortShow(Bridge bridge, JsonObject args)
+    {
+        var portFilter = (string?)args["port"];
+        var rows = new JsonArray();
+        foreach (var slot in bridge.Snapshot.Ports)
+        {
+            if (slot is null || (portFilter is not null && portFilter != slot.Name))
+            {
+                continue;
+            }
+
+            var counters = slot.Counters;
+            var drops = new JsonObject();
+            foreach (var reason in DropReasons.All)
+            {
+                drops[DropReasons.Name(reason)] = counters.Drops(reason);
+            }
+
+            rows.Add(new JsonObject
+            {
+                ["name"] = slot.Name,
+                ["type"] = slot.Port.Type,
+                ["interface"] = slot.Port.Interface,
+                ["state"] = slot.IsUp ? "up" : "down",
+                ["rx_frames"] = counters.RxFrames,
+                ["tx_frames"] = counters.TxFrames,
+                ["rx_bytes"] = counters.RxBytes,
+                ["tx_bytes"] = counters.TxBytes,
+                ["tx_errors"] = counters.TxErrors,
+                ["floods"] = counters.Floods,
+                ["drops"] = drops,
+            });
+        }
+
+        if (portFilter is not null && rows.Count == 0)
+        {
+            throw new ManagementException($"no port named '{portFilter}'");
+        }
+
+        return rows;
+    }
+}
