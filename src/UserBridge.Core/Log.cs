@@ -4,7 +4,7 @@ namespace UserBridge.Core;
 
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "port {Port} up ({Type} {Interface}, index {Index})")]
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "port {Port} up ({Type} {Interface}, index {Index})")]
     public static partial void PortUp(ILogger logger, string port, string type, string @interface, int index);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "port {Port} removed")]

@@ -1,0 +1,8 @@
+namespace UserBridge.Cli;
+
+internal static class ExitCodes
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int BadUsage = 2;
+}

@@ -1,0 +1,10 @@
+using System.CommandLine;
+using UserBridge.Cli;
+
+var root = new RootCommand("UserBridge: a user-space Ethernet switch for TAP devices, namespaces and VMs");
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(ShowCommands.CreateFdb());
+root.Subcommands.Add(ShowCommands.CreatePort());
+root.Subcommands.Add(LabCommand.Create());
+root.Subcommands.Add(ShowCommands.CreateVersion());
+return root.Parse(args).Invoke();

@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using UserBridge.Control;
+using UserBridge.Core;
+using UserBridge.Linux;
+
+namespace UserBridge.Cli;
+
+/// <summary><c>userbridge run</c>: runs a switch in the foreground until SIGINT or SIGTERM.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<FileInfo?>("--config", "-c") { Description = "a TOML config file" };
+        var taps = new Option<string[]>("--tap") { Description = "a TAP port (created if absent, attached if persistent); repeat for more", Arity = ArgumentArity.ZeroOrMore };
+        var name = new Option<string?>("--name") { Description = $"the switch's name (default {BridgeOptions.DefaultName}; names the control socket)" };
+        var control = new Option<string?>("--control") { Description = "the management socket's path (default /run/userbridge/NAME.sock)" };
+        var stats = new Option<int>("--stats")
+        {
+            Description = "print a line of counters every SECONDS when they changed (0: never)",
+            DefaultValueFactory = _ => 10,
+        };
+        var logLevel = Logging.LevelOption();
+        var run = new Command("run", "run the switch in the foreground (Ctrl-C or SIGTERM stops it)") { config, taps, name, control, stats, logLevel };
+        run.SetAction(result =>
+        {
+            using var loggerFactory = Logging.Create(result.GetValue(logLevel));
+            var logger = loggerFactory.CreateLogger("userbridge");
+            try
+            {
+                var switchConfig = BuildConfig(result.GetValue(config), result.GetValue(taps) ?? [], result.GetValue(name), result.GetValue(control));
+                if (switchConfig.Ports.Count == 0)
+                {
+                    Console.Error.WriteLine("userbridge run: no ports; give --tap IFNAME or a --config file with [[port]] tables");
+                    return ExitCodes.BadUsage;
+                }
+
+                return Run(switchConfig, logger, result.GetValue(stats));
+            }
+            catch (ConfigException ex)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return ExitCodes.BadUsage;
+            }
+            catch (Exception ex) when (ex is InteropException or ManagementException or ArgumentException)
+            {
+                Console.Error.WriteLine($"userbridge run: {ex.Message}");
+                return ExitCodes.Failure;
+            }
+        });
+        return run;
+    }
+
+    private static SwitchConfig BuildConfig(FileInfo? file, string[] taps, string? name, string? control)
+    {
+        var config = file is null ? new SwitchConfig() : ConfigLoader.LoadFile(file.FullName);
+        var errors = new List<string>();
+        if (name is not null && !ConfigValues.IsValidName(name))
+        {
+            errors.Add($"--name {name}: use {ConfigValues.NameHelp}");
+        }
+
+        foreach (var tap in taps)
+        {
+            if (!ConfigValues.IsValidInterfaceName(tap))
+            {
+                errors.Add($"--tap {tap}: use {ConfigValues.InterfaceHelp}");
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(errors);
+        }
+
+        config = config with
+        {
+            Name = name ?? config.Name,
+            Control = control ?? config.Control,
+            Ports = [.. config.Ports, .. taps.Select(tap => new PortConfig(tap, "tap", tap))],
+        };
+        var problems = ConfigLoader.Validate(config, file?.FullName ?? "command line");
+        return problems.Count > 0 ? throw new ConfigException(problems) : config;
+    }
+
+    private static int Run(SwitchConfig config, ILogger logger, int statsSeconds)
+    {
+        using var stop = new CancellationTokenSource();
+        void OnSignal(PosixSignalContext context)
+        {
+            // Keep the runtime from terminating at once: the switch stops its workers and closes its TAPs first.
+            context.Cancel = true;
+            stop.Cancel();
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using (var host = SwitchHost.Start(config, logger, Console.WriteLine))
+        {
+            var period = statsSeconds > 0 ? TimeSpan.FromSeconds(statsSeconds) : Timeout.InfiniteTimeSpan;
+            var last = host.SummaryLine();
+            while (!stop.Token.WaitHandle.WaitOne(period))
+            {
+                var line = host.SummaryLine();
+                if (line != last)
+                {
+                    Console.WriteLine(line);
+                    last = line;
+                }
+            }
+
+            Console.WriteLine($"switch {config.Name} stopping");
+        }
+
+        Console.WriteLine($"switch {config.Name} stopped");
+        return ExitCodes.Success;
+    }
+}

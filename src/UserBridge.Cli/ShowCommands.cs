@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using UserBridge.Control;
+
+namespace UserBridge.Cli;
+
+/// <summary>The commands that ask a running switch over its management socket and print the answer.</summary>
+internal static class ShowCommands
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static Command CreateFdb()
+    {
+        var common = new CommonOptions();
+        var port = new Option<string?>("--port") { Description = "only entries on this port" };
+        var vlan = new Option<int?>("--vlan") { Description = "only entries in this VLAN" };
+        var show = new Command("show", "list the MAC table (forwarding database)");
+        common.AddTo(show);
+        show.Options.Add(port);
+        show.Options.Add(vlan);
+        show.SetAction(result =>
+        {
+            var args = new JsonObject();
+            if (result.GetValue(port) is { } p)
+            {
+                args["port"] = p;
+            }
+
+            if (result.GetValue(vlan) is { } v)
+            {
+                args["vlan"] = v;
+            }
+
+            return Call(result, common, "fdb show", args, rows => TextTables.Fdb((JsonArray)rows));
+        });
+        return new Command("fdb", "the MAC table") { show };
+    }
+
+    public static Command CreatePort()
+    {
+        var common = new CommonOptions();
+        var port = new Option<string?>("--port") { Description = "only this port" };
+        var show = new Command("show", "list ports with their state and counters");
+        common.AddTo(show);
+        show.Options.Add(port);
+        show.SetAction(result =>
+        {
+            var args = new JsonObject();
+            if (result.GetValue(port) is { } p)
+            {
+                args["port"] = p;
+            }
+
+            return Call(result, common, "port show", args, rows => TextTables.Ports((JsonArray)rows));
+        });
+        return new Command("port", "the switch's ports") { show };
+    }
+
+    public static Command CreateVersion()
+    {
+        var common = new CommonOptions();
+        var version = new Command("version", "print this program's version, and the running switch's when one answers");
+        common.AddTo(version);
+        version.SetAction(result =>
+        {
+            Console.WriteLine($"userbridge {ManagementVerbs.Version}");
+            var path = common.SocketPath(result);
+            if (File.Exists(path) && ManagementClient.IsAlive(path))
+            {
+                return Call(result, common, "version", null, reply => $"switch at {path}: {(string?)reply["version"]}\n");
+            }
+
+            return ExitCodes.Success;
+        });
+        return version;
+    }
+
+    private static int Call(ParseResult result, CommonOptions common, string verb, JsonObject? args, Func<JsonNode, string> asText)
+    {
+        try
+        {
+            var reply = ManagementClient.Call(common.SocketPath(result), verb, args);
+            if (result.GetValue(common.Json))
+            {
+                Console.WriteLine(result.GetValue(common.Pretty) ? reply.ToJsonString(Indented) : reply.ToJsonString());
+            }
+            else
+            {
+                Console.Write(asText(reply));
+            }
+
+            return ExitCodes.Success;
+        }
+        catch (ManagementException ex)
+        {
+            Console.Error.WriteLine($"userbridge {verb}: {ex.Message}");
+            return ExitCodes.Failure;
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Logging;
+using UserBridge.Core;
+using UserBridge.Linux;
+
+namespace UserBridge.Control;
+
+/// <summary>
+/// A running switch: the bridge, its ports opened from the config, and the management socket. Disposing it
+/// stops the workers, closes the ports (TAPs the switch created disappear) and removes the socket.
+/// </summary>
+public sealed class SwitchHost : IDisposable
+{
+    private readonly ManagementServer _server;
+
+    private SwitchHost(SwitchConfig config, Bridge bridge, ManagementServer server)
+    {
+        Config = config;
+        Bridge = bridge;
+        _server = server;
+    }
+
+    public SwitchConfig Config { get; }
+
+    public Bridge Bridge { get; }
+
+    public string ControlPath => _server.Path;
+
+    /// <summary>
+    /// Opens every configured port (failing as a whole if one cannot be opened, naming the interface and the
+    /// errno text), starts the workers and the management socket. <paramref name="announce"/> gets one line
+    /// per port as it comes up.
+    /// </summary>
+    public static SwitchHost Start(SwitchConfig config, ILogger logger, Action<string> announce)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(announce);
+        var errors = ConfigLoader.Validate(config, "configuration");
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(errors);
+        }
+
+        var bridge = new Bridge(config.ToBridgeOptions(), TimeProvider.System, logger);
+        try
+        {
+            foreach (var port in config.Ports)
+            {
+                var tap = TapPort.Open(port.Interface, port.Name);
+                bridge.AddPort(tap);
+                var origin = tap.Created ? "created; removed on exit" : tap.Persistent ? "attached, persistent; kept on exit" : "attached";
+                announce($"port {tap.Name} up: tap {tap.Interface} ({origin})");
+            }
+
+            bridge.Start();
+            var server = ManagementServer.Start(config.ControlPath, bridge, logger);
+            announce($"switch {config.Name} running: {config.Ports.Count} port(s), control socket {server.Path}");
+            return new SwitchHost(config, bridge, server);
+        }
+        catch
+        {
+            bridge.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One line of totals, for live progress output.</summary>
+    public string SummaryLine()
+    {
+        long rx = 0, tx = 0, drops = 0, floods = 0;
+        var up = 0;
+        foreach (var slot in Bridge.Snapshot.Ports)
+        {
+            if (slot is null)
+            {
+                continue;
+            }
+
+            up += slot.IsUp ? 1 : 0;
+            rx += slot.Counters.RxFrames;
+            tx += slot.Counters.TxFrames;
+            drops += slot.Counters.TotalDrops;
+            floods += slot.Counters.Floods;
+        }
+
+        return $"{Config.Name}: {up} port(s) up, {Bridge.MacTable.Count} MAC(s), rx {rx} tx {tx} frames, floods {floods}, drops {drops}";
+    }
+
+    public void Dispose()
+    {
+        _server.Dispose();
+        Bridge.Dispose();
+    }
+}

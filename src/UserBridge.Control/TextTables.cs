@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace UserBridge.Control;
+
+/// <summary>Renders management results as aligned text, the default output of the CLI.</summary>
+public static class TextTables
+{
+    private static readonly string[] FdbHeader = ["MAC", "VLAN", "PORT", "AGE", "TYPE"];
+    private static readonly string[] PortHeader = ["PORT", "TYPE", "INTERFACE", "STATE", "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES", "FLOODS", "DROPS"];
+
+    public static string Fdb(JsonArray rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var table = new List<string[]> { FdbHeader };
+        foreach (var row in rows)
+        {
+            var isStatic = (bool?)row?["static"] == true;
+            table.Add(
+            [
+                (string?)row?["mac"] ?? "?",
+                ((int?)row?["vlan"] ?? 0).ToString(CultureInfo.InvariantCulture),
+                (string?)row?["port"] ?? "?",
+                isStatic ? "-" : ((double?)row?["age_s"] ?? 0).ToString("0.0", CultureInfo.InvariantCulture) + "s",
+                isStatic ? "static" : "learned",
+            ]);
+        }
+
+        return Render(table);
+    }
+
+    public static string Ports(JsonArray rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var table = new List<string[]> { PortHeader };
+        foreach (var row in rows)
+        {
+            var drops = new List<string>();
+            if (row?["drops"] is JsonObject byReason)
+            {
+                foreach (var (reason, count) in byReason)
+                {
+                    if ((long?)count > 0)
+                    {
+                        drops.Add($"{reason}={count}");
+                    }
+                }
+            }
+
+            table.Add(
+            [
+                (string?)row?["name"] ?? "?",
+                (string?)row?["type"] ?? "?",
+                (string?)row?["interface"] ?? "?",
+                (string?)row?["state"] ?? "?",
+                Number(row?["rx_frames"]),
+                Number(row?["rx_bytes"]),
+                Number(row?["tx_frames"]),
+                Number(row?["tx_bytes"]),
+                Number(row?["floods"]),
+                drops.Count == 0 ? "0" : string.Join(",", drops),
+            ]);
+        }
+
+        return Render(table);
+    }
+
+    private static string Number(JsonNode? node) => ((long?)node ?? 0).ToString(CultureInfo.InvariantCulture);
+
+    private static string Render(List<string[]> rows)
+    {
+        var widths = new int[rows[0].Length];
+        foreach (var row in rows)
+        {
+            for (var i = 0; i < row.Length; i++)
+            {
+                widths[i] = Math.Max(widths[i], row[i].Length);
+            }
+        }
+
+        var text = new StringBuilder();
+        foreach (var row in rows)
+        {
+            for (var i = 0; i < row.Length; i++)
+            {
+                text.Append(i == row.Length - 1 ? row[i] : row[i].PadRight(widths[i] + 2));
+            }
+
+            text.Append('\n');
+        }
+
+        return text.ToString();
+    }
+}
