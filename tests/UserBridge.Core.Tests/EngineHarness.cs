@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace UserBridge.Core.Tests;
+
+/// <summary>
+/// A forwarding engine over a snapshot of <see cref="MemoryPort"/>s, all up, on a fake clock: the data path of
+/// one worker without any thread. <see cref="Send"/> runs one frame through it as received on a port.
+/// </summary>
+internal sealed class EngineHarness : IDisposable
+{
+    public static readonly TimeSpan AgingTime = TimeSpan.FromSeconds(60);
+
+    private readonly PortSlot[] _slots;
+
+    public EngineHarness(int portCount, int capacity = 1024)
+    {
+        Time = new FakeTimeProvider();
+        Table = new MacTable(capacity, AgingTime, Time);
+        Engine = new ForwardingEngine(Table);
+        Ports = new MemoryPort[portCount];
+        _slots = new PortSlot[portCount];
+        for (var i = 0; i < portCount; i++)
+        {
+            Ports[i] = new MemoryPort($"p{i}");
+            _slots[i] = new PortSlot(i, Ports[i], new PortCounters(), IsUp: true);
+        }
+
+        Snapshot = SwitchSnapshot.Empty;
+        Publish();
+    }
+
+    public FakeTimeProvider Time { get; }
+
+    public MacTable Table { get; }
+
+    public ForwardingEngine Engine { get; }
+
+    public MemoryPort[] Ports { get; }
+
+    public SwitchSnapshot Snapshot { get; private set; }
+
+    public ForwardingDecision Send(int ingressPort, byte[] frame) => Engine.Process(Snapshot, ingressPort, frame, Table.NowMs);
+
+    public PortCounters Counters(int port) => _slots[port].Counters;
+
+    /// <summary>Publishes a new snapshot in which <paramref name="port"/> is up or down (its counters are kept).</summary>
+    public void SetUp(int port, bool isUp)
+    {
+        _slots[port] = _slots[port] with { IsUp = isUp };
+        Publish();
+    }
+
+    /// <summary>Takes every frame the switch has sent out of <paramref name="port"/> so far.</summary>
+    public List<byte[]> Drain(int port)
+    {
+        var frames = new List<byte[]>();
+        while (Ports[port].TryTakeSent(out var frame))
+        {
+            frames.Add(frame!);
+        }
+
+        return frames;
+    }
+
+    /// <summary>Forgets what every port has sent so far.</summary>
+    public void DrainAll()
+    {
+        for (var i = 0; i < Ports.Length; i++)
+        {
+            Drain(i);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var port in Ports)
+        {
+            port.Dispose();
+        }
+    }
+
+    private void Publish() => Snapshot = new SwitchSnapshot([.. _slots], Snapshot.Version + 1);
+}

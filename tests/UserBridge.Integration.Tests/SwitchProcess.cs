@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Tmds.Linux;
+
+namespace UserBridge.Integration.Tests;
+
+/// <summary>
+/// The real <c>userbridge</c> program, built next to this test project, run as a child process. Dispose ends it
+/// by its PID (SIGTERM, then SIGKILL after a deadline) if the test did not stop it.
+/// </summary>
+internal sealed class SwitchProcess : IDisposable
+{
+    private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(20);
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<string> _errors = new();
+
+    private SwitchProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => Enqueue(_output, e.Data);
+        process.ErrorDataReceived += (_, e) => Enqueue(_errors, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Output => string.Join('\n', _output);
+
+    public string Errors => string.Join('\n', _errors);
+
+    public int Pid => _process.Id;
+
+    public static string ProgramPath
+    {
+        get
+        {
+            var directory = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory));
+            var configuration = directory.Parent?.Name ?? "Debug";
+            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "UserBridge.sln")))
+            {
+                directory = directory.Parent;
+            }
+
+            Assert.NotNull(directory);
+            var path = Path.Combine(directory.FullName, "src", "UserBridge.Cli", "bin", configuration, "net10.0", "userbridge");
+            Assert.True(File.Exists(path), $"the userbridge program was not built at {path}");
+            return path;
+        }
+    }
+
+    /// <summary>Starts <c>userbridge ARGS</c> and returns at once.</summary>
+    public static SwitchProcess Launch(params string[] arguments)
+    {
+        var start = new ProcessStartInfo(ProgramPath)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return new SwitchProcess(Process.Start(start) ?? throw new InvalidOperationException("cannot start userbridge"));
+    }
+
+    /// <summary>Starts <c>userbridge run ARGS</c> and waits until it says it is running.</summary>
+    public static SwitchProcess StartSwitch(params string[] arguments)
+    {
+        var process = Launch(["run", "--stats", "0", .. arguments]);
+        try
+        {
+            process.WaitForOutput("running:", StartDeadline);
+            return process;
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+    }
+
+    public void WaitForOutput(string text, TimeSpan deadline)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!_output.Any(line => line.Contains(text, StringComparison.Ordinal)))
+        {
+            if (_process.WaitForExit(20))
+            {
+                _process.WaitForExit();
+                Assert.True(_output.Any(line => line.Contains(text, StringComparison.Ordinal)), $"userbridge exited ({_process.ExitCode}) before printing '{text}'.\nstdout:\n{Output}\nstderr:\n{Errors}");
+                return;
+            }
+
+            Assert.True(watch.Elapsed < deadline, $"userbridge did not print '{text}' within {deadline}.\nstdout:\n{Output}\nstderr:\n{Errors}");
+        }
+    }
+
+    /// <summary>Sends SIGTERM and waits for the exit; returns the exit code and how long the exit took.</summary>
+    public (int ExitCode, TimeSpan Elapsed) Terminate(TimeSpan deadline)
+    {
+        var watch = Stopwatch.StartNew();
+        Assert.Equal(0, LibC.kill(_process.Id, LibC.SIGTERM));
+        Assert.True(_process.WaitForExit(deadline), $"userbridge did not exit within {deadline} of SIGTERM.\nstdout:\n{Output}\nstderr:\n{Errors}");
+        _process.WaitForExit();
+        return (_process.ExitCode, watch.Elapsed);
+    }
+
+    public int WaitForExit(TimeSpan deadline)
+    {
+        Assert.True(_process.WaitForExit(deadline), $"userbridge did not finish within {deadline}.\nstdout:\n{Output}\nstderr:\n{Errors}");
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _ = LibC.kill(_process.Id, LibC.SIGTERM);
+            if (!_process.WaitForExit(TimeSpan.FromSeconds(5)))
+            {
+                _process.Kill();
+                _process.WaitForExit();
+            }
+        }
+
+        _process.Dispose();
+    }
+
+    private static void Enqueue(ConcurrentQueue<string> queue, string? line)
+    {
+        if (line is not null)
+        {
+            queue.Enqueue(line);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using UserBridge.Control;
+
+namespace UserBridge.Integration.Tests;
+
+/// <summary>
+/// The namespaces and interfaces of one test, all named with a prefix unique to this test run, addresses from
+/// 198.18.0.0/15 and no default route. Dispose removes everything, also when the test failed.
+/// </summary>
+internal sealed class TestNetwork : IDisposable
+{
+    private readonly List<string> _namespaces = [];
+    private readonly List<string> _persistentTaps = [];
+
+    public TestNetwork() => Prefix = "ubt" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+
+    /// <summary>9 characters: room for "-p1" within the 15 of an interface name.</summary>
+    public string Prefix { get; }
+
+    public string Tap(int host) => $"{Prefix}-p{host}";
+
+    public string Namespace(int host) => $"{Prefix}-h{host}";
+
+    public static string Address(int host) => $"198.18.0.{host}";
+
+    /// <summary>Moves the switch's TAP for <paramref name="host"/> into a new namespace and configures it.</summary>
+    public void AddHost(int host)
+    {
+        var ns = Namespace(host);
+        var tap = Tap(host);
+        Shell.Check("ip", "netns", "add", ns);
+        _namespaces.Add(ns);
+        Shell.Check("ip", "link", "set", "dev", tap, "netns", ns);
+        Shell.Check("ip", "netns", "exec", ns, "sysctl", "-qw", $"net.ipv6.conf.{tap}.disable_ipv6=1");
+        Shell.Check("ip", "-n", ns, "address", "add", $"{Address(host)}/24", "dev", tap);
+        Shell.Check("ip", "-n", ns, "link", "set", "dev", tap, "up");
+        Shell.Check("ip", "-n", ns, "link", "set", "dev", "lo", "up");
+    }
+
+    /// <summary>Creates a persistent TAP in the root namespace (removed in Dispose).</summary>
+    public void AddPersistentTap(string name)
+    {
+        Shell.Check("ip", "tuntap", "add", "dev", name, "mode", "tap");
+        _persistentTaps.Add(name);
+    }
+
+    public string MacOf(int host)
+    {
+        var json = Shell.Check("ip", "-n", Namespace(host), "-j", "link", "show", "dev", Tap(host));
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement[0].GetProperty("address").GetString()!;
+    }
+
+    public ExternalCommand.Result Ping(int from, int to, int count = 2) =>
+        Shell.Run("ip", "netns", "exec", Namespace(from), "ping", "-c", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "-i", "0.2", "-W", "2", "-q", Address(to));
+
+    public static bool InterfaceExists(string name) => Directory.Exists($"/sys/class/net/{name}");
+
+    public void Dispose()
+    {
+        foreach (var ns in _namespaces)
+        {
+            Shell.Run("ip", "netns", "delete", ns);
+        }
+
+        foreach (var tap in _persistentTaps)
+        {
+            Shell.Run("ip", "link", "delete", "dev", tap);
+        }
+    }
+}
