@@ -1,0 +1,119 @@
+namespace UserBridge.Control.Tests;
+
+public sealed class ConfigLoaderTests
+{
+    private const string File = "switch.toml";
+
+    [Fact]
+    public void ReadsAFullConfigWithDefaultsForOmittedPortFields()
+    {
+        var config = ConfigLoader.Parse(
+            """
+            name = "lab0"
+            aging = "5m"
+            mac_table_size = 1024
+            control = "/tmp/lab0.sock"
+
+            [[port]]
+            name = "p1"
+            type = "tap"
+            interface = "ub-p1"
+
+            [[port]]
+            interface = "ub-p2"
+            """,
+            File);
+
+        Assert.Equal("lab0", config.Name);
+        Assert.Equal(TimeSpan.FromMinutes(5), config.Aging);
+        Assert.Equal(1024, config.MacTableSize);
+        Assert.Equal("/tmp/lab0.sock", config.ControlPath);
+        Assert.Equal(2, config.Ports.Count);
+        Assert.Equal(new PortConfig("p1", "tap", "ub-p1", 6), config.Ports[0]);
+        Assert.Equal(new PortConfig("ub-p2", "tap", "ub-p2", 11), config.Ports[1]);
+    }
+
+    [Fact]
+    public void AnEmptyFileGivesTheDefaults()
+    {
+        var config = ConfigLoader.Parse(string.Empty, File);
+
+        Assert.Equal("ub0", config.Name);
+        Assert.Equal(TimeSpan.FromSeconds(300), config.Aging);
+        Assert.Equal(65536, config.MacTableSize);
+        Assert.Equal("/run/userbridge/ub0.sock", config.ControlPath);
+        Assert.Empty(config.Ports);
+    }
+
+    [Theory]
+    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, and [[port]] tables")]
+    [InlineData("aging = \"soon\"", "switch.toml:1: aging must be a duration such as \"300s\", \"5m\", \"1h\" or \"1500ms\" (at least 1s)")]
+    [InlineData("aging = \"0s\"", "switch.toml:1: aging must be a duration")]
+    [InlineData("mac_table_size = 0", "switch.toml:1: mac_table_size must be an integer from 1 to 67108864")]
+    [InlineData("mac_table_size = \"big\"", "switch.toml:1: mac_table_size must be an integer")]
+    [InlineData("name = 5", "switch.toml:1: name must be a string in double quotes")]
+    [InlineData("name = \"has space\"", "switch.toml:1: name = \"has space\" is not valid; use 1 to 32 letters")]
+    [InlineData("[bridge]\nname = \"x\"", "switch.toml:1: unknown table [bridge]; allowed: [[port]]")]
+    [InlineData("\n\n[[port]]\ninterface = \"a\"\nspeed = 10", "switch.toml:5: unknown key 'speed' in [[port]]; allowed: name, type, interface")]
+    [InlineData("[[port]]\ninterface = \"a\"\ntype = \"vxlan\"", "switch.toml:3: port type \"vxlan\" is not known; allowed: \"tap\"")]
+    [InlineData("[[port]]\ninterface = \"much-too-long-name\"", "switch.toml:2: interface \"much-too-long-name\" is not valid")]
+    [InlineData("[[port]]\nname = \"p1\"", "switch.toml:1: [[port]] has no interface; add interface = \"IFNAME\"")]
+    [InlineData("name = \"x\"\nname = ", "switch.toml:2:")]
+    public void RejectsABadLineNamingTheFileTheLineAndWhatIsAllowed(string toml, string expected)
+    {
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(toml, File));
+
+        Assert.Contains(error.Errors, message => message.StartsWith(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void RejectsDuplicatePortsNamingBothLines()
+    {
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(
+            """
+            [[port]]
+            name = "p1"
+            interface = "a"
+            [[port]]
+            name = "p1"
+            interface = "b"
+            [[port]]
+            name = "p3"
+            interface = "a"
+            """,
+            File));
+
+        Assert.Equal(2, error.Errors.Count);
+        Assert.Equal("switch.toml:4: duplicate port name 'p1' (first at switch.toml:1); give each port its own name", error.Errors[0]);
+        Assert.Equal("switch.toml:7: interface 'a' is already used by port 'p1'; each interface can be one port only", error.Errors[1]);
+    }
+
+    [Fact]
+    public void ReportsEveryErrorOfAFileTogether()
+    {
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Parse("aging = \"x\"\nsize = 3\n[[port]]\ninterface = \"a\"\nfoo = 1\n", File));
+
+        Assert.Equal(3, error.Errors.Count);
+        Assert.Equal(error.Errors, error.Message.Split(Environment.NewLine));
+    }
+
+    [Theory]
+    [InlineData("1500ms", 1500)]
+    [InlineData("300s", 300_000)]
+    [InlineData("300", 300_000)]
+    [InlineData("5m", 300_000)]
+    [InlineData("2h", 7_200_000)]
+    public void ParsesDurationsWithUnits(string text, long milliseconds)
+    {
+        Assert.True(ConfigValues.TryParseDuration(text, out var duration));
+        Assert.Equal(milliseconds, (long)duration.TotalMilliseconds);
+    }
+
+    [Fact]
+    public void AMissingFileIsAnErrorNamingIt()
+    {
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.LoadFile("/nonexistent/ub.toml"));
+
+        Assert.StartsWith("/nonexistent/ub.toml: cannot read the config file", error.Message, StringComparison.Ordinal);
+    }
+}

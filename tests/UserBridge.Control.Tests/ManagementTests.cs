@@ -1,0 +1,130 @@
+using System.Text.Json.Nodes;
+using UserBridge.Core;
+
+namespace UserBridge.Control.Tests;
+
+public sealed class ManagementTests : IDisposable
+{
+    private readonly Bridge _bridge = new(new BridgeOptions());
+    private readonly string _socketPath = Path.Combine(Path.GetTempPath(), $"ub-mgmt-{Guid.NewGuid():N}.sock");
+
+    public ManagementTests()
+    {
+        _bridge.AddPort(new MemoryPort("p1"));
+        _bridge.AddPort(new MemoryPort("p2"));
+        _bridge.MacTable.AddStatic(MacAddress.Parse("02:00:00:00:00:01"), 0, 0);
+        _bridge.MacTable.Learn(MacTable.Key(MacAddress.Parse("02:00:00:00:00:02"), 10), 1, _bridge.MacTable.NowMs);
+    }
+
+    [Fact]
+    public void FdbShowListsEveryEntryWithTheDocumentedKeys()
+    {
+        var rows = Result(ManagementProtocol.Handle(_bridge, ManagementProtocol.Request("fdb show"))).AsArray();
+
+        Assert.Equal(2, rows.Count);
+        var first = rows[0]!.AsObject();
+        Assert.Equal(["mac", "vlan", "port", "age_s", "static"], first.Select(p => p.Key));
+        Assert.Equal("02:00:00:00:00:01", (string?)first["mac"]);
+        Assert.Equal(0, (int?)first["vlan"]);
+        Assert.Equal("p1", (string?)first["port"]);
+        Assert.True((bool?)first["static"]);
+        Assert.Equal("02:00:00:00:00:02", (string?)rows[1]!["mac"]);
+        Assert.Equal(10, (int?)rows[1]!["vlan"]);
+        Assert.Equal("p2", (string?)rows[1]!["port"]);
+        Assert.False((bool?)rows[1]!["static"]);
+    }
+
+    [Fact]
+    public void FdbShowFiltersByPortAndVlan()
+    {
+        var byPort = Result(ManagementProtocol.Handle(_bridge, ManagementProtocol.Request("fdb show", new JsonObject { ["port"] = "p2" }))).AsArray();
+        var byVlan = Result(ManagementProtocol.Handle(_bridge, ManagementProtocol.Request("fdb show", new JsonObject { ["vlan"] = 0 }))).AsArray();
+
+        Assert.Equal("02:00:00:00:00:02", (string?)Assert.Single(byPort)!["mac"]);
+        Assert.Equal("02:00:00:00:00:01", (string?)Assert.Single(byVlan)!["mac"]);
+    }
+
+    [Fact]
+    public void PortShowGivesStateCountersAndDropsByReason()
+    {
+        var rows = Result(ManagementProtocol.Handle(_bridge, ManagementProtocol.Request("port show"))).AsArray();
+
+        Assert.Equal(2, rows.Count);
+        var p1 = rows[0]!.AsObject();
+        foreach (var key in new[] { "name", "type", "interface", "state", "rx_frames", "tx_frames", "rx_bytes", "tx_bytes", "drops" })
+        {
+            Assert.True(p1.ContainsKey(key), $"port show lacks '{key}'");
+        }
+
+        Assert.Equal("memory", (string?)p1["type"]);
+        Assert.Equal("up", (string?)p1["state"]);
+        Assert.Equal(0, (long?)p1["drops"]!["too_short"]);
+        Assert.Equal(0, (long?)p1["drops"]!["multicast_source"]);
+        Assert.Equal(0, (long?)p1["drops"]!["port_down"]);
+    }
+
+    [Theory]
+    [InlineData("not json", "the request is not valid JSON")]
+    [InlineData("[1,2]", "a request is a JSON object")]
+    [InlineData("{\"verb\":7}", "a request is a JSON object")]
+    [InlineData("{\"verb\":\"fly\"}", "unknown verb 'fly'; known: fdb show, port show, version")]
+    [InlineData("{\"verb\":\"fdb show\",\"args\":[1]}", "\"args\" must be a JSON object")]
+    [InlineData("{\"verb\":\"port show\",\"args\":{\"port\":\"nope\"}}", "no port named 'nope'")]
+    [InlineData("{\"verb\":\"fdb show\",\"args\":{\"vlan\":\"ten\"}}", "")]
+    public void ABadRequestGetsAnErrorReplyNotAnException(string request, string error)
+    {
+        var reply = JsonNode.Parse(ManagementProtocol.Handle(_bridge, request))!.AsObject();
+
+        Assert.False((bool?)reply["ok"]);
+        Assert.StartsWith(error, (string?)reply["error"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheSocketServesRequestsIsPrivateAndIsRemovedOnDispose()
+    {
+        using (var server = ManagementServer.Start(_socketPath, _bridge, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_socketPath));
+            var rows = ManagementClient.Call(_socketPath, "port show").AsArray();
+            Assert.Equal(["p1", "p2"], rows.Select(r => (string?)r!["name"]));
+
+            var refused = Assert.Throws<ManagementException>(() => ManagementServer.Start(_socketPath, _bridge, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+            Assert.Contains("another switch is already serving", refused.Message, StringComparison.Ordinal);
+
+            var error = Assert.Throws<ManagementException>(() => ManagementClient.Call(_socketPath, "fly"));
+            Assert.StartsWith("unknown verb 'fly'", error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.False(File.Exists(_socketPath));
+    }
+
+    [Fact]
+    public void AStaleSocketFileFromACrashedSwitchIsReplaced()
+    {
+        File.WriteAllText(_socketPath, string.Empty);
+        using var server = ManagementServer.Start(_socketPath, _bridge, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        Assert.NotNull(ManagementClient.Call(_socketPath, "version")["version"]);
+    }
+
+    [Fact]
+    public void AClientOfAMissingSwitchIsToldWhatToCheck()
+    {
+        var error = Assert.Throws<ManagementException>(() => ManagementClient.Call(_socketPath, "fdb show"));
+
+        Assert.Contains("is the switch running?", error.Message, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        _bridge.Dispose();
+        File.Delete(_socketPath);
+    }
+
+    private static JsonNode Result(string reply)
+    {
+        var node = JsonNode.Parse(reply)!.AsObject();
+        Assert.True((bool?)node["ok"], reply);
+        return node["result"]!;
+    }
+}
