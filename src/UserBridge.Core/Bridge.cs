@@ -105,6 +105,7 @@ public sealed class Bridge : IDisposable
         }
 
         StopWorker(worker, name);
+        WaitForWorkers();
         MacTable.FlushPort(slot.Index);
         slot.Port.Dispose();
         Log.PortRemoved(Logger, name);
@@ -225,6 +226,24 @@ public sealed class Bridge : IDisposable
         if (worker is not null && !worker.Stop(WorkerStopTimeout))
         {
             Log.WorkerStuck(Logger, name, WorkerStopTimeout);
+        }
+    }
+
+    /// <summary>
+    /// Waits until every worker has left the batch it was in: after that no worker holds a snapshot older than
+    /// the current one, so a port removed from the snapshot can be closed without a send racing the close.
+    /// </summary>
+    private void WaitForWorkers()
+    {
+        PortWorker[] workers;
+        lock (_control)
+        {
+            workers = [.. _workers.Values];
+        }
+
+        foreach (var worker in workers)
+        {
+            worker.WaitForBatchBoundary();
         }
     }
 

@@ -19,7 +19,15 @@ public sealed class ForwardingEngine(MacTable macTable)
     public ForwardingDecision Decide(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, long nowMs)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        var ingress = snapshot.Ports[ingressPort]!;
+        var ports = snapshot.Ports;
+
+        // A worker can read a batch just before its port is removed (or the bridge disposed) and the snapshot
+        // just after: the port is no longer in it. Its frames are dropped; its counters went with it.
+        if ((uint)ingressPort >= (uint)ports.Length || ports[ingressPort] is not { } ingress)
+        {
+            return ForwardingDecision.Drop(DropReason.PortDown);
+        }
+
         var counters = ingress.Counters;
         counters.CountReceived(frameBytes.Length);
         var frame = new EthernetFrame(frameBytes);
@@ -61,7 +69,6 @@ public sealed class ForwardingEngine(MacTable macTable)
             return Dropped(counters, DropReason.LocalDestination, vlan);
         }
 
-        var ports = snapshot.Ports;
         if ((uint)egress >= (uint)ports.Length || ports[egress] is not { IsUp: true })
         {
             return Dropped(counters, DropReason.EgressDown, vlan);

@@ -213,19 +213,18 @@ public sealed partial class MacTable
     {
         while (true)
         {
-            var full = Volatile.Read(ref _count) >= Capacity;
-            var empty = full ? -1 : FindEmpty(first);
-            if (empty >= 0)
+            var empty = FindEmpty(first);
+            if (empty >= 0 && TryReserveEntry())
             {
                 Volatile.Write(ref _lastSeenMs[empty], nowMs);
                 if (Interlocked.CompareExchange(ref _words[empty], word, 0) == 0)
                 {
-                    Interlocked.Increment(ref _count);
                     Interlocked.Increment(ref _learned);
                     RemoveDuplicates(first, tag);
                     return LearnResult.Learned;
                 }
 
+                Interlocked.Decrement(ref _count);
                 continue;
             }
 
@@ -251,6 +250,27 @@ public sealed partial class MacTable
                 return LearnResult.Learned;
             }
         }
+    }
+
+    /// <summary>
+    /// Takes one entry of the capacity before an empty slot is filled. Checking the count and incrementing it
+    /// after the insert would let concurrent learners that all saw room push the count past the capacity.
+    /// </summary>
+    private bool TryReserveEntry()
+    {
+        var count = Volatile.Read(ref _count);
+        while (count < Capacity)
+        {
+            var seen = Interlocked.CompareExchange(ref _count, count + 1, count);
+            if (seen == count)
+            {
+                return true;
+            }
+
+            count = seen;
+        }
+
+        return false;
     }
 
     private int FindEmpty(int first)

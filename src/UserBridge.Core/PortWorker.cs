@@ -15,6 +15,10 @@ internal sealed class PortWorker
     private readonly Thread _thread;
     private volatile bool _stopping;
 
+    // Odd while the worker is inside a batch (holding a snapshot), even between batches. Lets the control plane
+    // wait until no worker can still use a port it removed from the snapshot (see Bridge.WaitForWorkers).
+    private long _batchSequence;
+
     public PortWorker(Bridge bridge, IPort port, int portIndex)
     {
         _bridge = bridge;
@@ -33,6 +37,35 @@ internal sealed class PortWorker
         return _thread.Join(timeout);
     }
 
+    /// <summary>
+    /// Returns when this worker has finished the batch it was in (if any) when called: from then on it can only
+    /// use snapshots published before the call returned.
+    /// </summary>
+    public void WaitForBatchBoundary()
+    {
+        var sequence = Volatile.Read(ref _batchSequence);
+        if ((sequence & 1) == 0 || !_thread.IsAlive)
+        {
+            return;
+        }
+
+        var spinner = default(SpinWait);
+        while (Volatile.Read(ref _batchSequence) == sequence && _thread.IsAlive)
+        {
+            spinner.SpinOnce();
+        }
+    }
+
+    /// <summary>
+    /// False once this worker's port was removed: its index may already belong to a new port, whose counters
+    /// and learning must not see the old port's last frames.
+    /// </summary>
+    private bool OwnsIndex(SwitchSnapshot snapshot)
+    {
+        var ports = snapshot.Ports;
+        return (uint)_portIndex < (uint)ports.Length && ReferenceEquals(ports[_portIndex]?.Port, _port);
+    }
+
     private void Run()
     {
         var batch = _bridge.BufferPool.RentBatch(BatchSize);
@@ -48,14 +81,24 @@ internal sealed class PortWorker
                     continue;
                 }
 
+                // Full fence: the odd sequence must be visible before the snapshot is read, or the control
+                // plane could see "between batches" while this batch already holds the old snapshot.
+                Interlocked.Increment(ref _batchSequence);
+
                 // One snapshot and one clock reading per batch: the control plane's changes apply from the
                 // next batch on.
                 var snapshot = _bridge.Snapshot;
-                var nowMs = table.NowMs;
-                for (var i = 0; i < count; i++)
+                if (OwnsIndex(snapshot))
                 {
-                    engine.Process(snapshot, _portIndex, batch[i].Frame, nowMs);
+                    var nowMs = table.NowMs;
+                    for (var i = 0; i < count; i++)
+                    {
+                        engine.Process(snapshot, _portIndex, batch[i].Frame, nowMs);
+                    }
                 }
+
+                // Release: every send of this batch happens before the even sequence is seen.
+                Volatile.Write(ref _batchSequence, _batchSequence + 1);
             }
         }
         catch (PortException ex)

@@ -34,7 +34,7 @@ public sealed class CounterTests
     public void DropsAFrameReceivedOnADownPortAsPortDownWithoutLearningIt()
     {
         using var harness = new EngineHarness(portCount: 3);
-        harness.SetUp(2, isUp: false);
+        harness.SetPortUp(2, isUp: false);
 
         var decision = harness.Send(2, Frames.Ethernet(MacAddress.Broadcast, StationA, vlan: 7));
 
@@ -48,7 +48,7 @@ public sealed class CounterTests
     {
         using var harness = new EngineHarness(portCount: 3);
         harness.Table.Learn(MacTable.Key(StationB, 0), 1, harness.Table.NowMs);
-        harness.SetUp(1, isUp: false);
+        harness.SetPortUp(1, isUp: false);
 
         var decision = harness.Send(0, Frames.Ethernet(StationB, StationA));
 
@@ -78,6 +78,21 @@ public sealed class CounterTests
 
         Assert.Equal(ForwardingDecision.Drop(DropReason.LocalDestination), decision);
         AssertDroppedOnce(harness, 2, DropReason.LocalDestination);
+    }
+
+    [Fact]
+    public void DropsWithoutThrowingAFrameFromAPortMissingFromTheSnapshot()
+    {
+        using var harness = new EngineHarness(portCount: 2);
+        var frame = Frames.Ethernet(MacAddress.Broadcast, StationA);
+        var withHole = new SwitchSnapshot(new PortSlot?[] { harness.Snapshot.Ports[0], null }, 1);
+
+        Assert.Equal(ForwardingDecision.Drop(DropReason.PortDown), harness.Engine.Process(withHole, 1, frame, 0));
+        Assert.Equal(ForwardingDecision.Drop(DropReason.PortDown), harness.Engine.Process(SwitchSnapshot.Empty, 1, frame, 0));
+
+        Assert.Equal(0, harness.Table.Count);
+        Assert.Empty(harness.Drain(0));
+        Assert.Equal(0, harness.Counters(0).RxFrames);
     }
 
     [Fact]

@@ -44,7 +44,7 @@ internal sealed class EngineHarness : IDisposable
     public PortCounters Counters(int port) => _slots[port].Counters;
 
     /// <summary>Publishes a new snapshot in which <paramref name="port"/> is up or down (its counters are kept).</summary>
-    public void SetUp(int port, bool isUp)
+    public void SetPortUp(int port, bool isUp)
     {
         _slots[port] = _slots[port] with { IsUp = isUp };
         Publish();

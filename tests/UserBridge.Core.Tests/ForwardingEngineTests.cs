@@ -46,7 +46,7 @@ public sealed class ForwardingEngineTests
     public void FloodsBroadcastMulticastAndUnknownUnicastToEveryOtherUpPortButNeverTheIngress(string destination, FloodReason reason)
     {
         using var harness = new EngineHarness(portCount: 5);
-        harness.SetUp(3, isUp: false);
+        harness.SetPortUp(3, isUp: false);
         var frame = Frames.Ethernet(MacAddress.Parse(destination), StationA);
 
         var decision = harness.Send(1, frame);
