@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using UserBridge.Control;
 using UserBridge.Linux;
 
@@ -21,19 +20,11 @@ internal static class LabCommand
         lab.SetAction(result =>
         {
             using var loggerFactory = Logging.Create(result.GetValue(logLevel));
-            using var stop = new CancellationTokenSource();
-            void OnSignal(PosixSignalContext context)
-            {
-                context.Cancel = true;
-                stop.Cancel();
-            }
-
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            using var signals = new ShutdownSignals();
             try
             {
                 var runner = new Lab(result.GetValue(prefix) ?? Lab.DefaultPrefix, 3, Console.Out, loggerFactory.CreateLogger("userbridge"));
-                return runner.Run(result.GetValue(once), stop.Token);
+                return runner.Run(result.GetValue(once), signals.Token);
             }
             catch (ConfigException ex)
             {

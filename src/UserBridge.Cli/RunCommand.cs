@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using UserBridge.Control;
 using UserBridge.Core;
@@ -86,21 +85,12 @@ internal static class RunCommand
 
     private static int Run(SwitchConfig config, ILogger logger, int statsSeconds)
     {
-        using var stop = new CancellationTokenSource();
-        void OnSignal(PosixSignalContext context)
-        {
-            // Keep the runtime from terminating at once: the switch stops its workers and closes its TAPs first.
-            context.Cancel = true;
-            stop.Cancel();
-        }
-
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var signals = new ShutdownSignals();
         using (var host = SwitchHost.Start(config, logger, Console.WriteLine))
         {
             var period = statsSeconds > 0 ? TimeSpan.FromSeconds(statsSeconds) : Timeout.InfiniteTimeSpan;
             var last = host.SummaryLine();
-            while (!stop.Token.WaitHandle.WaitOne(period))
+            while (!signals.Token.WaitHandle.WaitOne(period))
             {
                 var line = host.SummaryLine();
                 if (line != last)

@@ -95,19 +95,7 @@ public sealed class Lab(string prefix, int hosts, TextWriter output, ILogger log
         }
     }
 
-    private void AddHost(int i)
-    {
-        var ns = Namespace(i);
-        var tap = TapName(i);
-        ExternalCommand.Check("ip", "netns", "add", ns);
-
-        // The switch keeps its fd when the TAP moves into the namespace; the move takes the link down.
-        ExternalCommand.Check("ip", "link", "set", "dev", tap, "netns", ns);
-        ExternalCommand.Check("ip", "netns", "exec", ns, "sysctl", "-qw", $"net.ipv6.conf.{tap}.disable_ipv6=1");
-        ExternalCommand.Check("ip", "-n", ns, "address", "add", $"{Address(i)}/24", "dev", tap);
-        ExternalCommand.Check("ip", "-n", ns, "link", "set", "dev", tap, "up");
-        ExternalCommand.Check("ip", "-n", ns, "link", "set", "dev", "lo", "up");
-    }
+    private void AddHost(int i) => HostNamespace.Create(Namespace(i), TapName(i), $"{Address(i)}/24");
 
     private int PingAllPairs(CancellationToken cancellation)
     {

@@ -27,15 +27,8 @@ internal sealed class TestNetwork : IDisposable
     /// <summary>Moves the switch's TAP for <paramref name="host"/> into a new namespace and configures it.</summary>
     public void AddHost(int host)
     {
-        var ns = Namespace(host);
-        var tap = Tap(host);
-        Shell.Check("ip", "netns", "add", ns);
-        _namespaces.Add(ns);
-        Shell.Check("ip", "link", "set", "dev", tap, "netns", ns);
-        Shell.Check("ip", "netns", "exec", ns, "sysctl", "-qw", $"net.ipv6.conf.{tap}.disable_ipv6=1");
-        Shell.Check("ip", "-n", ns, "address", "add", $"{Address(host)}/24", "dev", tap);
-        Shell.Check("ip", "-n", ns, "link", "set", "dev", tap, "up");
-        Shell.Check("ip", "-n", ns, "link", "set", "dev", "lo", "up");
+        _namespaces.Add(Namespace(host));
+        HostNamespace.Create(Namespace(host), Tap(host), $"{Address(host)}/24");
     }
 
     /// <summary>Creates a persistent TAP in the root namespace (removed in Dispose).</summary>
