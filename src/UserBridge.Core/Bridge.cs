@@ -44,7 +44,7 @@ public sealed class Bridge : IDisposable
     /// sees a new snapshot also sees every object it points to fully built.</summary>
     public SwitchSnapshot Snapshot => Volatile.Read(ref _snapshot);
 
-    /// <summary>Raised (on the failing worker's thread) when a port fails and goes down.</summary>
+    /// <summary>Raised on a thread-pool thread when a port fails and goes down.</summary>
     public event EventHandler<PortFailedEventArgs>? PortFailed;
 
     /// <summary>Adds a port and, once the bridge is started, starts its worker. The bridge owns the port from now on.</summary>
@@ -210,7 +210,13 @@ public sealed class Bridge : IDisposable
     {
         Log.PortFailed(Logger, name, exception.Message);
         SetPortUp(name, isUp: false);
-        PortFailed?.Invoke(this, new PortFailedEventArgs(name, exception));
+
+        // Raised off the failing worker's thread, so that a handler may remove the port (which joins that worker).
+        var handlers = PortFailed;
+        if (handlers is not null)
+        {
+            ThreadPool.QueueUserWorkItem(state => handlers(this, state), new PortFailedEventArgs(name, exception), preferLocal: false);
+        }
     }
 
     private void StartWorker(PortSlot slot)

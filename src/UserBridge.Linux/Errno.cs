@@ -18,7 +18,12 @@ public static class Errno
     public const int EEXIST = 17;
     public const int ENODEV = 19;
     public const int EINVAL = 22;
+    public const int EPIPE = 32;
     public const int ENOBUFS = 105;
+    public const int ECONNABORTED = 103;
+    public const int ECONNRESET = 104;
+    public const int ENOTCONN = 107;
+    public const int ECONNREFUSED = 111;
 
     public static string Describe(int errno)
     {
@@ -38,6 +43,11 @@ public static class Errno
             ENODEV => "ENODEV",
             EINVAL => "EINVAL",
             ENOBUFS => "ENOBUFS",
+            EPIPE => "EPIPE",
+            ECONNABORTED => "ECONNABORTED",
+            ECONNRESET => "ECONNRESET",
+            ENOTCONN => "ENOTCONN",
+            ECONNREFUSED => "ECONNREFUSED",
             _ => "errno " + errno,
         };
         return $"{Marshal.GetPInvokeErrorMessage(errno)} ({name})";

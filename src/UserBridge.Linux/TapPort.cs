@@ -17,18 +17,16 @@ namespace UserBridge.Linux;
 /// </remarks>
 public sealed unsafe class TapPort : IPort
 {
-    private static readonly int ErrorEvents = (ushort)LibC.POLLERR | (ushort)LibC.POLLHUP | (ushort)LibC.POLLNVAL;
-
     private readonly int _tapFd;
-    private readonly int _wakeFd;
+    private readonly FdWaiter _waiter;
     private int _disposed;
 
-    private TapPort(string name, string interfaceName, int tapFd, int wakeFd, bool created, bool persistent)
+    private TapPort(string name, string interfaceName, int tapFd, FdWaiter waiter, bool created, bool persistent)
     {
         Name = name;
         Interface = interfaceName;
         _tapFd = tapFd;
-        _wakeFd = wakeFd;
+        _waiter = waiter;
         Created = created;
         Persistent = persistent;
     }
@@ -51,7 +49,7 @@ public sealed unsafe class TapPort : IPort
         ValidateName(interfaceName);
         var existed = NetDevice.Exists(interfaceName);
         var tapFd = OpenTunDevice(interfaceName);
-        var wakeFd = -1;
+        FdWaiter? waiter = null;
         try
         {
             var request = IfReq.For(interfaceName);
@@ -62,22 +60,13 @@ public sealed unsafe class TapPort : IPort
             Ioctl(tapFd, TUNGETIFF, ref request, "TUNGETIFF", interfaceName);
             var persistent = (request.Flags & IFF_PERSIST) != 0;
             BringUp(interfaceName);
-            wakeFd = LibC.eventfd(0, LibC.EFD_NONBLOCK | LibC.EFD_CLOEXEC);
-            if (wakeFd < 0)
-            {
-                throw new InteropException($"eventfd for {interfaceName}", LibC.errno);
-            }
-
-            return new TapPort(portName ?? interfaceName, interfaceName, tapFd, wakeFd, !existed, persistent);
+            waiter = new FdWaiter(interfaceName);
+            return new TapPort(portName ?? interfaceName, interfaceName, tapFd, waiter, !existed, persistent);
         }
         catch
         {
             CloseQuietly(tapFd);
-            if (wakeFd >= 0)
-            {
-                CloseQuietly(wakeFd);
-            }
-
+            waiter?.Dispose();
             throw;
         }
     }
@@ -123,54 +112,20 @@ public sealed unsafe class TapPort : IPort
                 return count;
             }
 
-            if (WaitReadable())
+            var events = _waiter.Wait(_tapFd, LibC.POLLIN);
+            if (events == FdWaiter.Woken)
             {
                 return 0;
+            }
+
+            if ((events & FdWaiter.ErrorEvents) != 0)
+            {
+                throw new PortException($"poll {Interface}: the TAP reported an error or hang-up (revents 0x{events:x})");
             }
         }
     }
 
-    /// <summary>Waits for the TAP or the wake eventfd. Returns true when woken.</summary>
-    private bool WaitReadable()
-    {
-        var fds = stackalloc pollfd[2];
-        fds[0].fd = _tapFd;
-        fds[0].events = LibC.POLLIN;
-        fds[1].fd = _wakeFd;
-        fds[1].events = LibC.POLLIN;
-
-        // poll's errno is not reliable through Tmds.LibC; a failure here can only be EINTR or ENOMEM, and
-        // both are retried by the caller's loop.
-        if (LibC.poll(fds, 2, -1) <= 0)
-        {
-            return false;
-        }
-
-        if (fds[1].revents != 0)
-        {
-            ulong value;
-            LibC.read(_wakeFd, &value, sizeof(ulong));
-            return true;
-        }
-
-        if ((fds[0].revents & ErrorEvents) != 0)
-        {
-            throw new PortException($"poll {Interface}: the TAP reported an error or hang-up (revents 0x{fds[0].revents:x})");
-        }
-
-        return false;
-    }
-
-    public void Wake()
-    {
-        if (Volatile.Read(ref _disposed) != 0)
-        {
-            return;
-        }
-
-        ulong one = 1;
-        LibC.write(_wakeFd, &one, sizeof(ulong));
-    }
+    public void Wake() => _waiter.Wake();
 
     public bool Send(ReadOnlySpan<byte> frame)
     {
@@ -191,6 +146,6 @@ public sealed unsafe class TapPort : IPort
         }
 
         CloseQuietly(_tapFd);
-        CloseQuietly(_wakeFd);
+        _waiter.Dispose();
     }
 }

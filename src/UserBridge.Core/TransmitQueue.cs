@@ -1,0 +1,170 @@
+namespace UserBridge.Core;
+
+/// <summary>
+/// A bounded queue of frames from any number of workers to one sender thread: the egress of ports whose writes
+/// can block (stream sockets). A worker copies its frame into a slot and returns at once; when the queue is
+/// full the frame is refused (the caller counts it) and the worker is never held up by a slow peer.
+/// </summary>
+/// <remarks>
+/// A bounded multi-producer ring in Dmitry Vyukov's style: each cell carries a sequence number that says whose
+/// turn it is. A producer claims a position with one compare-and-swap, copies the frame, then publishes the cell
+/// by advancing its sequence (a release write); the single consumer sees a cell only after that write, so never
+/// a half-copied frame. Slot buffers are allocated once and grow only when a larger frame arrives, so steady
+/// traffic allocates nothing. The consumer sleeps on an event only after announcing it (<c>_consumerAsleep</c>)
+/// and re-checking the queue; a producer wakes it only when it announced sleep, so the common path makes no
+/// system call.
+/// </remarks>
+public sealed class TransmitQueue : IDisposable
+{
+    public const int DefaultCapacity = 256;
+
+    /// <summary>Room left in front of each frame for a header the sender writes in the same buffer.</summary>
+    public const int HeaderRoom = 16;
+
+    private const int InitialSlotSize = 2048;
+
+    private readonly Cell[] _cells;
+    private readonly int _mask;
+    private readonly ManualResetEventSlim _wake = new(false);
+    private long _enqueuePosition;
+    private long _dequeuePosition;
+    private int _consumerAsleep;
+
+    public TransmitQueue(int capacity = DefaultCapacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 2);
+        var size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)capacity);
+        _cells = new Cell[size];
+        for (var i = 0; i < size; i++)
+        {
+            _cells[i] = new Cell(i);
+        }
+
+        _mask = size - 1;
+    }
+
+    public int Capacity => _cells.Length;
+
+    /// <summary>Copies the frame into the queue. Returns false, copying nothing, when the queue is full.</summary>
+    public bool TryEnqueue(ReadOnlySpan<byte> frame)
+    {
+        var position = Volatile.Read(ref _enqueuePosition);
+        while (true)
+        {
+            var cell = _cells[position & _mask];
+            var sequence = Volatile.Read(ref cell.Sequence);
+            var difference = sequence - position;
+            if (difference == 0)
+            {
+                var seen = Interlocked.CompareExchange(ref _enqueuePosition, position + 1, position);
+                if (seen == position)
+                {
+                    cell.Store(frame);
+
+                    // Full fence, not just release: the copied frame is visible before the consumer sees the cell
+                    // as full, and the read of _consumerAsleep in WakeConsumer cannot move before this store (else a
+                    // consumer going to sleep at this moment would miss the frame and not be woken).
+                    Interlocked.Exchange(ref cell.Sequence, position + 1);
+                    WakeConsumer();
+                    return true;
+                }
+
+                position = seen;
+            }
+            else if (difference < 0)
+            {
+                return false;
+            }
+            else
+            {
+                position = Volatile.Read(ref _enqueuePosition);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Single consumer: waits until a frame is queued or <paramref name="cancellation"/> fires, then calls
+    /// <paramref name="send"/> with a buffer holding <see cref="HeaderRoom"/> free bytes followed by the frame.
+    /// Returns false when cancelled.
+    /// </summary>
+    public bool TryDequeue(FrameSender send, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(send);
+        while (true)
+        {
+            var position = _dequeuePosition;
+            var cell = _cells[position & _mask];
+            if (Volatile.Read(ref cell.Sequence) == position + 1)
+            {
+                send(cell.Buffer, cell.Length);
+                _dequeuePosition = position + 1;
+
+                // Release: the consumer is done with the buffer before producers may reuse the cell.
+                Volatile.Write(ref cell.Sequence, position + _cells.Length);
+                return true;
+            }
+
+            if (!Sleep(position, cancellation))
+            {
+                return false;
+            }
+        }
+    }
+
+    public void Dispose() => _wake.Dispose();
+
+    private bool Sleep(long position, CancellationToken cancellation)
+    {
+        _wake.Reset();
+        Interlocked.Exchange(ref _consumerAsleep, 1);
+
+        // The exchange is a full fence: a producer that published after our check below will see the flag.
+        if (Volatile.Read(ref _cells[position & _mask].Sequence) == position + 1)
+        {
+            Volatile.Write(ref _consumerAsleep, 0);
+            return true;
+        }
+
+        try
+        {
+            _wake.Wait(cancellation);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private void WakeConsumer()
+    {
+        if (Volatile.Read(ref _consumerAsleep) == 1 && Interlocked.Exchange(ref _consumerAsleep, 0) == 1)
+        {
+            _wake.Set();
+        }
+    }
+
+    /// <summary>Hands the sender a buffer: <see cref="HeaderRoom"/> bytes of room, then <paramref name="frameLength"/> bytes of frame.</summary>
+    public delegate void FrameSender(byte[] buffer, int frameLength);
+
+    private sealed class Cell(long sequence)
+    {
+        public long Sequence = sequence;
+
+        public byte[] Buffer { get; private set; } = GC.AllocateArray<byte>(InitialSlotSize + HeaderRoom, pinned: true);
+
+        public int Length { get; private set; }
+
+        public void Store(ReadOnlySpan<byte> frame)
+        {
+            if (frame.Length + HeaderRoom > Buffer.Length)
+            {
+                // Grows once to the largest frame seen; steady traffic then allocates nothing.
+                Buffer = GC.AllocateArray<byte>(frame.Length + HeaderRoom, pinned: true);
+            }
+
+            frame.CopyTo(Buffer.AsSpan(HeaderRoom));
+            Length = frame.Length;
+        }
+    }
+}

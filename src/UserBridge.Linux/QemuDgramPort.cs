@@ -1,0 +1,175 @@
+using Tmds.Linux;
+using UserBridge.Core;
+
+namespace UserBridge.Linux;
+
+/// <summary>
+/// QEMU's <c>-netdev dgram</c> over unix datagram sockets: one frame per datagram. The switch binds
+/// <see cref="Interface"/>; it sends to the configured remote, or else to the address the last datagram came
+/// from. Sends never block: a full peer queue (EAGAIN) refuses the frame, counted as a tx error. Both ends are
+/// bound paths, so this survives a restart of either side.
+/// </summary>
+public sealed unsafe class QemuDgramPort : IPort
+{
+    private readonly int _fd;
+    private readonly FdWaiter _waiter;
+    private readonly byte[] _sourceAddress = GC.AllocateArray<byte>(UnixSocket.AddressSize, pinned: true);
+    private readonly bool _remoteFixed;
+    private PeerAddress? _peer;
+    private int _disposed;
+
+    private QemuDgramPort(string name, string path, int fd, PeerAddress? remote)
+    {
+        Name = name;
+        Interface = path;
+        _fd = fd;
+        _peer = remote;
+        _remoteFixed = remote is not null;
+        _waiter = new FdWaiter(path);
+    }
+
+    public string Name { get; }
+
+    public string Type => "qemu-dgram";
+
+    public string Interface { get; }
+
+    /// <summary>The path frames are sent to, once known.</summary>
+    public string? Remote => Volatile.Read(ref _peer)?.Path;
+
+    /// <summary>Binds <paramref name="path"/> (replacing a stale socket file) with <paramref name="mode"/>.</summary>
+    public static QemuDgramPort Open(string name, string path, string? remote, UnixFileMode mode, string? group)
+    {
+        var fd = UnixSocket.CreateDatagram(path);
+        try
+        {
+            UnixSocket.Unlink(path);
+            UnixSocket.Bind(fd, path);
+            SocketFile.SetAccess(path, mode, group);
+            return new QemuDgramPort(name, path, fd, remote is null ? null : PeerAddress.From(remote));
+        }
+        catch
+        {
+            TunInterop.CloseQuietly(fd);
+            throw;
+        }
+    }
+
+    public int Receive(PacketBuffer[] batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        while (true)
+        {
+            var count = 0;
+            while (count < batch.Length)
+            {
+                var buffer = batch[count];
+                long length;
+                var addressLength = UnixSocket.AddressSize;
+                fixed (byte* p = buffer.Array)
+                fixed (byte* source = _sourceAddress)
+                {
+                    length = LibC.recvfrom(_fd, p, buffer.Array.Length, 0, (sockaddr*)source, (socklen_t*)&addressLength);
+                }
+
+                if (length >= 0)
+                {
+                    buffer.Length = (int)length;
+                    count++;
+                    LearnPeer(addressLength);
+                    continue;
+                }
+
+                var errno = LibC.errno;
+                if (errno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                if (errno != Errno.EAGAIN)
+                {
+                    throw new InteropException($"recvfrom {Interface} (port {Name})", errno).ToPortException();
+                }
+
+                break;
+            }
+
+            if (count > 0)
+            {
+                return count;
+            }
+
+            if (_waiter.Wait(_fd, LibC.POLLIN) == FdWaiter.Woken)
+            {
+                return 0;
+            }
+        }
+    }
+
+    public void Wake() => _waiter.Wake();
+
+    public bool Send(ReadOnlySpan<byte> frame)
+    {
+        var peer = Volatile.Read(ref _peer);
+        if (peer is null)
+        {
+            return false;
+        }
+
+        fixed (byte* p = frame)
+        fixed (byte* address = peer.Address)
+        {
+            const int MSG_DONTWAIT = 0x40;
+            return LibC.sendto(_fd, p, frame.Length, MSG_DONTWAIT, (sockaddr*)address, peer.Length) == frame.Length;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        TunInterop.CloseQuietly(_fd);
+        _waiter.Dispose();
+        UnixSocket.Unlink(Interface);
+    }
+
+    /// <summary>Remembers where the VM sends from, unless a remote was configured. Allocates only on a change.</summary>
+    private void LearnPeer(int addressLength)
+    {
+        if (_remoteFixed || addressLength <= 2)
+        {
+            return;
+        }
+
+        var current = Volatile.Read(ref _peer);
+        if (current is not null && current.Matches(_sourceAddress.AsSpan(0, addressLength)))
+        {
+            return;
+        }
+
+        // Release: the new address is fully written before other workers' Send can read it.
+        Volatile.Write(ref _peer, new PeerAddress(_sourceAddress.AsSpan(0, addressLength).ToArray()));
+    }
+
+    /// <summary>An immutable sockaddr_un, swapped whole so that no sender sees half of a new address.</summary>
+    private sealed class PeerAddress(byte[] address)
+    {
+        public byte[] Address { get; } = address;
+
+        public int Length => Address.Length;
+
+        public string Path => System.Text.Encoding.UTF8.GetString(Address.AsSpan(2).TrimEnd((byte)0));
+
+        public static PeerAddress From(string path)
+        {
+            var address = new byte[UnixSocket.AddressSize];
+            var length = UnixSocket.WriteAddress(path, address);
+            return new PeerAddress(address.AsSpan(0, length).ToArray());
+        }
+
+        public bool Matches(ReadOnlySpan<byte> address) => address.SequenceEqual(Address);
+    }
+}
