@@ -77,7 +77,7 @@ internal static class RunCommand
         {
             Name = name ?? config.Name,
             Control = control ?? config.Control,
-            Ports = [.. config.Ports, .. taps.Select(tap => new PortConfig(tap, "tap", tap))],
+            Ports = [.. config.Ports, .. taps.Select(tap => PortConfig.Tap(tap))],
         };
         var problems = ConfigLoader.Validate(config, file?.FullName ?? "command line");
         return problems.Count > 0 ? throw new ConfigException(problems) : config;

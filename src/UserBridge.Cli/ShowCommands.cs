@@ -54,7 +54,60 @@ internal static class ShowCommands
 
             return Call(result, common, "port show", args, rows => TextTables.Ports((JsonArray)rows));
         });
-        return new Command("port", "the switch's ports") { show };
+        return new Command("port", "the switch's ports") { show, CreatePortAdd(), CreatePortDel() };
+    }
+
+    private static Command CreatePortAdd()
+    {
+        var common = new CommonOptions();
+        var name = new Argument<string>("NAME") { Description = "the new port's name" };
+        var type = new Option<string>("--type") { Description = "tap, qemu-stream or qemu-dgram", DefaultValueFactory = _ => PortRules.TypeTap };
+        var options = new Dictionary<string, Option<string?>>(StringComparer.Ordinal)
+        {
+            ["interface"] = new("--interface") { Description = "tap: the TAP to create or attach" },
+            ["path"] = new("--path") { Description = "qemu-stream, qemu-dgram: the unix socket (absolute path)" },
+            ["role"] = new("--role") { Description = "qemu-stream: listen (QEMU connects, server=off) or connect (QEMU listens, server=on)" },
+            ["remote"] = new("--remote") { Description = "qemu-dgram: the VM's socket to send to (default: where its frames come from)" },
+            ["mode"] = new("--mode") { Description = "socket file mode, octal (default 0600)" },
+            ["group"] = new("--group") { Description = "socket file group" },
+        };
+        var multi = new Option<bool>("--multi") { Description = "qemu-stream listen: one port per connecting VM (NAME-1, NAME-2, ...)" };
+        var add = new Command("add", "add a port to the running switch") { name, type, multi };
+        common.AddTo(add);
+        foreach (var option in options.Values)
+        {
+            add.Options.Add(option);
+        }
+
+        add.SetAction(result =>
+        {
+            var args = new JsonObject { ["name"] = result.GetValue(name), ["type"] = result.GetValue(type) };
+            foreach (var (key, option) in options)
+            {
+                if (result.GetValue(option) is { } value)
+                {
+                    args[key] = value;
+                }
+            }
+
+            if (result.GetValue(multi))
+            {
+                args["multi"] = true;
+            }
+
+            return Call(result, common, "port add", args, reply => $"port {(string?)reply["name"]} added: {(string?)reply["type"]} {(string?)reply["endpoint"]}\n");
+        });
+        return add;
+    }
+
+    private static Command CreatePortDel()
+    {
+        var common = new CommonOptions();
+        var name = new Argument<string>("NAME") { Description = "the port (or socket endpoint) to remove" };
+        var del = new Command("del", "remove a port from the running switch") { name };
+        common.AddTo(del);
+        del.SetAction(result => Call(result, common, "port del", new JsonObject { ["name"] = result.GetValue(name) }, reply => $"port {(string?)reply["removed"]} removed\n"));
+        return del;
     }
 
     public static Command CreateVersion()

@@ -12,8 +12,6 @@ namespace UserBridge.Control;
 public static class ConfigLoader
 {
     private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control"];
-    private static readonly string[] PortKeys = ["name", "type", "interface"];
-    private static readonly string[] PortTypes = ["tap"];
 
     public static SwitchConfig LoadFile(string path)
     {
@@ -91,9 +89,9 @@ public static class ConfigLoader
             {
                 errors.Add($"{Where(sourceName, port)}: duplicate port name '{port.Name}' (first at {Where(sourceName, names[port.Name])}); give each port its own name");
             }
-            else if (!interfaces.TryAdd(port.Interface, port))
+            else if (!interfaces.TryAdd(port.Endpoint, port))
             {
-                errors.Add($"{Where(sourceName, port)}: interface '{port.Interface}' is already used by port '{interfaces[port.Interface].Name}'; each interface can be one port only");
+                errors.Add($"{Where(sourceName, port)}: {(port.Interface is null ? "path" : "interface")} '{port.Endpoint}' is already used by port '{interfaces[port.Endpoint].Name}'; each can be one port only");
             }
         }
 
@@ -139,58 +137,20 @@ public static class ConfigLoader
 
     private static PortConfig? ReadPort(TableSyntaxBase table, string sourceName, List<string> errors)
     {
-        var line = Line(table);
-        string? name = null;
-        string? type = null;
-        string? interfaceName = null;
-        var errorCount = errors.Count;
+        var settings = new List<PortSetting>();
         foreach (var keyValue in table.Items)
         {
-            var key = KeyText(keyValue.Key);
-            var at = $"{sourceName}:{Line(keyValue)}";
-            switch (key)
+            object value = keyValue.Value switch
             {
-                case "name":
-                    name = ReadString(keyValue, at, errors);
-                    if (name is not null && !ConfigValues.IsValidName(name))
-                    {
-                        errors.Add($"{at}: port name \"{name}\" is not valid; use {ConfigValues.NameHelp}");
-                    }
-
-                    break;
-                case "type":
-                    type = ReadString(keyValue, at, errors);
-                    if (type is not null && !PortTypes.Contains(type))
-                    {
-                        errors.Add($"{at}: port type \"{type}\" is not known; allowed: {string.Join(", ", PortTypes.Select(t => $"\"{t}\""))}");
-                    }
-
-                    break;
-                case "interface":
-                    interfaceName = ReadString(keyValue, at, errors);
-                    if (interfaceName is not null && !ConfigValues.IsValidInterfaceName(interfaceName))
-                    {
-                        errors.Add($"{at}: interface \"{interfaceName}\" is not valid; use {ConfigValues.InterfaceHelp}");
-                    }
-
-                    break;
-                default:
-                    errors.Add($"{at}: unknown key '{key}' in [[port]]; allowed: {string.Join(", ", PortKeys)}");
-                    break;
-            }
+                StringValueSyntax text => text.Value ?? string.Empty,
+                BooleanValueSyntax flag => flag.Value,
+                IntegerValueSyntax number => number.Value,
+                _ => keyValue.Value?.ToString()?.Trim() ?? string.Empty,
+            };
+            settings.Add(new PortSetting(KeyText(keyValue.Key), value, Line(keyValue)));
         }
 
-        if (interfaceName is null)
-        {
-            errors.Add($"{sourceName}:{line}: [[port]] has no interface; add interface = \"IFNAME\" (the TAP to create or attach)");
-        }
-
-        if (errors.Count > errorCount || interfaceName is null)
-        {
-            return null;
-        }
-
-        return new PortConfig(name ?? interfaceName, type ?? "tap", interfaceName, line);
+        return PortRules.Build(settings, Line(table), line => $"{sourceName}:{line}", errors);
     }
 
     private static string? ReadString(KeyValueSyntax keyValue, string at, List<string> errors)

@@ -44,7 +44,7 @@ public sealed class Lab(string prefix, int hosts, TextWriter output, ILogger log
             {
                 Name = Prefix,
                 Control = $"/run/userbridge/{Prefix}.sock",
-                Ports = [.. Enumerable.Range(1, hosts).Select(i => new PortConfig($"p{i}", "tap", TapName(i)))],
+                Ports = [.. Enumerable.Range(1, hosts).Select(i => PortConfig.Tap(TapName(i), $"p{i}"))],
             };
             host = SwitchHost.Start(config, logger, output.WriteLine);
             for (var i = 1; i <= hosts; i++)

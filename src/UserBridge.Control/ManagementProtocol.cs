@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using UserBridge.Core;
+using UserBridge.Linux;
 
 namespace UserBridge.Control;
 
@@ -17,8 +17,8 @@ public static class ManagementProtocol
     public static string Request(string verb, JsonObject? args = null) =>
         new JsonObject { ["verb"] = verb, ["args"] = args ?? [] }.ToJsonString();
 
-    /// <summary>Runs one request line against the bridge and returns the reply line. Never throws.</summary>
-    public static string Handle(Bridge bridge, string requestLine)
+    /// <summary>Runs one request line against the switch and returns the reply line. Never throws.</summary>
+    public static string Handle(PortManager ports, string requestLine)
     {
         try
         {
@@ -44,14 +44,14 @@ public static class ManagementProtocol
                 return Error("\"args\" must be a JSON object");
             }
 
-            var result = handler.Handler(bridge, (JsonObject)args.DeepClone());
+            var result = handler.Handler(ports, (JsonObject)args.DeepClone());
             return new JsonObject { ["ok"] = true, ["result"] = result }.ToJsonString();
         }
         catch (JsonException ex)
         {
             return Error($"the request is not valid JSON: {ex.Message}");
         }
-        catch (Exception ex) when (ex is ManagementException or InvalidOperationException or FormatException or ArgumentException)
+        catch (Exception ex) when (ex is ManagementException or ConfigException or InteropException or InvalidOperationException or FormatException or ArgumentException)
         {
             return Error(ex.Message);
         }

@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using UserBridge.Core;
 
 namespace UserBridge.Control;
 
@@ -12,23 +11,23 @@ namespace UserBridge.Control;
 public sealed partial class ManagementServer : IDisposable
 {
     private readonly Socket _listener;
-    private readonly Bridge _bridge;
+    private readonly PortManager _ports;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _acceptLoop;
 
-    private ManagementServer(string path, Socket listener, Bridge bridge, ILogger logger)
+    private ManagementServer(string path, Socket listener, PortManager ports, ILogger logger)
     {
         Path = path;
         _listener = listener;
-        _bridge = bridge;
+        _ports = ports;
         _logger = logger;
         _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
     public string Path { get; }
 
-    public static ManagementServer Start(string path, Bridge bridge, ILogger logger)
+    public static ManagementServer Start(string path, PortManager ports, ILogger logger)
     {
         var directory = System.IO.Path.GetDirectoryName(path);
         if (!string.IsNullOrEmpty(directory))
@@ -59,7 +58,7 @@ public sealed partial class ManagementServer : IDisposable
             throw new ManagementException($"bind {path}: {ex.Message}", ex);
         }
 
-        return new ManagementServer(path, listener, bridge, logger);
+        return new ManagementServer(path, listener, ports, logger);
     }
 
     private async Task AcceptLoopAsync()
@@ -97,7 +96,7 @@ public sealed partial class ManagementServer : IDisposable
                         return;
                     }
 
-                    await writer.WriteLineAsync(ManagementProtocol.Handle(_bridge, line)).ConfigureAwait(false);
+                    await writer.WriteLineAsync(ManagementProtocol.Handle(_ports, line)).ConfigureAwait(false);
                 }
             }
             catch (Exception ex) when (ex is IOException or SocketException or ManagementException)

@@ -1,11 +1,12 @@
 using System.Reflection;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using UserBridge.Core;
 
 namespace UserBridge.Control;
 
 /// <summary>One management command: its name (as typed after <c>userbridge</c>), help, and handler.</summary>
-public sealed record ManagementVerb(string Name, string Help, Func<Bridge, JsonObject, JsonNode> Handler);
+public sealed record ManagementVerb(string Name, string Help, Func<PortManager, JsonObject, JsonNode> Handler);
 
 /// <summary>
 /// The verb table: the one list of what the management socket answers. The CLI sends these names; it has
@@ -17,14 +18,17 @@ public static class ManagementVerbs
     {
         ["fdb show"] = new("fdb show", "list the MAC table: mac, vlan, port, age, static (args: port, vlan)", FdbShow),
         ["port show"] = new("port show", "list ports with state and counters (args: port)", PortShow),
+        ["port add"] = new("port add", "add a port at runtime (args: name, type, and the keys of a [[port]] of that type)", PortAdd),
+        ["port del"] = new("port del", "remove a port, or a socket endpoint with all its ports (args: name)", PortDel),
         ["version"] = new("version", "the switch's version", static (_, _) => new JsonObject { ["version"] = Version }),
     };
 
     public static string Version { get; } =
         typeof(ManagementVerbs).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
-    private static JsonArray FdbShow(Bridge bridge, JsonObject args)
+    private static JsonArray FdbShow(PortManager manager, JsonObject args)
     {
+        var bridge = manager.Bridge;
         var portFilter = (string?)args["port"];
         var vlanFilter = (int?)args["vlan"];
         var ports = bridge.Snapshot.Ports;
@@ -52,8 +56,9 @@ public static class ManagementVerbs
         return rows;
     }
 
-    private static JsonArray PortShow(Bridge bridge, JsonObject args)
+    private static JsonArray PortShow(PortManager manager, JsonObject args)
     {
+        var bridge = manager.Bridge;
         var portFilter = (string?)args["port"];
         var rows = new JsonArray();
         foreach (var slot in bridge.Snapshot.Ports)
@@ -92,5 +97,40 @@ public static class ManagementVerbs
         }
 
         return rows;
+    }
+
+    private static JsonObject PortAdd(PortManager manager, JsonObject args)
+    {
+        var settings = new List<PortSetting>();
+        foreach (var (key, value) in args)
+        {
+            object setting = value?.GetValueKind() switch
+            {
+                JsonValueKind.String => value.GetValue<string>(),
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                JsonValueKind.Number => value.GetValue<long>(),
+                _ => value?.ToJsonString() ?? "null",
+            };
+            settings.Add(new PortSetting(key, setting, 0));
+        }
+
+        var errors = new List<string>();
+        var port = PortRules.Build(settings, 0, _ => "port add", errors);
+        if (port is null)
+        {
+            throw new ConfigException(errors);
+        }
+
+        manager.Add(port);
+        return new JsonObject { ["name"] = port.Name, ["type"] = port.Type, ["endpoint"] = port.Endpoint };
+    }
+
+    private static JsonObject PortDel(PortManager manager, JsonObject args)
+    {
+        var name = (string?)args["name"] ?? throw new ManagementException("port del needs the port's name");
+        return manager.Remove(name)
+            ? new JsonObject { ["removed"] = name }
+            : throw new ManagementException($"no port named '{name}'");
     }
 }

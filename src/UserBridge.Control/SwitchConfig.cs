@@ -1,4 +1,5 @@
 using UserBridge.Core;
+using UserBridge.Linux;
 
 namespace UserBridge.Control;
 
@@ -23,5 +24,36 @@ public sealed record SwitchConfig
     public BridgeOptions ToBridgeOptions() => new() { Name = Name, AgingTime = Aging, MacTableSize = MacTableSize };
 }
 
-/// <summary>One <c>[[port]]</c>. <see cref="Line"/> is where it was declared (0 when it came from a flag).</summary>
-public sealed record PortConfig(string Name, string Type, string Interface, int Line = 0);
+/// <summary>
+/// One <c>[[port]]</c> (or <c>port add</c>). <see cref="Line"/> is where it was declared (0 when it came from a
+/// flag or the management socket). Which of the optional settings apply depends on <see cref="Type"/>; see
+/// <see cref="PortRules"/>.
+/// </summary>
+public sealed record PortConfig(string Name, string Type, int Line = 0)
+{
+    /// <summary>The interface of a <c>tap</c> port.</summary>
+    public string? Interface { get; init; }
+
+    /// <summary>The unix socket of a <c>qemu-stream</c> or <c>qemu-dgram</c> port.</summary>
+    public string? Path { get; init; }
+
+    /// <summary><c>listen</c> (the switch listens, QEMU connects) or <c>connect</c>, for <c>qemu-stream</c>.</summary>
+    public string Role { get; init; } = PortRules.RoleListen;
+
+    /// <summary>With <c>role = "listen"</c>: every connection becomes a port NAME-1, NAME-2, ...</summary>
+    public bool Multi { get; init; }
+
+    /// <summary>For <c>qemu-dgram</c>: where to send, instead of the address frames come from.</summary>
+    public string? Remote { get; init; }
+
+    /// <summary>The mode of the socket file the switch creates.</summary>
+    public UnixFileMode Mode { get; init; } = SocketFile.DefaultMode;
+
+    /// <summary>The group of the socket file the switch creates (null: the switch's own).</summary>
+    public string? Group { get; init; }
+
+    /// <summary>What the port is attached to: the interface or the socket path.</summary>
+    public string Endpoint => Interface ?? Path ?? string.Empty;
+
+    public static PortConfig Tap(string interfaceName, string? name = null) => new(name ?? interfaceName, PortRules.TypeTap) { Interface = interfaceName };
+}

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using UserBridge.Core;
-using UserBridge.Linux;
 
 namespace UserBridge.Control;
 
@@ -11,17 +10,18 @@ namespace UserBridge.Control;
 public sealed class SwitchHost : IDisposable
 {
     private readonly ManagementServer _server;
+    private readonly PortManager _ports;
 
-    private SwitchHost(SwitchConfig config, Bridge bridge, ManagementServer server)
+    private SwitchHost(SwitchConfig config, PortManager ports, ManagementServer server)
     {
         Config = config;
-        Bridge = bridge;
+        _ports = ports;
         _server = server;
     }
 
     public SwitchConfig Config { get; }
 
-    public Bridge Bridge { get; }
+    public Bridge Bridge => _ports.Bridge;
 
     public string ControlPath => _server.Path;
 
@@ -41,23 +41,22 @@ public sealed class SwitchHost : IDisposable
         }
 
         var bridge = new Bridge(config.ToBridgeOptions(), TimeProvider.System, logger);
+        var ports = new PortManager(bridge, logger, announce);
         try
         {
             foreach (var port in config.Ports)
             {
-                var tap = TapPort.Open(port.Interface, port.Name);
-                bridge.AddPort(tap);
-                var origin = tap.Created ? "created; removed on exit" : tap.Persistent ? "attached, persistent; kept on exit" : "attached";
-                announce($"port {tap.Name} up: tap {tap.Interface} ({origin})");
+                ports.Add(port);
             }
 
             bridge.Start();
-            var server = ManagementServer.Start(config.ControlPath, bridge, logger);
+            var server = ManagementServer.Start(config.ControlPath, ports, logger);
             announce($"switch {config.Name} running: {config.Ports.Count} port(s), control socket {server.Path}");
-            return new SwitchHost(config, bridge, server);
+            return new SwitchHost(config, ports, server);
         }
         catch
         {
+            ports.Dispose();
             bridge.Dispose();
             throw;
         }
@@ -88,6 +87,7 @@ public sealed class SwitchHost : IDisposable
     public void Dispose()
     {
         _server.Dispose();
+        _ports.Dispose();
         Bridge.Dispose();
     }
 }

@@ -29,8 +29,8 @@ public sealed class ConfigLoaderTests
         Assert.Equal(1024, config.MacTableSize);
         Assert.Equal("/tmp/lab0.sock", config.ControlPath);
         Assert.Equal(2, config.Ports.Count);
-        Assert.Equal(new PortConfig("p1", "tap", "ub-p1", 6), config.Ports[0]);
-        Assert.Equal(new PortConfig("ub-p2", "tap", "ub-p2", 11), config.Ports[1]);
+        Assert.Equal(new PortConfig("p1", "tap", 6) { Interface = "ub-p1" }, config.Ports[0]);
+        Assert.Equal(new PortConfig("ub-p2", "tap", 11) { Interface = "ub-p2" }, config.Ports[1]);
     }
 
     [Fact]
@@ -54,8 +54,8 @@ public sealed class ConfigLoaderTests
     [InlineData("name = 5", "switch.toml:1: name must be a string in double quotes")]
     [InlineData("name = \"has space\"", "switch.toml:1: name = \"has space\" is not valid; use 1 to 32 letters")]
     [InlineData("[bridge]\nname = \"x\"", "switch.toml:1: unknown table [bridge]; allowed: [[port]]")]
-    [InlineData("\n\n[[port]]\ninterface = \"a\"\nspeed = 10", "switch.toml:5: unknown key 'speed' in [[port]]; allowed: name, type, interface")]
-    [InlineData("[[port]]\ninterface = \"a\"\ntype = \"vxlan\"", "switch.toml:3: port type \"vxlan\" is not known; allowed: \"tap\"")]
+    [InlineData("\n\n[[port]]\ninterface = \"a\"\nspeed = 10", "switch.toml:5: unknown key 'speed' in [[port]] of type \"tap\"; allowed: name, type, interface")]
+    [InlineData("[[port]]\ninterface = \"a\"\ntype = \"vxlan\"", "switch.toml:3: port type \"vxlan\" is not known; allowed: \"tap\", \"qemu-stream\", \"qemu-dgram\"")]
     [InlineData("[[port]]\ninterface = \"much-too-long-name\"", "switch.toml:2: interface \"much-too-long-name\" is not valid")]
     [InlineData("[[port]]\nname = \"p1\"", "switch.toml:1: [[port]] has no interface; add interface = \"IFNAME\"")]
     [InlineData("name = \"x\"\nname = ", "switch.toml:2:")]
@@ -85,7 +85,7 @@ public sealed class ConfigLoaderTests
 
         Assert.Equal(2, error.Errors.Count);
         Assert.Equal("switch.toml:4: duplicate port name 'p1' (first at switch.toml:1); give each port its own name", error.Errors[0]);
-        Assert.Equal("switch.toml:7: interface 'a' is already used by port 'p1'; each interface can be one port only", error.Errors[1]);
+        Assert.Equal("switch.toml:7: interface 'a' is already used by port 'p1'; each can be one port only", error.Errors[1]);
     }
 
     [Fact]
@@ -95,6 +95,78 @@ public sealed class ConfigLoaderTests
 
         Assert.Equal(3, error.Errors.Count);
         Assert.Equal(error.Errors, error.Message.Split(Environment.NewLine));
+    }
+
+    [Fact]
+    public void ReadsQemuSocketPortsWithTheirRolesAndDefaults()
+    {
+        var config = ConfigLoader.Parse(
+            """
+            [[port]]
+            type = "qemu-stream"
+            path = "/run/userbridge/vms.sock"
+            multi = true
+            mode = "0660"
+            group = "kvm"
+
+            [[port]]
+            name = "vm2"
+            type = "qemu-stream"
+            path = "/run/vm2.sock"
+            role = "connect"
+
+            [[port]]
+            type = "qemu-dgram"
+            path = "/run/userbridge/vm3.sock"
+            remote = "/run/vm3-qemu.sock"
+            """,
+            File);
+
+        Assert.Equal(3, config.Ports.Count);
+        var vms = config.Ports[0];
+        Assert.Equal(("vms", "qemu-stream", "/run/userbridge/vms.sock", "listen", true), (vms.Name, vms.Type, vms.Path, vms.Role, vms.Multi));
+        Assert.Equal((UnixFileMode)Convert.ToInt32("660", 8), vms.Mode);
+        Assert.Equal("kvm", vms.Group);
+        Assert.Equal(("vm2", "connect", false), (config.Ports[1].Name, config.Ports[1].Role, config.Ports[1].Multi));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, config.Ports[1].Mode);
+        Assert.Equal(("vm3", "qemu-dgram", "/run/vm3-qemu.sock"), (config.Ports[2].Name, config.Ports[2].Type, config.Ports[2].Remote));
+    }
+
+    [Theory]
+    [InlineData("[[port]]\ntype = \"qemu-stream\"", "switch.toml:1: [[port]] of type \"qemu-stream\" has no path; add path =")]
+    [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"vm.sock\"", "switch.toml:3: path \"vm.sock\" must be absolute")]
+    [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"/a.sock\"\nrole = \"serve\"", "switch.toml:4: role \"serve\" is not known; allowed: \"listen\"")]
+    [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"/a.sock\"\nrole = \"connect\"\nmulti = true", "switch.toml:5: multi = true needs role = \"listen\"")]
+    [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"/a.sock\"\nmulti = \"yes\"", "switch.toml:4: multi must be true or false")]
+    [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"/a.sock\"\nmode = \"0200\"", "switch.toml:4: mode must be an octal string")]
+    [InlineData("[[port]]\ntype = \"qemu-dgram\"\npath = \"/a.sock\"\ninterface = \"x\"", "switch.toml:4: unknown key 'interface' in [[port]] of type \"qemu-dgram\"; allowed: name, type, path, remote, mode, group")]
+    [InlineData("[[port]]\ninterface = \"x\"\nmulti = true", "switch.toml:3: unknown key 'multi' in [[port]] of type \"tap\"")]
+    public void RejectsBadSocketPortSettingsNamingTheLine(string toml, string expected)
+    {
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(toml, File));
+
+        Assert.Contains(error.Errors, message => message.StartsWith(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheSampleConfigsAreValid()
+    {
+        var samples = Path.Combine(RepositoryRoot(), "samples");
+        var files = Directory.GetFiles(samples, "*.toml");
+
+        Assert.NotEmpty(files);
+        Assert.All(files, file => Assert.NotEmpty(ConfigLoader.LoadFile(file).Ports));
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !System.IO.File.Exists(Path.Combine(directory.FullName, "UserBridge.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("UserBridge.sln not found above the test binaries");
     }
 
     [Theory]

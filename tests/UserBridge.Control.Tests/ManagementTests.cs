@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging.Abstractions;
 using UserBridge.Core;
 
 namespace UserBridge.Control.Tests;
@@ -6,10 +7,12 @@ namespace UserBridge.Control.Tests;
 public sealed class ManagementTests : IDisposable
 {
     private readonly Bridge _bridge = new(new BridgeOptions());
+    private readonly PortManager _ports;
     private readonly string _socketPath = Path.Combine(Path.GetTempPath(), $"ub-mgmt-{Guid.NewGuid():N}.sock");
 
     public ManagementTests()
     {
+        _ports = new PortManager(_bridge, NullLogger.Instance, _ => { });
         _bridge.AddPort(new MemoryPort("p1"));
         _bridge.AddPort(new MemoryPort("p2"));
         _bridge.MacTable.AddStatic(MacAddress.Parse("02:00:00:00:00:01"), 0, 0);
@@ -19,7 +22,7 @@ public sealed class ManagementTests : IDisposable
     [Fact]
     public void FdbShowListsEveryEntryWithTheDocumentedKeys()
     {
-        var rows = Result(ManagementProtocol.Handle(_bridge, ManagementProtocol.Request("fdb show"))).AsArray();
+        var rows = Result(ManagementProtocol.Handle(_ports, ManagementProtocol.Request("fdb show"))).AsArray();
 
         Assert.Equal(2, rows.Count);
         var first = rows[0]!.AsObject();
@@ -37,8 +40,8 @@ public sealed class ManagementTests : IDisposable
     [Fact]
     public void FdbShowFiltersByPortAndVlan()
     {
-        var byPort = Result(ManagementProtocol.Handle(_bridge, ManagementProtocol.Request("fdb show", new JsonObject { ["port"] = "p2" }))).AsArray();
-        var byVlan = Result(ManagementProtocol.Handle(_bridge, ManagementProtocol.Request("fdb show", new JsonObject { ["vlan"] = 0 }))).AsArray();
+        var byPort = Result(ManagementProtocol.Handle(_ports, ManagementProtocol.Request("fdb show", new JsonObject { ["port"] = "p2" }))).AsArray();
+        var byVlan = Result(ManagementProtocol.Handle(_ports, ManagementProtocol.Request("fdb show", new JsonObject { ["vlan"] = 0 }))).AsArray();
 
         Assert.Equal("02:00:00:00:00:02", (string?)Assert.Single(byPort)!["mac"]);
         Assert.Equal("02:00:00:00:00:01", (string?)Assert.Single(byVlan)!["mac"]);
@@ -47,7 +50,7 @@ public sealed class ManagementTests : IDisposable
     [Fact]
     public void PortShowGivesStateCountersAndDropsByReason()
     {
-        var rows = Result(ManagementProtocol.Handle(_bridge, ManagementProtocol.Request("port show"))).AsArray();
+        var rows = Result(ManagementProtocol.Handle(_ports, ManagementProtocol.Request("port show"))).AsArray();
 
         Assert.Equal(2, rows.Count);
         var p1 = rows[0]!.AsObject();
@@ -67,13 +70,17 @@ public sealed class ManagementTests : IDisposable
     [InlineData("not json", "the request is not valid JSON")]
     [InlineData("[1,2]", "a request is a JSON object")]
     [InlineData("{\"verb\":7}", "a request is a JSON object")]
-    [InlineData("{\"verb\":\"fly\"}", "unknown verb 'fly'; known: fdb show, port show, version")]
+    [InlineData("{\"verb\":\"fly\"}", "unknown verb 'fly'; known: fdb show, port show, port add, port del, version")]
+    [InlineData("{\"verb\":\"port add\",\"args\":{\"name\":\"x\",\"type\":\"qemu-stream\"}}", "port add: [[port]] of type \"qemu-stream\" has no path")]
+    [InlineData("{\"verb\":\"port add\",\"args\":{\"name\":\"p1\",\"type\":\"qemu-dgram\",\"path\":\"/tmp/ub-dup.sock\"}}", "a port named 'p1' already exists")]
+    [InlineData("{\"verb\":\"port del\",\"args\":{\"name\":\"nope\"}}", "no port named 'nope'")]
+    [InlineData("{\"verb\":\"port del\"}", "port del needs the port's name")]
     [InlineData("{\"verb\":\"fdb show\",\"args\":[1]}", "\"args\" must be a JSON object")]
     [InlineData("{\"verb\":\"port show\",\"args\":{\"port\":\"nope\"}}", "no port named 'nope'")]
     [InlineData("{\"verb\":\"fdb show\",\"args\":{\"vlan\":\"ten\"}}", "")]
     public void ABadRequestGetsAnErrorReplyNotAnException(string request, string error)
     {
-        var reply = JsonNode.Parse(ManagementProtocol.Handle(_bridge, request))!.AsObject();
+        var reply = JsonNode.Parse(ManagementProtocol.Handle(_ports, request))!.AsObject();
 
         Assert.False((bool?)reply["ok"]);
         Assert.StartsWith(error, (string?)reply["error"], StringComparison.Ordinal);
@@ -82,13 +89,13 @@ public sealed class ManagementTests : IDisposable
     [Fact]
     public void TheSocketServesRequestsIsPrivateAndIsRemovedOnDispose()
     {
-        using (var server = ManagementServer.Start(_socketPath, _bridge, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
+        using (var server = ManagementServer.Start(_socketPath, _ports, NullLogger.Instance))
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_socketPath));
             var rows = ManagementClient.Call(_socketPath, "port show").AsArray();
             Assert.Equal(["p1", "p2"], rows.Select(r => (string?)r!["name"]));
 
-            var refused = Assert.Throws<ManagementException>(() => ManagementServer.Start(_socketPath, _bridge, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+            var refused = Assert.Throws<ManagementException>(() => ManagementServer.Start(_socketPath, _ports, NullLogger.Instance));
             Assert.Contains("another switch is already serving", refused.Message, StringComparison.Ordinal);
 
             var error = Assert.Throws<ManagementException>(() => ManagementClient.Call(_socketPath, "fly"));
@@ -102,7 +109,7 @@ public sealed class ManagementTests : IDisposable
     public void AStaleSocketFileFromACrashedSwitchIsReplaced()
     {
         File.WriteAllText(_socketPath, string.Empty);
-        using var server = ManagementServer.Start(_socketPath, _bridge, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using var server = ManagementServer.Start(_socketPath, _ports, NullLogger.Instance);
 
         Assert.NotNull(ManagementClient.Call(_socketPath, "version")["version"]);
     }
@@ -117,6 +124,7 @@ public sealed class ManagementTests : IDisposable
 
     public void Dispose()
     {
+        _ports.Dispose();
         _bridge.Dispose();
         File.Delete(_socketPath);
     }

@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Logging;
+using UserBridge.Core;
+using UserBridge.Linux;
+
+namespace UserBridge.Control;
+
+/// <summary>
+/// Opens and closes ports of every type on a bridge, at start from the config and at runtime from
+/// <c>port add</c>/<c>port del</c>. Socket ports whose connections come and go (qemu-stream) are owned by an
+/// endpoint (listener or connector) that adds and removes the bridge ports itself.
+/// </summary>
+public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> announce) : IDisposable
+{
+    private readonly Dictionary<string, IDisposable> _endpoints = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+
+    public Bridge Bridge { get; } = bridge;
+
+    /// <summary>Opens the port; errors name the interface or path and the errno text.</summary>
+    public void Add(PortConfig port)
+    {
+        ArgumentNullException.ThrowIfNull(port);
+        lock (_lock)
+        {
+            if (_endpoints.ContainsKey(port.Name) || Bridge.Snapshot.Find(port.Name) is not null)
+            {
+                throw new ArgumentException($"a port named '{port.Name}' already exists");
+            }
+
+            switch (port.Type)
+            {
+                case PortRules.TypeTap:
+                    var tap = TapPort.Open(port.Interface!, port.Name);
+                    AddToBridge(tap);
+                    var origin = tap.Created ? "created; removed on exit" : tap.Persistent ? "attached, persistent; kept on exit" : "attached";
+                    announce($"port {tap.Name} up: tap {tap.Interface} ({origin})");
+                    break;
+                case PortRules.TypeQemuDgram:
+                    var dgram = QemuDgramPort.Open(port.Name, port.Path!, port.Remote, port.Mode, port.Group);
+                    AddToBridge(dgram);
+                    announce($"port {dgram.Name} up: qemu-dgram {dgram.Interface}{(port.Remote is null ? " (answers the VM's address)" : $" (sends to {port.Remote})")}");
+                    break;
+                case PortRules.TypeQemuStream when port.Role == PortRules.RoleConnect:
+                    _endpoints.Add(port.Name, QemuStreamConnector.Start(Bridge, port.Name, port.Path!, logger, announce));
+                    announce($"port {port.Name}: qemu-stream connecting to QEMU at {port.Path}");
+                    break;
+                case PortRules.TypeQemuStream:
+                    _endpoints.Add(port.Name, QemuStreamListener.Start(Bridge, port.Name, port.Path!, port.Multi, port.Mode, port.Group, logger, announce));
+                    announce($"port {port.Name}: qemu-stream listening on {port.Path}{(port.Multi ? " (one port per VM)" : string.Empty)}");
+                    break;
+                default:
+                    throw new ArgumentException($"port type '{port.Type}' is not known; allowed: {string.Join(", ", PortRules.Types)}");
+            }
+        }
+    }
+
+    /// <summary>Removes a port, or a socket endpoint with every port it holds.</summary>
+    public bool Remove(string name)
+    {
+        IDisposable? endpoint;
+        lock (_lock)
+        {
+            _endpoints.Remove(name, out endpoint);
+        }
+
+        if (endpoint is not null)
+        {
+            endpoint.Dispose();
+            return true;
+        }
+
+        return Bridge.RemovePort(name);
+    }
+
+    public void Dispose()
+    {
+        List<IDisposable> endpoints;
+        lock (_lock)
+        {
+            endpoints = [.. _endpoints.Values];
+            _endpoints.Clear();
+        }
+
+        foreach (var endpoint in endpoints)
+        {
+            endpoint.Dispose();
+        }
+    }
+
+    private void AddToBridge(IPort port)
+    {
+        try
+        {
+            Bridge.AddPort(port);
+        }
+        catch
+        {
+            port.Dispose();
+            throw;
+        }
+    }
+}

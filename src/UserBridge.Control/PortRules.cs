@@ -1,0 +1,168 @@
+using System.Globalization;
+
+namespace UserBridge.Control;
+
+/// <summary>One key = value of a port, from the config file (with its line) or from a <c>port add</c> request.</summary>
+public readonly record struct PortSetting(string Key, object Value, int Line);
+
+/// <summary>
+/// Which settings each port type takes and how they are checked: one set of rules for the config file and
+/// for <c>port add</c>, so both report the same errors.
+/// </summary>
+public static class PortRules
+{
+    public const string TypeTap = "tap";
+    public const string TypeQemuStream = "qemu-stream";
+    public const string TypeQemuDgram = "qemu-dgram";
+    public const string RoleListen = "listen";
+    public const string RoleConnect = "connect";
+
+    public static IReadOnlyList<string> Types { get; } = [TypeTap, TypeQemuStream, TypeQemuDgram];
+
+    private static readonly Dictionary<string, string[]> KeysByType = new(StringComparer.Ordinal)
+    {
+        [TypeTap] = ["name", "type", "interface"],
+        [TypeQemuStream] = ["name", "type", "path", "role", "multi", "mode", "group"],
+        [TypeQemuDgram] = ["name", "type", "path", "remote", "mode", "group"],
+    };
+
+    /// <summary>
+    /// Builds a port from its settings, or adds to <paramref name="errors"/> (each prefixed by
+    /// <paramref name="where"/> of the setting's line) and returns null.
+    /// </summary>
+    public static PortConfig? Build(IReadOnlyList<PortSetting> settings, int line, Func<int, string> where, List<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(where);
+        ArgumentNullException.ThrowIfNull(errors);
+        var before = errors.Count;
+        var values = new Dictionary<string, PortSetting>(StringComparer.Ordinal);
+        foreach (var setting in settings)
+        {
+            values[setting.Key] = setting;
+        }
+
+        var type = values.TryGetValue("type", out var typeSetting) ? String(typeSetting, where, errors) : TypeTap;
+        if (type is null)
+        {
+            return null;
+        }
+
+        if (!KeysByType.TryGetValue(type, out var allowed))
+        {
+            errors.Add($"{where(typeSetting.Line)}: port type \"{type}\" is not known; allowed: {string.Join(", ", Types.Select(t => $"\"{t}\""))}");
+            return null;
+        }
+
+        foreach (var setting in settings.Where(s => !allowed.Contains(s.Key)))
+        {
+            errors.Add($"{where(setting.Line)}: unknown key '{setting.Key}' in [[port]] of type \"{type}\"; allowed: {string.Join(", ", allowed)}");
+        }
+
+        var interfaceName = Optional(values, "interface", where, errors);
+        if (interfaceName is not null && !ConfigValues.IsValidInterfaceName(interfaceName))
+        {
+            errors.Add($"{where(values["interface"].Line)}: interface \"{interfaceName}\" is not valid; use {ConfigValues.InterfaceHelp}");
+        }
+
+        var path = Optional(values, "path", where, errors);
+        if (path is not null && !Path.IsPathFullyQualified(path))
+        {
+            errors.Add($"{where(values["path"].Line)}: path \"{path}\" must be absolute (QEMU and the switch may run in different directories)");
+        }
+
+        var endpoint = type == TypeTap ? interfaceName : path;
+        if (endpoint is null && errors.Count == before)
+        {
+            errors.Add(type == TypeTap
+                ? $"{where(line)}: [[port]] has no interface; add interface = \"IFNAME\" (the TAP to create or attach)"
+                : $"{where(line)}: [[port]] of type \"{type}\" has no path; add path = \"/run/userbridge/vm1.sock\" (the unix socket QEMU uses)");
+        }
+
+        var name = Optional(values, "name", where, errors) ?? DefaultName(type, endpoint);
+        if (name is null || !ConfigValues.IsValidName(name))
+        {
+            errors.Add($"{where(values.TryGetValue("name", out var n) ? n.Line : line)}: port name \"{name}\" is not valid; use {ConfigValues.NameHelp}");
+        }
+
+        var role = Optional(values, "role", where, errors) ?? RoleListen;
+        if (role is not (RoleListen or RoleConnect))
+        {
+            errors.Add($"{where(values["role"].Line)}: role \"{role}\" is not known; allowed: \"listen\" (QEMU connects with server=off) or \"connect\" (QEMU listens with server=on)");
+        }
+
+        var multi = values.TryGetValue("multi", out var multiSetting) && Boolean(multiSetting, where, errors);
+        if (multi && role != RoleListen)
+        {
+            errors.Add($"{where(multiSetting.Line)}: multi = true needs role = \"listen\" (one socket the switch listens on, many VMs)");
+        }
+
+        var mode = SocketMode(values, where, errors);
+        var group = Optional(values, "group", where, errors);
+        var remote = Optional(values, "remote", where, errors);
+        if (errors.Count > before)
+        {
+            return null;
+        }
+
+        return new PortConfig(name!, type, line)
+        {
+            Interface = interfaceName,
+            Path = path,
+            Role = role,
+            Multi = multi,
+            Remote = remote,
+            Mode = mode,
+            Group = group,
+        };
+    }
+
+    private static string? DefaultName(string type, string? endpoint) =>
+        endpoint is null ? null : type == TypeTap ? endpoint : Path.GetFileNameWithoutExtension(endpoint);
+
+    private static UnixFileMode SocketMode(Dictionary<string, PortSetting> values, Func<int, string> where, List<string> errors)
+    {
+        if (!values.TryGetValue("mode", out var setting))
+        {
+            return UserBridge.Linux.SocketFile.DefaultMode;
+        }
+
+        var text = String(setting, where, errors);
+        if (text is not null && text.Length is 3 or 4 && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out _) && text.All(c => c is >= '0' and <= '7'))
+        {
+            var mode = Convert.ToInt32(text, 8);
+            if ((mode & 0b110_000_000) == 0b110_000_000 && mode <= 0b111_111_111)
+            {
+                return (UnixFileMode)mode;
+            }
+        }
+
+        errors.Add($"{where(setting.Line)}: mode must be an octal string such as \"0600\" or \"0660\" that keeps read and write for the owner");
+        return UserBridge.Linux.SocketFile.DefaultMode;
+    }
+
+    private static string? Optional(Dictionary<string, PortSetting> values, string key, Func<int, string> where, List<string> errors) =>
+        values.TryGetValue(key, out var setting) ? String(setting, where, errors) : null;
+
+    private static string? String(PortSetting setting, Func<int, string> where, List<string> errors)
+    {
+        if (setting.Value is string text)
+        {
+            return text;
+        }
+
+        errors.Add($"{where(setting.Line)}: {setting.Key} must be a string in double quotes");
+        return null;
+    }
+
+    private static bool Boolean(PortSetting setting, Func<int, string> where, List<string> errors)
+    {
+        if (setting.Value is bool flag)
+        {
+            return flag;
+        }
+
+        errors.Add($"{where(setting.Line)}: {setting.Key} must be true or false");
+        return false;
+    }
+}
