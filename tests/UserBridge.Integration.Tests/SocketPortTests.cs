@@ -151,7 +151,9 @@ public sealed class SocketPortTests : IDisposable
 
             connection.Send(Framed(Frame(Broadcast, VmMac, payloadByte: (byte)restart)));
             Assert.Equal(Frame(Broadcast, VmMac, payloadByte: (byte)restart), WaitForSent(_host));
+            // QEMU exits: its connection and its listening socket close.
             connection.Close();
+            qemu.Close();
             WaitFor(() => _bridge.Snapshot.Find("vm2") is null, "port vm2 to go away when QEMU closed");
         }
     }
