@@ -35,6 +35,15 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
                     var origin = tap.Created ? "created; removed on exit" : tap.Persistent ? "attached, persistent; kept on exit" : "attached";
                     announce($"port {tap.Name} up: tap {tap.Interface} ({origin})");
                     break;
+                case PortRules.TypePacket:
+                    var interfaceName = port.Interface!;
+                    _endpoints.Add(port.Name, new PortSupervisor(
+                        Bridge,
+                        port.Name,
+                        $"interface {interfaceName} to exist",
+                        () => NetDevice.Exists(interfaceName) ? PacketSocketPort.Open(interfaceName, port.Name) : null,
+                        announce));
+                    break;
                 case PortRules.TypeQemuDgram:
                     var dgram = QemuDgramPort.Open(port.Name, port.Path!, port.Remote, port.Mode, port.Group);
                     AddToBridge(dgram);

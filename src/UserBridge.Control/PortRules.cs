@@ -14,14 +14,16 @@ public static class PortRules
     public const string TypeTap = "tap";
     public const string TypeQemuStream = "qemu-stream";
     public const string TypeQemuDgram = "qemu-dgram";
+    public const string TypePacket = "packet";
     public const string RoleListen = "listen";
     public const string RoleConnect = "connect";
 
-    public static IReadOnlyList<string> Types { get; } = [TypeTap, TypeQemuStream, TypeQemuDgram];
+    public static IReadOnlyList<string> Types { get; } = [TypeTap, TypePacket, TypeQemuStream, TypeQemuDgram];
 
     private static readonly Dictionary<string, string[]> KeysByType = new(StringComparer.Ordinal)
     {
         [TypeTap] = ["name", "type", "interface"],
+        [TypePacket] = ["name", "type", "interface"],
         [TypeQemuStream] = ["name", "type", "path", "role", "multi", "mode", "group"],
         [TypeQemuDgram] = ["name", "type", "path", "remote", "mode", "group"],
     };
@@ -71,11 +73,12 @@ public static class PortRules
             errors.Add($"{where(values["path"].Line)}: path \"{path}\" must be absolute (QEMU and the switch may run in different directories)");
         }
 
-        var endpoint = type == TypeTap ? interfaceName : path;
+        var byInterface = type is TypeTap or TypePacket;
+        var endpoint = byInterface ? interfaceName : path;
         if (endpoint is null && errors.Count == before)
         {
-            errors.Add(type == TypeTap
-                ? $"{where(line)}: [[port]] has no interface; add interface = \"IFNAME\" (the TAP to create or attach)"
+            errors.Add(byInterface
+                ? $"{where(line)}: [[port]] has no interface; add interface = \"IFNAME\" ({(type == TypeTap ? "the TAP to create or attach" : "the existing interface to attach: a VM's TAP, a veth")})"
                 : $"{where(line)}: [[port]] of type \"{type}\" has no path; add path = \"/run/userbridge/vm1.sock\" (the unix socket QEMU uses)");
         }
 
@@ -118,7 +121,7 @@ public static class PortRules
     }
 
     private static string? DefaultName(string type, string? endpoint) =>
-        endpoint is null ? null : type == TypeTap ? endpoint : Path.GetFileNameWithoutExtension(endpoint);
+        endpoint is null ? null : type is TypeTap or TypePacket ? endpoint : Path.GetFileNameWithoutExtension(endpoint);
 
     private static UnixFileMode SocketMode(Dictionary<string, PortSetting> values, Func<int, string> where, List<string> errors)
     {

@@ -19,6 +19,9 @@ public enum DropReason
 
     /// <summary>The destination was learned on the ingress port itself: the frame stays on that segment.</summary>
     LocalDestination,
+
+    /// <summary>The frame's virtio-net header describes an offload that cannot be done (impossible GSO fields).</summary>
+    BadOffload,
 }
 
 /// <summary>The stable names of <see cref="DropReason"/> used in JSON, text output and metrics.</summary>
@@ -26,9 +29,9 @@ public static class DropReasons
 {
     /// <summary>Every reason except <see cref="DropReason.None"/>, in enum order.</summary>
     public static IReadOnlyList<DropReason> All { get; } =
-        [DropReason.TooShort, DropReason.MulticastSource, DropReason.PortDown, DropReason.EgressDown, DropReason.LocalDestination];
+        [DropReason.TooShort, DropReason.MulticastSource, DropReason.PortDown, DropReason.EgressDown, DropReason.LocalDestination, DropReason.BadOffload];
 
-    public const int Count = 6;
+    public const int Count = 7;
 
     public static string Name(DropReason reason) => reason switch
     {
@@ -37,6 +40,7 @@ public static class DropReasons
         DropReason.PortDown => "port_down",
         DropReason.EgressDown => "egress_down",
         DropReason.LocalDestination => "local_destination",
+        DropReason.BadOffload => "bad_offload",
         _ => "none",
     };
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using UserBridge.Core.Offload;
 
 namespace UserBridge.Core;
 
@@ -77,22 +78,33 @@ public sealed class ForwardingEngine(MacTable macTable)
         return ForwardingDecision.Forward(egress, vlan);
     }
 
-    /// <summary>Decides and sends: the whole data path for one frame.</summary>
-    public ForwardingDecision Process(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, long nowMs)
+    /// <summary>Decides and sends a frame that carries no offload.</summary>
+    public ForwardingDecision Process(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, long nowMs) =>
+        Process(snapshot, ingressPort, frameBytes, VirtioNetHeader.None, null, nowMs);
+
+    /// <summary>
+    /// Decides and sends: the whole data path for one frame. A frame with an offload (GSO, partial checksum) goes
+    /// whole to ports that take offloads and through <paramref name="segmenter"/> (the worker's own) to the others.
+    /// </summary>
+    public ForwardingDecision Process(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, GsoSegmenter? segmenter, long nowMs)
     {
         var decision = Decide(snapshot, ingressPort, frameBytes, nowMs);
+        var ports = snapshot.Ports;
         switch (decision.Action)
         {
             case ForwardingAction.Forward:
-                Send(snapshot.Ports[decision.EgressPort]!, frameBytes);
+                if (!Send(ports[decision.EgressPort]!, frameBytes, offload, segmenter))
+                {
+                    return Dropped(ports[ingressPort]!.Counters, DropReason.BadOffload, decision.Vlan);
+                }
+
                 break;
             case ForwardingAction.Flood:
-                var ports = snapshot.Ports;
                 foreach (var index in snapshot.FloodPorts)
                 {
-                    if (index != ingressPort)
+                    if (index != ingressPort && !Send(ports[index]!, frameBytes, offload, segmenter))
                     {
-                        Send(ports[index]!, frameBytes);
+                        return Dropped(ports[ingressPort]!.Counters, DropReason.BadOffload, decision.Vlan);
                     }
                 }
 
@@ -105,17 +117,55 @@ public sealed class ForwardingEngine(MacTable macTable)
         return decision;
     }
 
+    /// <summary>Sends to one port; false only when the frame's offload is impossible (nothing was sent).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Send(PortSlot egress, ReadOnlySpan<byte> frameBytes)
+    private static bool Send(PortSlot egress, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, GsoSegmenter? segmenter)
     {
-        if (egress.Port.Send(frameBytes))
+        if (!offload.IsGso && !offload.NeedsChecksum)
         {
-            egress.Counters.CountSent(frameBytes.Length);
+            Count(egress, egress.Port.Send(frameBytes), frameBytes.Length);
+            return true;
+        }
+
+        return SendOffloaded(egress, frameBytes, offload, segmenter);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool SendOffloaded(PortSlot egress, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, GsoSegmenter? segmenter)
+    {
+        if (egress.Port is IOffloadPort { AcceptsOffloads: true } offloadPort)
+        {
+            Count(egress, offloadPort.Send(frameBytes, offload), frameBytes.Length);
+            return true;
+        }
+
+        if (segmenter is null)
+        {
+            egress.Counters.CountSendError();
+            return true;
+        }
+
+        var sink = new EgressSink(egress);
+        return segmenter.Process(frameBytes, offload, ref sink) >= 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Count(PortSlot egress, bool sent, int frameLength)
+    {
+        if (sent)
+        {
+            egress.Counters.CountSent(frameLength);
         }
         else
         {
             egress.Counters.CountSendError();
         }
+    }
+
+    /// <summary>Sends each segment the segmenter produces to one port.</summary>
+    private readonly struct EgressSink(PortSlot egress) : IFrameSink
+    {
+        public void Emit(ReadOnlySpan<byte> frame) => Count(egress, egress.Port.Send(frame), frame.Length);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -1,3 +1,5 @@
+using UserBridge.Core.Offload;
+
 namespace UserBridge.Core;
 
 /// <summary>
@@ -11,8 +13,15 @@ public sealed class PacketBuffer
     /// <summary>The whole pinned buffer.</summary>
     public byte[] Array { get; }
 
+    /// <summary>Where the frame starts in <see cref="Array"/>. A worker's buffers serve one port only, so a
+    /// port type that never sets it (most) always has 0.</summary>
+    public int Offset { get; set; }
+
     /// <summary>The number of valid bytes (the frame's length), set by the port that filled it.</summary>
     public int Length { get; set; }
 
-    public Span<byte> Frame => Array.AsSpan(0, Length);
+    /// <summary>The virtio-net header the frame arrived with (GSO, partial checksum), or none.</summary>
+    public VirtioNetHeader Offload { get; set; }
+
+    public Span<byte> Frame => Array.AsSpan(Offset, Length);
 }

@@ -1,3 +1,5 @@
+using UserBridge.Core.Offload;
+
 namespace UserBridge.Core;
 
 /// <summary>
@@ -72,6 +74,7 @@ internal sealed class PortWorker
         try
         {
             var engine = _bridge.Engine;
+            var segmenter = new GsoSegmenter();
             var table = engine.MacTable;
             while (!_stopping)
             {
@@ -93,7 +96,8 @@ internal sealed class PortWorker
                     var nowMs = table.NowMs;
                     for (var i = 0; i < count; i++)
                     {
-                        engine.Process(snapshot, _portIndex, batch[i].Frame, nowMs);
+                        var buffer = batch[i];
+                        engine.Process(snapshot, _portIndex, buffer.Frame, buffer.Offload, segmenter, nowMs);
                     }
                 }
 

@@ -3,8 +3,9 @@ using UserBridge.Linux;
 namespace UserBridge.Integration.Tests;
 
 /// <summary>
-/// Gate for tests that need root, /dev/net/tun and iproute2. They skip with the reason when these are missing,
-/// unless USERBRIDGE_REQUIRE_PRIVILEGED=1 (set by .ci/run), which turns the skip into a failure.
+/// Gates for tests that need root, /dev/net/tun and iproute2, or QEMU and what builds the guest image. They skip
+/// with the reason when these are missing, unless USERBRIDGE_REQUIRE_PRIVILEGED=1 (set by .ci/run), which turns
+/// the skip into a failure.
 /// </summary>
 internal static class Privileged
 {
@@ -23,20 +24,40 @@ internal static class Privileged
             missing.Add("/dev/net/tun");
         }
 
-        foreach (var tool in tools.Prepend("ip"))
+        MissingTools(missing, tools.Prepend("ip"));
+        SkipOrFail("privileged test", missing);
+    }
+
+    /// <summary>
+    /// QEMU guests (<see cref="QemuGuest"/>) need no root by themselves: QEMU, and the tools build-guest.sh uses
+    /// to make the guest image from Debian packages (busybox-static, cpio, kmod, apt, iproute2).
+    /// </summary>
+    public static void RequireGuests()
+    {
+        var missing = new List<string>();
+        MissingTools(missing, [QemuGuest.Program, "apt-get", "dpkg", "cpio", "depmod", "busybox", "ip"]);
+        SkipOrFail("QEMU guest test", missing);
+    }
+
+    private static void MissingTools(List<string> missing, IEnumerable<string> tools)
+    {
+        foreach (var tool in tools)
         {
             if (!OnPath(tool))
             {
                 missing.Add($"the '{tool}' command");
             }
         }
+    }
 
+    private static void SkipOrFail(string kind, List<string> missing)
+    {
         if (missing.Count == 0)
         {
             return;
         }
 
-        var reason = "privileged test needs " + string.Join(", ", missing);
+        var reason = $"{kind} needs " + string.Join(", ", missing);
         if (Environment.GetEnvironmentVariable(RequireVariable) == "1")
         {
             Assert.Fail($"{reason}, and {RequireVariable}=1 forbids skipping it");

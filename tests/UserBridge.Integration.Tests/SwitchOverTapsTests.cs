@@ -124,7 +124,7 @@ public sealed class SwitchOverTapsTests : IDisposable
         {
             using var run = SwitchProcess.Launch("run", "--config", file);
             Assert.Equal(2, run.WaitForExit(TimeSpan.FromSeconds(20)));
-            Assert.Contains($"{file}:4: unknown key 'colour' in [[port]]; allowed: name, type, interface", run.Errors, StringComparison.Ordinal);
+            Assert.Contains($"{file}:4: unknown key 'colour' in [[port]] of type \"tap\"; allowed: name, type, interface", run.Errors, StringComparison.Ordinal);
         }
         finally
         {

@@ -39,7 +39,9 @@ if ldd /bin/busybox >/dev/null 2>&1; then
   die "/bin/busybox is dynamically linked: install busybox-static, not busybox"
 fi
 ip_binary="$(command -v ip || true)"
-[ -n "$ip_binary" ] && "$ip_binary" -V 2>/dev/null | grep -q iproute2 || die "iproute2's ip is missing (apt-get install -y iproute2)"
+if [ -z "$ip_binary" ] || ! "$ip_binary" -V 2>/dev/null | grep -q iproute2; then
+  die "iproute2's ip is missing (apt-get install -y iproute2)"
+fi
 
 candidate() { apt-cache policy linux-image-amd64 2>/dev/null | awk '/Candidate:/ { print $2 }'; }
 kernel_version="$(candidate)"
@@ -47,7 +49,9 @@ if [ -z "$kernel_version" ] || [ "$kernel_version" = "(none)" ]; then
   progress "no candidate for linux-image-amd64: running apt-get update"
   apt-get update -q >&2
   kernel_version="$(candidate)"
-  [ -n "$kernel_version" ] && [ "$kernel_version" != "(none)" ] || die "apt knows no linux-image-amd64"
+  if [ -z "$kernel_version" ] || [ "$kernel_version" = "(none)" ]; then
+    die "apt knows no linux-image-amd64"
+  fi
 fi
 busybox_version="$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo unknown)"
 iproute2_version="$(dpkg-query -W -f='${Version}' iproute2 2>/dev/null || echo unknown)"

@@ -1,0 +1,212 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Tmds.Linux;
+
+namespace UserBridge.Integration.Tests;
+
+/// <summary>
+/// One QEMU guest (TCG, no KVM) booted from <see cref="GuestImage"/>: its /init configures eth0 from the kernel
+/// command line, runs the test script (passed through fw_cfg), prints <c>UB-RESULT rc=N</c> on the serial
+/// console and powers off. tests/guest/README.md describes the guest. Dispose kills QEMU by its PID if it is
+/// still running and deletes the guest's temporary files.
+/// </summary>
+internal sealed partial class QemuGuest : IDisposable
+{
+    public const string Program = "qemu-system-x86_64";
+
+    /// <summary>After the result line the guest powers off; QEMU exits within a second.</summary>
+    private static readonly TimeSpan PowerOffDeadline = TimeSpan.FromSeconds(20);
+
+    private readonly Process _process;
+    private readonly string _directory;
+    private readonly Stopwatch _clock;
+    private readonly ConcurrentQueue<string> _console = new();
+    private readonly ConcurrentQueue<string> _errors = new();
+    private long _bootTicks = -1;
+    private bool _disposed;
+
+    private QemuGuest(string name, string mac, Process process, string directory, Stopwatch clock)
+    {
+        Name = name;
+        Mac = mac;
+        _process = process;
+        _directory = directory;
+        _clock = clock;
+        process.OutputDataReceived += (_, e) => OnConsoleLine(e.Data);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                _errors.Enqueue(e.Data);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Name { get; }
+
+    public string Mac { get; }
+
+    /// <summary>From starting QEMU to the first line the guest's init printed; null until then.</summary>
+    public TimeSpan? BootTime
+    {
+        get
+        {
+            var ticks = Interlocked.Read(ref _bootTicks);
+            return ticks < 0 ? null : TimeSpan.FromTicks(ticks);
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The <c>-device</c> arguments of a virtio NIC on netdev <paramref name="netdevId"/>.</summary>
+    /// <remarks>No option ROM (<c>romfile=</c>): the guest boots from -kernel, and iPXE would cost ~0.7 s under TCG.</remarks>
+    public static string[] VirtioNic(string netdevId, string mac) => ["-device", $"virtio-net-pci,netdev={netdevId},mac={mac},romfile="];
+
+    /// <summary>
+    /// Starts a guest and returns at once. <paramref name="netdevArguments"/> are QEMU's network arguments, a
+    /// <c>-netdev</c> and its device (see <see cref="VirtioNic"/>); the guest's init checks that eth0 has
+    /// <paramref name="mac"/> and gives it <paramref name="ipWithPrefix"/>. <paramref name="vlans"/> entries
+    /// (<c>VID</c> or <c>VID@ADDR/PREFIX</c>) become eth0.VID before <paramref name="script"/> (busybox sh) runs.
+    /// </summary>
+    public static QemuGuest Start(
+        string name,
+        IEnumerable<string> netdevArguments,
+        string mac,
+        string ipWithPrefix,
+        string script,
+        IReadOnlyList<string>? vlans = null)
+    {
+        var image = GuestImage.Ensure();
+        var directory = Directory.CreateTempSubdirectory($"ubguest-{name}-").FullName;
+        var scriptPath = Path.Combine(directory, "script.sh");
+        File.WriteAllText(scriptPath, script.ReplaceLineEndings("\n"));
+
+        var append = $"console=ttyS0 quiet panic=-1 ub.mac={mac} ub.ip={ipWithPrefix}";
+        if (vlans is { Count: > 0 })
+        {
+            append += " ub.vlan=" + string.Join(',', vlans);
+        }
+
+        var start = new ProcessStartInfo(Program)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        string[] arguments =
+        [
+            "-name", name, "-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-nodefaults",
+            "-serial", "stdio", "-kernel", image.KernelPath, "-initrd", image.InitrdPath, "-append", append,
+            "-fw_cfg", $"name=opt/ub/script,file={scriptPath}",
+            .. netdevArguments,
+        ];
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            // The console's input stays an open pipe nobody writes: the guest's stdin never ends (see README).
+            var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {Program}");
+            return new QemuGuest(name, mac, process, directory, clock);
+        }
+        catch
+        {
+            Directory.Delete(directory, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Waits for the <c>UB-RESULT rc=N</c> line and for QEMU to exit.</summary>
+    public GuestResult WaitForResult(TimeSpan deadline)
+    {
+        int? exitCode;
+        while ((exitCode = ExitCode()) is null)
+        {
+            if (_process.WaitForExit(50))
+            {
+                // Let the reader threads deliver the last lines.
+                _process.WaitForExit();
+                exitCode = ExitCode();
+                Assert.True(exitCode is not null, $"guest {Name}: QEMU exited ({_process.ExitCode}) without a UB-RESULT line.\n{Describe()}");
+                break;
+            }
+
+            Assert.True(_clock.Elapsed < deadline, $"guest {Name}: no UB-RESULT line within {deadline} of starting QEMU.\n{Describe()}");
+        }
+
+        Assert.True(_process.WaitForExit(PowerOffDeadline), $"guest {Name} printed its result but QEMU did not exit within {PowerOffDeadline}.\n{Describe()}");
+        _process.WaitForExit();
+        return new GuestResult(exitCode.Value, [.. _console]);
+    }
+
+    /// <summary>The console and QEMU's own messages, for assertion messages.</summary>
+    public string Describe() =>
+        $"console of {Name}:\n{string.Join('\n', _console)}\nqemu stderr:\n{string.Join('\n', _errors)}";
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (!_process.HasExited)
+        {
+            _ = LibC.kill(_process.Id, LibC.SIGTERM);
+            if (!_process.WaitForExit(TimeSpan.FromSeconds(5)))
+            {
+                _process.Kill();
+            }
+        }
+
+        _process.WaitForExit();
+        _process.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [GeneratedRegex(@"UB-RESULT rc=(\d+)")]
+    private static partial Regex ResultLine();
+
+    /// <summary>Terminal escapes (SeaBIOS clears the screen before the kernel starts).</summary>
+    [GeneratedRegex(@"\x1b(\[[0-9;?]*[A-Za-z]|c)")]
+    private static partial Regex TerminalEscape();
+
+    private int? ExitCode()
+    {
+        foreach (var line in _console)
+        {
+            var match = ResultLine().Match(line);
+            if (match.Success)
+            {
+                return int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+            }
+        }
+
+        return null;
+    }
+
+    private void OnConsoleLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        var text = TerminalEscape().Replace(line, string.Empty).TrimEnd('\r');
+        if (text.Contains("UB-INIT", StringComparison.Ordinal))
+        {
+            _ = Interlocked.CompareExchange(ref _bootTicks, _clock.Elapsed.Ticks, -1);
+        }
+
+        _console.Enqueue(text);
+    }
+}
