@@ -17,33 +17,6 @@ public sealed class GuestImageTests : IDisposable
 
     private const string ReceiverAddress = "198.18.0.11";
 
-    private const string ReceiverScript = """
-        set -e
-        timeout 150 nc -l -p 5001 >/tmp/received
-        echo "RX-BYTES $(wc -c </tmp/received)"
-        echo "RX-SHA256 $(sha256sum /tmp/received | cut -d' ' -f1)"
-        """;
-
-    private const string SenderScript = $$"""
-        set -e
-        tries=0
-        until ping -c 1 -W 1 {{ReceiverAddress}} >/dev/null; do
-            tries=$((tries + 1))
-            [ "$tries" -lt 60 ] || { echo "PING-FAILED after $tries tries"; exit 2; }
-        done
-        echo "PING-OK after $tries failed tries"
-        dd if=/dev/urandom of=/tmp/sent bs=65536 count=16 2>/dev/null
-        echo "TX-BYTES $(wc -c </tmp/sent)"
-        echo "TX-SHA256 $(sha256sum /tmp/sent | cut -d' ' -f1)"
-        tries=0
-        until nc {{ReceiverAddress}} 5001 </tmp/sent; do
-            tries=$((tries + 1))
-            [ "$tries" -lt 30 ] || { echo "SEND-FAILED after $tries tries"; exit 3; }
-            sleep 1
-        done
-        echo "SENT"
-        """;
-
     private readonly string _prefix = "ubg" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
     private readonly List<QemuGuest> _guests = [];
     private readonly string _socket;
@@ -59,26 +32,19 @@ public sealed class GuestImageTests : IDisposable
             ["-netdev", $"stream,id=n0,server=on,addr.type=unix,addr.path={_socket}", .. QemuGuest.VirtioNic("n0", "52:54:00:18:00:11")],
             "52:54:00:18:00:11",
             $"{ReceiverAddress}/24",
-            ReceiverScript);
+            GuestScripts.Receiver);
         WaitForSocket(receiver);
         var sender = Start(
             "b",
             ["-netdev", $"stream,id=n0,server=off,addr.type=unix,addr.path={_socket}", .. QemuGuest.VirtioNic("n0", "52:54:00:18:00:12")],
             "52:54:00:18:00:12",
             "198.18.0.12/24",
-            SenderScript);
+            GuestScripts.Sender(ReceiverAddress));
 
         var sent = sender.WaitForResult(GuestDeadline);
         var received = receiver.WaitForResult(GuestDeadline);
 
-        Assert.True(sent.ExitCode == 0, $"the sender failed: {sent}\n\nreceiver: {received}");
-        Assert.True(received.ExitCode == 0, $"the receiver failed: {received}\n\nsender: {sent}");
-        Assert.NotNull(sent.ValueOf("PING-OK"));
-        Assert.Equal("1048576", sent.ValueOf("TX-BYTES"));
-        Assert.Equal("1048576", received.ValueOf("RX-BYTES"));
-        var hash = sent.ValueOf("TX-SHA256");
-        Assert.Matches("^[0-9a-f]{64}$", hash);
-        Assert.Equal(hash, received.ValueOf("RX-SHA256"));
+        GuestScripts.AssertTransfer(sent, received);
         ReportBootTimes();
     }
 

@@ -39,6 +39,13 @@ internal static class Privileged
         SkipOrFail("QEMU guest test", missing);
     }
 
+    /// <summary>Guests on the switch: what <see cref="RequireGuests"/> needs, and root with <paramref name="tools"/>.</summary>
+    public static void RequireGuestsOnSwitch(params string[] tools)
+    {
+        RequireGuests();
+        Require(tools);
+    }
+
     private static void MissingTools(List<string> missing, IEnumerable<string> tools)
     {
         foreach (var tool in tools)

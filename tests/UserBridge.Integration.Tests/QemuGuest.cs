@@ -62,6 +62,9 @@ internal sealed partial class QemuGuest : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The console lines so far.</summary>
+    public IReadOnlyCollection<string> Console => _console;
+
     /// <summary>The <c>-device</c> arguments of a virtio NIC on netdev <paramref name="netdevId"/>.</summary>
     /// <remarks>No option ROM (<c>romfile=</c>): the guest boots from -kernel, and iPXE would cost ~0.7 s under TCG.</remarks>
     public static string[] VirtioNic(string netdevId, string mac) => ["-device", $"virtio-net-pci,netdev={netdevId},mac={mac},romfile="];
@@ -78,7 +81,8 @@ internal sealed partial class QemuGuest : IDisposable
         string mac,
         string ipWithPrefix,
         string script,
-        IReadOnlyList<string>? vlans = null)
+        IReadOnlyList<string>? vlans = null,
+        string? fd3Path = null)
     {
         var image = GuestImage.Ensure();
         var directory = Directory.CreateTempSubdirectory($"ubguest-{name}-").FullName;
@@ -91,7 +95,8 @@ internal sealed partial class QemuGuest : IDisposable
             append += " ub.vlan=" + string.Join(',', vlans);
         }
 
-        var start = new ProcessStartInfo(Program)
+        // A macvtap's /dev/tapN is handed to QEMU as an open fd (-netdev tap,fd=3), as libvirt does.
+        var start = new ProcessStartInfo(fd3Path is null ? Program : "/bin/sh")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -105,6 +110,14 @@ internal sealed partial class QemuGuest : IDisposable
             "-fw_cfg", $"name=opt/ub/script,file={scriptPath}",
             .. netdevArguments,
         ];
+        if (fd3Path is not null)
+        {
+            foreach (var argument in new[] { "-c", $"exec \"$0\" \"$@\" 3<>{fd3Path}", Program })
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -121,6 +134,27 @@ internal sealed partial class QemuGuest : IDisposable
         {
             Directory.Delete(directory, recursive: true);
             throw;
+        }
+    }
+
+    /// <summary>Waits until the console has a line starting with <paramref name="prefix"/> and returns it.</summary>
+    public string WaitForLine(string prefix, TimeSpan deadline) =>
+        WaitForLine(l => l.StartsWith(prefix, StringComparison.Ordinal), $"a line starting '{prefix}'", deadline);
+
+    /// <summary>Waits until the console has a line that <paramref name="match"/> accepts and returns it.</summary>
+    public string WaitForLine(Func<string, bool> match, string what, TimeSpan deadline)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var line = _console.FirstOrDefault(match);
+            if (line is not null)
+            {
+                return line;
+            }
+
+            Assert.False(_process.WaitForExit(50), $"guest {Name}: QEMU exited before printing {what}.\n{Describe()}");
+            Assert.True(watch.Elapsed < deadline, $"guest {Name}: no {what} within {deadline}.\n{Describe()}");
         }
     }
 
