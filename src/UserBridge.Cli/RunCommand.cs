@@ -29,9 +29,9 @@ internal static class RunCommand
             try
             {
                 var switchConfig = BuildConfig(result.GetValue(config), result.GetValue(taps) ?? [], result.GetValue(name), result.GetValue(control));
-                if (switchConfig.Ports.Count == 0)
+                if (switchConfig.Ports.Count == 0 && result.GetValue(config) is null)
                 {
-                    Console.Error.WriteLine("userbridge run: no ports; give --tap IFNAME or a --config file with [[port]] tables");
+                    Console.Error.WriteLine("userbridge run: no ports; give --tap IFNAME, or a --config file (its ports, or none: then add them with `userbridge port add`)");
                     return ExitCodes.BadUsage;
                 }
 

@@ -84,6 +84,25 @@ public sealed class QemuSwitchTests : IDisposable
     }
 
     [Fact]
+    public void TcpFromAVmWithOffloadsReachesAVmOnASocketThroughSoftwareSegmentation()
+    {
+        Privileged.RequireGuestsOnSwitch();
+        var tapB = $"{Prefix}-t2";
+        StartSwitch(StreamPort("vma", "vma.sock"), PacketPort("vmb", tapB));
+        var receiver = Guest("a", StreamClient("vma.sock"), MacA, AddressA, GuestScripts.Receiver);
+        var sender = Guest("b", OwnTap(tapB), MacB, AddressB, GuestScripts.Sender(AddressA) + Linger);
+
+        sender.WaitForLine("SENT", GuestDeadline);
+        var vmb = Ports().EnumerateArray().Single(p => p.GetProperty("name").GetString() == "vmb");
+        GuestScripts.AssertTransfer(sender.WaitForResult(GuestDeadline), receiver.WaitForResult(GuestDeadline));
+
+        // The VM's TCP came as GSO frames (far fewer frames than the ~730 segments of 1 MiB at MSS 1448) and
+        // left through the socket port as wire-sized segments.
+        Assert.InRange(vmb.GetProperty("rx_frames").GetInt64(), 1, 700);
+        Assert.Equal(0, vmb.GetProperty("drops").GetProperty("bad_offload").GetInt64());
+    }
+
+    [Fact]
     public void TwoVmsThroughMacvtapPassthruOnSwitchOwnedTaps()
     {
         Privileged.RequireGuestsOnSwitch();
