@@ -40,6 +40,8 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
                     _endpoints.Add(port.Name, new PortSupervisor(
                         Bridge,
                         port.Name,
+                        PortRules.TypePacket,
+                        interfaceName,
                         $"interface {interfaceName} to exist",
                         () => NetDevice.Exists(interfaceName) ? PacketSocketPort.Open(interfaceName, port.Name) : null,
                         announce));

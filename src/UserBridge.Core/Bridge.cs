@@ -48,7 +48,10 @@ public sealed class Bridge : IDisposable
     public event EventHandler<PortFailedEventArgs>? PortFailed;
 
     /// <summary>Adds a port and, once the bridge is started, starts its worker. The bridge owns the port from now on.</summary>
-    public PortSlot AddPort(IPort port)
+    public PortSlot AddPort(IPort port) => AddPort(port, isUp: true);
+
+    /// <summary>Adds a port that starts administratively up or down.</summary>
+    public PortSlot AddPort(IPort port, bool isUp)
     {
         ArgumentNullException.ThrowIfNull(port);
         lock (_control)
@@ -73,7 +76,7 @@ public sealed class Bridge : IDisposable
 
             var ports = new PortSlot?[Math.Max(current.Length, index + 1)];
             current.CopyTo(ports, 0);
-            var slot = new PortSlot(index, port, new PortCounters(), IsUp: true);
+            var slot = new PortSlot(index, port, new PortCounters(), isUp);
             ports[index] = slot;
             Publish(ports);
             if (_started)

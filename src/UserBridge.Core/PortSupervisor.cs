@@ -6,7 +6,8 @@ namespace UserBridge.Core;
 /// Keeps one port on the bridge whose far end comes and goes: a QEMU that listens for the switch (stream
 /// <c>connect</c> role), a VM's TAP attached through AF_PACKET. It tries to open the port every
 /// <see cref="RetryInterval"/> until it can, and when the port fails (the VM stopped, its interface vanished)
-/// removes it and starts trying again, so the port comes back by itself when the VM does.
+/// puts it down (listed, forwarding nothing) and starts trying again, so the port comes back by itself when the
+/// VM does.
 /// </summary>
 public sealed partial class PortSupervisor : IDisposable
 {
@@ -21,23 +22,32 @@ public sealed partial class PortSupervisor : IDisposable
     private volatile bool _attached;
 
     /// <summary>
-    /// Starts supervising. <paramref name="tryOpen"/> opens the port, or returns null when its far end is not
+    /// Starts supervising: the port is listed, down, at once. <paramref name="tryOpen"/> opens the port, or returns null when its far end is not
     /// there yet; it may throw (the error is logged once and retried).
     /// </summary>
-    public PortSupervisor(Bridge bridge, string name, string waitingFor, Func<IPort?> tryOpen, Action<string> announce)
+    public PortSupervisor(Bridge bridge, string name, string type, string endpoint, string waitingFor, Func<IPort?> tryOpen, Action<string> announce)
     {
         ArgumentNullException.ThrowIfNull(bridge);
         _bridge = bridge;
         Name = name;
+        Type = type;
+        Endpoint = endpoint;
         WaitingFor = waitingFor;
         _tryOpen = tryOpen;
         _announce = announce;
+        _bridge.AddPort(new DetachedPort(name, type, endpoint), isUp: false);
         _bridge.PortFailed += OnPortFailed;
         _thread = new Thread(Run) { IsBackground = true, Name = $"ub-supervise-{name}" };
         _thread.Start();
     }
 
     public string Name { get; }
+
+    /// <summary>The type of the port it keeps (what <c>port show</c> says while the port is down).</summary>
+    public string Type { get; }
+
+    /// <summary>The interface or socket the port attaches to.</summary>
+    public string Endpoint { get; }
 
     /// <summary>What the supervisor waits for, in words ("QEMU to listen on /run/vm1.sock").</summary>
     public string WaitingFor { get; }
@@ -50,10 +60,7 @@ public sealed partial class PortSupervisor : IDisposable
         _stop.Cancel();
         _detached.Set();
         _thread.Join();
-        if (_attached)
-        {
-            _bridge.RemovePort(Name);
-        }
+        _bridge.RemovePort(Name);
 
         _detached.Dispose();
         _stop.Dispose();
@@ -78,6 +85,7 @@ public sealed partial class PortSupervisor : IDisposable
                 if (port is not null)
                 {
                     _attached = true;
+                    _bridge.RemovePort(Name);
                     _bridge.AddPort(port);
                     _announce($"port {Name} up: {port.Type} {port.Interface}");
                     lastError = null;
@@ -113,7 +121,9 @@ public sealed partial class PortSupervisor : IDisposable
             return;
         }
 
+        // The port stays listed, down, until its far end is back (a VM that stopped shows as such).
         _bridge.RemovePort(Name);
+        _bridge.AddPort(new DetachedPort(Name, Type, Endpoint), isUp: false);
         _announce($"port {Name} down: {e.Exception.Message}; waiting for {WaitingFor}");
         _attached = false;
         _detached.Set();

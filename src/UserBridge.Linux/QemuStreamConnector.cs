@@ -14,7 +14,7 @@ public static class QemuStreamConnector
     {
         Span<byte> check = stackalloc byte[UnixSocket.AddressSize];
         UnixSocket.WriteAddress(path, check);
-        return new PortSupervisor(bridge, name, $"QEMU to listen on {path}", () => TryConnect(name, path, logger), announce);
+        return new PortSupervisor(bridge, name, "qemu-stream", path, $"QEMU to listen on {path}", () => TryConnect(name, path, logger), announce);
     }
 
     private static QemuStreamPort? TryConnect(string name, string path, ILogger logger)

@@ -138,7 +138,7 @@ public sealed class SocketPortTests : IDisposable
         var path = Socket("vm2.sock");
         _ports.Add(new PortConfig("vm2", PortRules.TypeQemuStream) { Path = path, Role = PortRules.RoleConnect });
         Thread.Sleep(300);
-        Assert.Null(_bridge.Snapshot.Find("vm2"));
+        Assert.False(_bridge.Snapshot.Find("vm2")!.IsUp, "port vm2 is up before QEMU listens");
 
         for (var restart = 0; restart < 2; restart++)
         {
@@ -154,7 +154,7 @@ public sealed class SocketPortTests : IDisposable
             // QEMU exits: its connection and its listening socket close.
             connection.Close();
             qemu.Close();
-            WaitFor(() => _bridge.Snapshot.Find("vm2") is null, "port vm2 to go away when QEMU closed");
+            WaitFor(() => _bridge.Snapshot.Find("vm2") is { IsUp: false }, "port vm2 to go down when QEMU closed");
         }
     }
 
