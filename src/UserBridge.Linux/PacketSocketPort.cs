@@ -19,7 +19,7 @@ namespace UserBridge.Linux;
 /// address bytes back. When the kernel stripped a tag, the header's checksum start (relative to the untagged
 /// frame) moves by the 4 bytes of the tag.
 /// </remarks>
-public sealed unsafe class PacketSocketPort : IPort, IOffloadPort
+public sealed unsafe class PacketSocketPort : IPort, IOffloadPort, IFrameSource
 {
     private const int TagRoom = EthernetFrame.VlanTagLength;
     private const int ControlBufferSize = 64;
@@ -99,44 +99,7 @@ public sealed unsafe class PacketSocketPort : IPort, IOffloadPort
         }
     }
 
-    public int Receive(PacketBuffer[] batch)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        while (true)
-        {
-            var count = 0;
-            while (count < batch.Length)
-            {
-                var result = ReceiveOne(batch[count]);
-                if (result > 0)
-                {
-                    count++;
-                    continue;
-                }
-
-                if (result < 0)
-                {
-                    break;
-                }
-            }
-
-            if (count > 0)
-            {
-                return count;
-            }
-
-            var events = _waiter.Wait(_fd, LibC.POLLIN);
-            if (events == FdWaiter.Woken)
-            {
-                return 0;
-            }
-
-            if ((events & FdWaiter.ErrorEvents) != 0)
-            {
-                ThrowSocketError();
-            }
-        }
-    }
+    public int Receive(PacketBuffer[] batch) => BatchReceiver.Receive(this, batch, _waiter, _fd);
 
     public void Wake() => _waiter.Wake();
 
@@ -182,8 +145,8 @@ public sealed unsafe class PacketSocketPort : IPort, IOffloadPort
         }
     }
 
-    /// <summary>Reads one frame: 1 when read, 0 when it was skipped (our own), -1 when none is waiting.</summary>
-    private int ReceiveOne(PacketBuffer buffer)
+    /// <summary>Reads one frame, skipping our own transmissions (kernels before 4.20 still deliver them).</summary>
+    int IFrameSource.ReadOne(PacketBuffer buffer)
     {
         var from = default(SockAddrLl);
         var iov = stackalloc IoVec[2];
@@ -206,18 +169,12 @@ public sealed unsafe class PacketSocketPort : IPort, IOffloadPort
             length = LibC.recvmsg(_fd, (msghdr*)&message, 0);
             if (length < 0)
             {
-                var errno = LibC.errno;
-                if (errno is Errno.EAGAIN or Errno.EINTR)
-                {
-                    return errno == Errno.EAGAIN ? -1 : 0;
-                }
-
-                throw new InteropException($"recvmsg {Interface} (port {Name})", errno).ToPortException();
+                return BatchReceiver.Failed(LibC.errno, $"recvmsg {Interface} (port {Name})");
             }
 
             if (from.PacketType == PACKET_OUTGOING || length < VirtioNetHeader.Size)
             {
-                return 0;
+                return BatchReceiver.Skipped;
             }
 
             var offload = VirtioNetHeader.Read(_rxHeader);
@@ -241,7 +198,7 @@ public sealed unsafe class PacketSocketPort : IPort, IOffloadPort
                 buffer.Offload = offload;
             }
 
-            return 1;
+            return BatchReceiver.Read;
         }
     }
 
@@ -276,7 +233,7 @@ public sealed unsafe class PacketSocketPort : IPort, IOffloadPort
         return null;
     }
 
-    private void ThrowSocketError()
+    void IFrameSource.OnPollError(int revents)
     {
         var error = 0;
         var size = sizeof(int);

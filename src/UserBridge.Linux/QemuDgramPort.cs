@@ -9,7 +9,7 @@ namespace UserBridge.Linux;
 /// from. Sends never block: a full peer queue (EAGAIN) refuses the frame, counted as a tx error. Both ends are
 /// bound paths, so this survives a restart of either side.
 /// </summary>
-public sealed unsafe class QemuDgramPort : IPort
+public sealed unsafe class QemuDgramPort : IPort, IFrameSource
 {
     private readonly int _fd;
     private readonly FdWaiter _waiter;
@@ -55,56 +55,30 @@ public sealed unsafe class QemuDgramPort : IPort
         }
     }
 
-    public int Receive(PacketBuffer[] batch)
+    public int Receive(PacketBuffer[] batch) => BatchReceiver.Receive(this, batch, _waiter, _fd);
+
+    int IFrameSource.ReadOne(PacketBuffer buffer)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        while (true)
+        long length;
+        var addressLength = UnixSocket.AddressSize;
+        fixed (byte* p = buffer.Array)
+        fixed (byte* source = _sourceAddress)
         {
-            var count = 0;
-            while (count < batch.Length)
-            {
-                var buffer = batch[count];
-                long length;
-                var addressLength = UnixSocket.AddressSize;
-                fixed (byte* p = buffer.Array)
-                fixed (byte* source = _sourceAddress)
-                {
-                    length = LibC.recvfrom(_fd, p, buffer.Array.Length, 0, (sockaddr*)source, (socklen_t*)&addressLength);
-                }
-
-                if (length >= 0)
-                {
-                    buffer.Length = (int)length;
-                    count++;
-                    LearnPeer(addressLength);
-                    continue;
-                }
-
-                var errno = LibC.errno;
-                if (errno == Errno.EINTR)
-                {
-                    continue;
-                }
-
-                if (errno != Errno.EAGAIN)
-                {
-                    throw new InteropException($"recvfrom {Interface} (port {Name})", errno).ToPortException();
-                }
-
-                break;
-            }
-
-            if (count > 0)
-            {
-                return count;
-            }
-
-            if (_waiter.Wait(_fd, LibC.POLLIN) == FdWaiter.Woken)
-            {
-                return 0;
-            }
+            length = LibC.recvfrom(_fd, p, buffer.Array.Length, 0, (sockaddr*)source, (socklen_t*)&addressLength);
         }
+
+        if (length < 0)
+        {
+            return BatchReceiver.Failed(LibC.errno, $"recvfrom {Interface} (port {Name})");
+        }
+
+        buffer.Length = (int)length;
+        LearnPeer(addressLength);
+        return BatchReceiver.Read;
     }
+
+    void IFrameSource.OnPollError(int revents) =>
+        throw new PortException($"poll {Interface} (port {Name}): the socket reported an error (revents 0x{revents:x})");
 
     public void Wake() => _waiter.Wake();
 

@@ -15,7 +15,7 @@ namespace UserBridge.Linux;
 /// the fd number could be reused at once). A TAP the switch created is not persistent, so the kernel removes
 /// it when the fd closes, on exit or crash alike; a TAP that was persistent before stays.
 /// </remarks>
-public sealed unsafe class TapPort : IPort
+public sealed unsafe class TapPort : IPort, IFrameSource
 {
     private readonly int _tapFd;
     private readonly FdWaiter _waiter;
@@ -71,59 +71,27 @@ public sealed unsafe class TapPort : IPort
         }
     }
 
-    public int Receive(PacketBuffer[] batch)
+    public int Receive(PacketBuffer[] batch) => BatchReceiver.Receive(this, batch, _waiter, _tapFd);
+
+    int IFrameSource.ReadOne(PacketBuffer buffer)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        while (true)
+        long length;
+        fixed (byte* p = buffer.Array)
         {
-            var count = 0;
-            while (count < batch.Length)
-            {
-                var buffer = batch[count];
-                long length;
-                fixed (byte* p = buffer.Array)
-                {
-                    length = LibC.read(_tapFd, p, buffer.Array.Length);
-                }
-
-                if (length > 0)
-                {
-                    buffer.Length = (int)length;
-                    count++;
-                    continue;
-                }
-
-                var errno = LibC.errno;
-                if (length < 0 && errno == Errno.EINTR)
-                {
-                    continue;
-                }
-
-                if (length < 0 && errno != Errno.EAGAIN)
-                {
-                    throw new InteropException($"read {Interface}", errno).ToPortException();
-                }
-
-                break;
-            }
-
-            if (count > 0)
-            {
-                return count;
-            }
-
-            var events = _waiter.Wait(_tapFd, LibC.POLLIN);
-            if (events == FdWaiter.Woken)
-            {
-                return 0;
-            }
-
-            if ((events & FdWaiter.ErrorEvents) != 0)
-            {
-                throw new PortException($"poll {Interface}: the TAP reported an error or hang-up (revents 0x{events:x})");
-            }
+            length = LibC.read(_tapFd, p, buffer.Array.Length);
         }
+
+        if (length > 0)
+        {
+            buffer.Length = (int)length;
+            return BatchReceiver.Read;
+        }
+
+        return length == 0 ? BatchReceiver.Empty : BatchReceiver.Failed(LibC.errno, $"read {Interface}");
     }
+
+    void IFrameSource.OnPollError(int revents) =>
+        throw new PortException($"poll {Interface}: the TAP reported an error or hang-up (revents 0x{revents:x})");
 
     public void Wake() => _waiter.Wake();
 

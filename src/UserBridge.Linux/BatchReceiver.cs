@@ -1,0 +1,60 @@
+using Tmds.Linux;
+using UserBridge.Core;
+
+namespace UserBridge.Linux;
+
+/// <summary>
+/// The receive loop every fd-backed port shares: read frames until the batch is full or the fd says EAGAIN;
+/// only when nothing was read, wait in poll for the fd or a wake-up. One system call per frame, none extra.
+/// </summary>
+internal static class BatchReceiver
+{
+    public const int Read = 1;
+    public const int Skipped = 0;
+    public const int Empty = -1;
+
+    /// <summary>Fills <paramref name="batch"/>; returns the number of frames, or 0 when woken.</summary>
+    public static int Receive<TSource>(TSource source, PacketBuffer[] batch, FdWaiter waiter, int fd)
+        where TSource : IFrameSource
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        while (true)
+        {
+            var count = 0;
+            while (count < batch.Length)
+            {
+                var result = source.ReadOne(batch[count]);
+                if (result == Empty)
+                {
+                    break;
+                }
+
+                count += result;
+            }
+
+            if (count > 0)
+            {
+                return count;
+            }
+
+            var events = waiter.Wait(fd, LibC.POLLIN);
+            if (events == FdWaiter.Woken)
+            {
+                return 0;
+            }
+
+            if ((events & FdWaiter.ErrorEvents) != 0)
+            {
+                source.OnPollError(events);
+            }
+        }
+    }
+
+    /// <summary>Maps a failed read's errno: EAGAIN is <see cref="Empty"/>, EINTR <see cref="Skipped"/>, the rest throws.</summary>
+    public static int Failed(int errno, string call) => errno switch
+    {
+        Errno.EAGAIN => Empty,
+        Errno.EINTR => Skipped,
+        _ => throw new InteropException(call, errno).ToPortException(),
+    };
+}
