@@ -50,8 +50,11 @@ public sealed class Bridge : IDisposable
     /// <summary>Adds a port and, once the bridge is started, starts its worker. The bridge owns the port from now on.</summary>
     public PortSlot AddPort(IPort port) => AddPort(port, isUp: true);
 
-    /// <summary>Adds a port that starts administratively up or down.</summary>
-    public PortSlot AddPort(IPort port, bool isUp)
+    /// <summary>
+    /// Adds a port that starts administratively up or down, with VLAN settings (null: none, an access port of
+    /// VLAN 1 should the switch be VLAN-aware).
+    /// </summary>
+    public PortSlot AddPort(IPort port, bool isUp, PortVlan? vlan = null)
     {
         ArgumentNullException.ThrowIfNull(port);
         lock (_control)
@@ -76,7 +79,7 @@ public sealed class Bridge : IDisposable
 
             var ports = new PortSlot?[Math.Max(current.Length, index + 1)];
             current.CopyTo(ports, 0);
-            var slot = new PortSlot(index, port, new PortCounters(), isUp);
+            var slot = new PortSlot(index, port, new PortCounters(), isUp) { Vlan = vlan ?? PortVlan.Default, HasVlanSettings = vlan is not null };
             ports[index] = slot;
             Publish(ports);
             if (_started)
@@ -137,6 +140,28 @@ public sealed class Bridge : IDisposable
                 }
             }
 
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Changes a port's VLAN settings (null: none) without touching other ports. Its learned entries are
+    /// forgotten, since the VLANs they were learned in may no longer be its own.
+    /// </summary>
+    public bool SetPortVlan(string name, PortVlan? vlan)
+    {
+        lock (_control)
+        {
+            var slot = _snapshot.Find(name);
+            if (slot is null)
+            {
+                return false;
+            }
+
+            var ports = (PortSlot?[])_snapshot.Ports.Clone();
+            ports[slot.Index] = slot with { Vlan = vlan ?? PortVlan.Default, HasVlanSettings = vlan is not null };
+            Publish(ports);
+            MacTable.FlushPort(slot.Index, includeStatic: false);
             return true;
         }
     }
@@ -258,7 +283,7 @@ public sealed class Bridge : IDisposable
 
     private void Publish(PortSlot?[] ports)
     {
-        var next = new SwitchSnapshot(ports, _snapshot.Version + 1);
+        var next = new SwitchSnapshot(ports, _snapshot.Version + 1, Options.VlanFiltering);
 
         // Release semantics: everything the new snapshot references is written before it becomes visible.
         Volatile.Write(ref _snapshot, next);

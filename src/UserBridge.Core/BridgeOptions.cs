@@ -10,4 +10,7 @@ public sealed record BridgeOptions
     public TimeSpan AgingTime { get; init; } = MacTable.DefaultAgingTime;
 
     public int MacTableSize { get; init; } = MacTable.DefaultCapacity;
+
+    /// <summary>VLAN-aware even when no port has VLAN settings (every port is then an access port of VLAN 1).</summary>
+    public bool VlanFiltering { get; init; }
 }

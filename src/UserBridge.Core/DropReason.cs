@@ -22,6 +22,15 @@ public enum DropReason
 
     /// <summary>The frame's virtio-net header describes an offload that cannot be done (impossible GSO fields).</summary>
     BadOffload,
+
+    /// <summary>A frame tagged with a VLAN other than 0 arrived on an access port.</summary>
+    VlanTaggedOnAccess,
+
+    /// <summary>A tagged frame of a VLAN that the trunk does not carry.</summary>
+    VlanNotAllowed,
+
+    /// <summary>An untagged frame on a trunk without a native VLAN.</summary>
+    VlanUntaggedOnTrunk,
 }
 
 /// <summary>The stable names of <see cref="DropReason"/> used in JSON, text output and metrics.</summary>
@@ -29,9 +38,9 @@ public static class DropReasons
 {
     /// <summary>Every reason except <see cref="DropReason.None"/>, in enum order.</summary>
     public static IReadOnlyList<DropReason> All { get; } =
-        [DropReason.TooShort, DropReason.MulticastSource, DropReason.PortDown, DropReason.EgressDown, DropReason.LocalDestination, DropReason.BadOffload];
+        [DropReason.TooShort, DropReason.MulticastSource, DropReason.PortDown, DropReason.EgressDown, DropReason.LocalDestination, DropReason.BadOffload, DropReason.VlanTaggedOnAccess, DropReason.VlanNotAllowed, DropReason.VlanUntaggedOnTrunk];
 
-    public const int Count = 7;
+    public const int Count = 10;
 
     public static string Name(DropReason reason) => reason switch
     {
@@ -41,6 +50,9 @@ public static class DropReasons
         DropReason.EgressDown => "egress_down",
         DropReason.LocalDestination => "local_destination",
         DropReason.BadOffload => "bad_offload",
+        DropReason.VlanTaggedOnAccess => "vlan_tagged_on_access",
+        DropReason.VlanNotAllowed => "vlan_not_allowed",
+        DropReason.VlanUntaggedOnTrunk => "vlan_untagged_on_trunk",
         _ => "none",
     };
 }

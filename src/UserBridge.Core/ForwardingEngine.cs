@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using UserBridge.Core.Offload;
 
 namespace UserBridge.Core;
 
@@ -9,10 +8,12 @@ namespace UserBridge.Core;
 /// the ingress port. No allocation, no lock, no exception per frame.
 /// </summary>
 /// <remarks>
-/// The switch is VLAN-transparent here: tagged frames pass unchanged and are learned under the VID of their
-/// outer tag, untagged ones under VID 0, like a Linux bridge without VLAN filtering.
+/// Without VLAN settings the switch is VLAN-transparent: tagged frames pass unchanged and are learned under the
+/// VID of their outer tag, untagged ones under VID 0, like a Linux bridge without VLAN filtering. VLAN-aware, each
+/// port's 802.1Q rules classify the frame into a VLAN (<see cref="VlanClassification"/>), learning and flooding are
+/// per VLAN, and egress strips, keeps, pushes or rewrites the service tag per port (<see cref="EgressFrames"/>).
 /// </remarks>
-public sealed class ForwardingEngine(MacTable macTable)
+public sealed partial class ForwardingEngine(MacTable macTable)
 {
     public MacTable MacTable { get; } = macTable;
 
@@ -37,10 +38,17 @@ public sealed class ForwardingEngine(MacTable macTable)
             return Dropped(counters, DropReason.TooShort, 0);
         }
 
-        var vlan = frame.VlanId;
+        // Transparent: the frame's own outer VID (0 untagged). Aware: the port's 802.1Q ingress rules.
+        var classification = snapshot.VlanAware ? VlanClassification.Classify(ingress.Vlan, frameBytes) : default;
+        var vlan = snapshot.VlanAware ? classification.Vlan : frame.VlanId;
         if (!ingress.IsUp)
         {
             return Dropped(counters, DropReason.PortDown, vlan);
+        }
+
+        if (classification.DropReason != DropReason.None)
+        {
+            return Dropped(counters, classification.DropReason, vlan);
         }
 
         var source = frame.Source;
@@ -55,14 +63,14 @@ public sealed class ForwardingEngine(MacTable macTable)
         if (destination.IsMulticast)
         {
             counters.CountFlood();
-            return ForwardingDecision.Flood(destination.IsBroadcast ? FloodReason.Broadcast : FloodReason.Multicast, vlan);
+            return ForwardingDecision.Flood(destination.IsBroadcast ? FloodReason.Broadcast : FloodReason.Multicast, vlan) with { Ingress = classification };
         }
 
         var egress = MacTable.Lookup(MacTable.Key(destination, vlan), nowMs);
         if (egress < 0)
         {
             counters.CountFlood();
-            return ForwardingDecision.Flood(FloodReason.UnknownUnicast, vlan);
+            return ForwardingDecision.Flood(FloodReason.UnknownUnicast, vlan) with { Ingress = classification };
         }
 
         if (egress == ingressPort)
@@ -70,102 +78,19 @@ public sealed class ForwardingEngine(MacTable macTable)
             return Dropped(counters, DropReason.LocalDestination, vlan);
         }
 
-        if ((uint)egress >= (uint)ports.Length || ports[egress] is not { IsUp: true })
+        if ((uint)egress >= (uint)ports.Length || ports[egress] is not { IsUp: true } egressSlot)
         {
             return Dropped(counters, DropReason.EgressDown, vlan);
         }
 
-        return ForwardingDecision.Forward(egress, vlan);
-    }
-
-    /// <summary>Decides and sends a frame that carries no offload.</summary>
-    public ForwardingDecision Process(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, long nowMs) =>
-        Process(snapshot, ingressPort, frameBytes, VirtioNetHeader.None, null, nowMs);
-
-    /// <summary>
-    /// Decides and sends: the whole data path for one frame. A frame with an offload (GSO, partial checksum) goes
-    /// whole to ports that take offloads and through <paramref name="segmenter"/> (the worker's own) to the others.
-    /// </summary>
-    public ForwardingDecision Process(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, GsoSegmenter? segmenter, long nowMs)
-    {
-        var decision = Decide(snapshot, ingressPort, frameBytes, nowMs);
-        var ports = snapshot.Ports;
-        switch (decision.Action)
+        if (snapshot.VlanAware && !egressSlot.Vlan.Carries(vlan))
         {
-            case ForwardingAction.Forward:
-                if (!Send(ports[decision.EgressPort]!, frameBytes, offload, segmenter))
-                {
-                    return Dropped(ports[ingressPort]!.Counters, DropReason.BadOffload, decision.Vlan);
-                }
-
-                break;
-            case ForwardingAction.Flood:
-                foreach (var index in snapshot.FloodPorts)
-                {
-                    if (index != ingressPort && !Send(ports[index]!, frameBytes, offload, segmenter))
-                    {
-                        return Dropped(ports[ingressPort]!.Counters, DropReason.BadOffload, decision.Vlan);
-                    }
-                }
-
-                break;
-            case ForwardingAction.Drop:
-            default:
-                break;
+            // Learned before the port's VLANs changed: the station is not reachable there in this VLAN any more.
+            counters.CountFlood();
+            return ForwardingDecision.Flood(FloodReason.UnknownUnicast, vlan) with { Ingress = classification };
         }
 
-        return decision;
-    }
-
-    /// <summary>Sends to one port; false only when the frame's offload is impossible (nothing was sent).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Send(PortSlot egress, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, GsoSegmenter? segmenter)
-    {
-        if (!offload.IsGso && !offload.NeedsChecksum)
-        {
-            Count(egress, egress.Port.Send(frameBytes), frameBytes.Length);
-            return true;
-        }
-
-        return SendOffloaded(egress, frameBytes, offload, segmenter);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool SendOffloaded(PortSlot egress, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, GsoSegmenter? segmenter)
-    {
-        if (egress.Port is IOffloadPort { AcceptsOffloads: true } offloadPort)
-        {
-            Count(egress, offloadPort.Send(frameBytes, offload), frameBytes.Length);
-            return true;
-        }
-
-        if (segmenter is null)
-        {
-            egress.Counters.CountSendError();
-            return true;
-        }
-
-        var sink = new EgressSink(egress);
-        return segmenter.Process(frameBytes, offload, ref sink) >= 0;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Count(PortSlot egress, bool sent, int frameLength)
-    {
-        if (sent)
-        {
-            egress.Counters.CountSent(frameLength);
-        }
-        else
-        {
-            egress.Counters.CountSendError();
-        }
-    }
-
-    /// <summary>Sends each segment the segmenter produces to one port.</summary>
-    private readonly struct EgressSink(PortSlot egress) : IFrameSink
-    {
-        public void Emit(ReadOnlySpan<byte> frame) => Count(egress, egress.Port.Send(frame), frame.Length);
+        return ForwardingDecision.Forward(egress, vlan) with { Ingress = classification };
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

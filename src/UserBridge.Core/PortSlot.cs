@@ -7,4 +7,10 @@ namespace UserBridge.Core;
 public sealed record PortSlot(int Index, IPort Port, PortCounters Counters, bool IsUp)
 {
     public string Name => Port.Name;
+
+    /// <summary>The port's VLAN settings (used when the switch is VLAN-aware).</summary>
+    public PortVlan Vlan { get; init; } = PortVlan.Default;
+
+    /// <summary>True when the port was given VLAN settings, which makes the whole switch VLAN-aware.</summary>
+    public bool HasVlanSettings { get; init; }
 }

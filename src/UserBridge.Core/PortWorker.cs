@@ -1,5 +1,3 @@
-using UserBridge.Core.Offload;
-
 namespace UserBridge.Core;
 
 /// <summary>
@@ -74,7 +72,7 @@ internal sealed class PortWorker
         try
         {
             var engine = _bridge.Engine;
-            var segmenter = new GsoSegmenter();
+            var context = new WorkerContext();
             var table = engine.MacTable;
             while (!_stopping)
             {
@@ -97,7 +95,7 @@ internal sealed class PortWorker
                     for (var i = 0; i < count; i++)
                     {
                         var buffer = batch[i];
-                        engine.Process(snapshot, _portIndex, buffer.Frame, buffer.Offload, segmenter, nowMs);
+                        engine.Process(snapshot, _portIndex, buffer.Frame, buffer.Offload, context, nowMs);
                     }
                 }
 

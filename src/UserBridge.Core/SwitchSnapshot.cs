@@ -8,11 +8,16 @@ public sealed class SwitchSnapshot
 {
     public static SwitchSnapshot Empty { get; } = new([], 0);
 
-    public SwitchSnapshot(PortSlot?[] ports, long version)
+    private static readonly int[] NoPorts = [];
+
+    /// <summary>Builds a snapshot; VLAN-aware when <paramref name="vlanFiltering"/> or any port has VLAN settings.</summary>
+    public SwitchSnapshot(PortSlot?[] ports, long version, bool vlanFiltering = false)
     {
         ArgumentNullException.ThrowIfNull(ports);
         Ports = ports;
         Version = version;
+        VlanAware = vlanFiltering || ports.Any(slot => slot is { HasVlanSettings: true });
+        FloodByVlan = VlanAware ? BuildVlanFloodLists(ports) : [];
         var flood = new List<int>(ports.Length);
         foreach (var slot in ports)
         {
@@ -33,6 +38,15 @@ public sealed class SwitchSnapshot
 
     public long Version { get; }
 
+    /// <summary>False: VLAN-transparent (tags pass unchanged, learning under each frame's VID). True: 802.1Q rules.</summary>
+    public bool VlanAware { get; }
+
+    /// <summary>When VLAN-aware: for each VID, the indexes of the up ports that carry it.</summary>
+    public int[][] FloodByVlan { get; }
+
+    /// <summary>Where a flood of <paramref name="vlan"/> goes.</summary>
+    public int[] FloodPortsOf(int vlan) => VlanAware ? FloodByVlan[vlan] : FloodPorts;
+
     public PortSlot? Find(string name)
     {
         foreach (var slot in Ports)
@@ -44,5 +58,30 @@ public sealed class SwitchSnapshot
         }
 
         return null;
+    }
+
+    private static int[][] BuildVlanFloodLists(PortSlot?[] ports)
+    {
+        var lists = new List<int>?[4096];
+        foreach (var slot in ports)
+        {
+            if (slot is not { IsUp: true })
+            {
+                continue;
+            }
+
+            foreach (var vid in slot.Vlan.Vlans())
+            {
+                (lists[vid] ??= []).Add(slot.Index);
+            }
+        }
+
+        var flood = new int[4096][];
+        for (var vid = 0; vid < flood.Length; vid++)
+        {
+            flood[vid] = lists[vid] is { } members ? [.. members] : NoPorts;
+        }
+
+        return flood;
     }
 }

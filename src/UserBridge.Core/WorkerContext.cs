@@ -1,0 +1,18 @@
+using UserBridge.Core.Offload;
+
+namespace UserBridge.Core;
+
+/// <summary>
+/// What one worker thread needs to rewrite frames without allocating: the GSO segmenter and two scratch buffers
+/// for the untagged and the tagged copy of a frame whose service tag must be popped, pushed or rewritten.
+/// </summary>
+public sealed class WorkerContext
+{
+    private const int ScratchSize = BufferPool.DefaultBufferSize + EthernetFrame.VlanTagLength;
+
+    public GsoSegmenter Segmenter { get; } = new();
+
+    internal byte[] Untagged { get; } = GC.AllocateArray<byte>(ScratchSize, pinned: true);
+
+    internal byte[] Tagged { get; } = GC.AllocateArray<byte>(ScratchSize, pinned: true);
+}
