@@ -5,6 +5,7 @@ var root = new RootCommand("UserBridge: a user-space Ethernet switch for TAP dev
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ShowCommands.CreateFdb());
 root.Subcommands.Add(ShowCommands.CreatePort());
+root.Subcommands.Add(ShowCommands.CreateVlan());
 root.Subcommands.Add(LabCommand.Create());
 root.Subcommands.Add(ShowCommands.CreateVersion());
 return root.Parse(args).Invoke();

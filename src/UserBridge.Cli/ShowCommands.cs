@@ -68,11 +68,15 @@ internal static class ShowCommands
             ["path"] = new("--path") { Description = "qemu-stream, qemu-dgram: the unix socket (absolute path)" },
             ["role"] = new("--role") { Description = "qemu-stream: listen (QEMU connects, server=off) or connect (QEMU listens, server=on)" },
             ["remote"] = new("--remote") { Description = "qemu-dgram: the VM's socket to send to (default: where its frames come from)" },
-            ["mode"] = new("--mode") { Description = "socket file mode, octal (default 0600)" },
+            ["mode"] = new("--mode") { Description = "VLAN mode: access, trunk or dot1q-tunnel; or, for socket ports, the socket file mode in octal (default 0600)" },
+            ["allowed"] = new("--allowed") { Description = "trunk: the VLANs it carries, e.g. 10,20,100-199 (default 1-4094)" },
+            ["tpid"] = new("--tpid") { Description = "trunk: 0x8100 (default) or 0x88a8 (802.1ad)" },
             ["group"] = new("--group") { Description = "socket file group" },
         };
         var multi = new Option<bool>("--multi") { Description = "qemu-stream listen: one port per connecting VM (NAME-1, NAME-2, ...)" };
-        var add = new Command("add", "add a port to the running switch") { name, type, multi };
+        var vlan = new Option<int?>("--vlan") { Description = "access or dot1q-tunnel: the port's VLAN (1-4094)" };
+        var native = new Option<int?>("--native") { Description = "trunk: the VLAN of untagged frames" };
+        var add = new Command("add", "add a port to the running switch") { name, type, multi, vlan, native };
         common.AddTo(add);
         foreach (var option in options.Values)
         {
@@ -95,6 +99,16 @@ internal static class ShowCommands
                 args["multi"] = true;
             }
 
+            if (result.GetValue(vlan) is { } vid)
+            {
+                args["vlan"] = vid;
+            }
+
+            if (result.GetValue(native) is { } nativeVid)
+            {
+                args["native"] = nativeVid;
+            }
+
             return Call(result, common, "port add", args, reply => $"port {(string?)reply["name"]} added: {(string?)reply["type"]} {(string?)reply["endpoint"]}\n");
         });
         return add;
@@ -108,6 +122,31 @@ internal static class ShowCommands
         common.AddTo(del);
         del.SetAction(result => Call(result, common, "port del", new JsonObject { ["name"] = result.GetValue(name) }, reply => $"port {(string?)reply["removed"]} removed\n"));
         return del;
+    }
+
+    public static Command CreateVlan()
+    {
+        var common = new CommonOptions();
+        var vlan = new Option<int?>("--vlan") { Description = "only this VLAN" };
+        var port = new Option<string?>("--port") { Description = "only VLANs this port is in" };
+        var show = new Command("show", "list VLANs with their member ports, tagged or untagged (like bridge vlan show)") { vlan, port };
+        common.AddTo(show);
+        show.SetAction(result =>
+        {
+            var args = new JsonObject();
+            if (result.GetValue(vlan) is { } v)
+            {
+                args["vlan"] = v;
+            }
+
+            if (result.GetValue(port) is { } p)
+            {
+                args["port"] = p;
+            }
+
+            return Call(result, common, "vlan show", args, rows => TextTables.Vlans((JsonArray)rows));
+        });
+        return new Command("vlan", "802.1Q VLANs") { show };
     }
 
     public static Command CreateVersion()

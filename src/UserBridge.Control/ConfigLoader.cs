@@ -11,7 +11,7 @@ namespace UserBridge.Control;
 /// </summary>
 public static class ConfigLoader
 {
-    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control"];
+    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control", "vlan_filtering"];
 
     public static SwitchConfig LoadFile(string path)
     {
@@ -129,6 +129,14 @@ public static class ConfigLoader
             case "control":
                 var control = ReadString(keyValue, at, errors);
                 return control is null ? config : config with { Control = control };
+            case "vlan_filtering":
+                if (keyValue.Value is BooleanValueSyntax filtering)
+                {
+                    return config with { VlanFiltering = filtering.Value };
+                }
+
+                errors.Add($"{at}: vlan_filtering must be true or false");
+                return config;
             default:
                 errors.Add($"{at}: unknown key '{key}'; allowed at the top level: {string.Join(", ", SwitchKeys)}, and [[port]] tables");
                 return config;

@@ -18,6 +18,7 @@ public static class ManagementVerbs
     {
         ["fdb show"] = new("fdb show", "list the MAC table: mac, vlan, port, age, static (args: port, vlan)", FdbShow),
         ["port show"] = new("port show", "list ports with state and counters (args: port)", PortShow),
+        ["vlan show"] = new("vlan show", "list VLANs with their member ports, tagged or untagged (args: vlan, port)", VlanShow),
         ["port add"] = new("port add", "add a port at runtime (args: name, type, and the keys of a [[port]] of that type)", PortAdd),
         ["port del"] = new("port del", "remove a port, or a socket endpoint with all its ports (args: name)", PortDel),
         ["version"] = new("version", "the switch's version", static (_, _) => new JsonObject { ["version"] = Version }),
@@ -88,6 +89,8 @@ public static class ManagementVerbs
                 ["tx_errors"] = counters.TxErrors,
                 ["floods"] = counters.Floods,
                 ["drops"] = drops,
+                ["vlan_mode"] = bridge.Snapshot.VlanAware ? ModeName(slot.Vlan.Mode) : "transparent",
+                ["vlan"] = bridge.Snapshot.VlanAware ? VlanSummary(slot.Vlan) : null,
             });
         }
 
@@ -132,5 +135,88 @@ public static class ManagementVerbs
         return manager.Remove(name)
             ? new JsonObject { ["removed"] = name }
             : throw new ManagementException($"no port named '{name}'");
+    }
+
+    private static JsonArray VlanShow(PortManager manager, JsonObject args)
+    {
+        var vlanFilter = (int?)args["vlan"];
+        var portFilter = (string?)args["port"];
+        var snapshot = manager.Bridge.Snapshot;
+        var rows = new JsonArray();
+        if (!snapshot.VlanAware)
+        {
+            return rows;
+        }
+
+        var ports = snapshot.Ports.Where(slot => slot is not null).Select(slot => slot!).ToList();
+        for (var vid = PortVlan.MinVid; vid <= PortVlan.MaxVid; vid++)
+        {
+            // A trunk that carries every VLAN (the default) is listed only in VLANs that have another member.
+            var members = ports.Where(slot => slot.Vlan.Carries(vid)).ToList();
+            if (members.Count == 0 || members.All(slot => slot.Vlan.CarriesAll) || (vlanFilter is not null && vlanFilter != vid))
+            {
+                continue;
+            }
+
+            if (portFilter is not null && members.All(slot => slot.Name != portFilter))
+            {
+                continue;
+            }
+
+            var list = new JsonArray();
+            foreach (var slot in members)
+            {
+                list.Add(new JsonObject { ["port"] = slot.Name, ["tagged"] = slot.Vlan.EgressTagged(vid) });
+            }
+
+            rows.Add(new JsonObject { ["vlan"] = vid, ["ports"] = list });
+        }
+
+        return rows;
+    }
+
+    private static string ModeName(VlanMode mode) => mode switch
+    {
+        VlanMode.Trunk => VlanRules.Trunk,
+        VlanMode.Dot1qTunnel => VlanRules.Dot1qTunnel,
+        _ => VlanRules.Access,
+    };
+
+    private static JsonObject VlanSummary(PortVlan vlan) => vlan.Mode == VlanMode.Trunk
+        ? new JsonObject
+        {
+            ["allowed"] = Ranges(vlan.Vlans()),
+            ["native"] = vlan.Native == 0 ? null : vlan.Native,
+            ["tpid"] = $"0x{vlan.Tpid:x4}",
+        }
+        : new JsonObject { ["vlan"] = vlan.Vlan };
+
+    /// <summary>"10,20,100-199": the inverse of <see cref="VlanRules.ParseRanges"/>.</summary>
+    private static string Ranges(IEnumerable<int> vids)
+    {
+        var parts = new List<string>();
+        int? first = null, last = null;
+        foreach (var vid in vids)
+        {
+            if (last is not null && vid == last + 1)
+            {
+                last = vid;
+                continue;
+            }
+
+            if (first is not null)
+            {
+                parts.Add(first == last ? $"{first}" : $"{first}-{last}");
+            }
+
+            first = last = vid;
+        }
+
+        if (first is not null)
+        {
+            parts.Add(first == last ? $"{first}" : $"{first}-{last}");
+        }
+
+        return string.Join(',', parts);
     }
 }

@@ -31,7 +31,7 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
             {
                 case PortRules.TypeTap:
                     var tap = TapPort.Open(port.Interface!, port.Name);
-                    AddToBridge(tap);
+                    AddToBridge(tap, port.Vlan);
                     var origin = tap.Created ? "created; removed on exit" : tap.Persistent ? "attached, persistent; kept on exit" : "attached";
                     announce($"port {tap.Name} up: tap {tap.Interface} ({origin})");
                     break;
@@ -43,20 +43,21 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
                         PortRules.TypePacket,
                         interfaceName,
                         $"interface {interfaceName} to exist",
+                        port.Vlan,
                         () => NetDevice.Exists(interfaceName) ? PacketSocketPort.Open(interfaceName, port.Name) : null,
                         announce));
                     break;
                 case PortRules.TypeQemuDgram:
                     var dgram = QemuDgramPort.Open(port.Name, port.Path!, port.Remote, port.Mode, port.Group);
-                    AddToBridge(dgram);
+                    AddToBridge(dgram, port.Vlan);
                     announce($"port {dgram.Name} up: qemu-dgram {dgram.Interface}{(port.Remote is null ? " (answers the VM's address)" : $" (sends to {port.Remote})")}");
                     break;
                 case PortRules.TypeQemuStream when port.Role == PortRules.RoleConnect:
-                    _endpoints.Add(port.Name, QemuStreamConnector.Start(Bridge, port.Name, port.Path!, logger, announce));
+                    _endpoints.Add(port.Name, QemuStreamConnector.Start(Bridge, port.Name, port.Path!, port.Vlan, logger, announce));
                     announce($"port {port.Name}: qemu-stream connecting to QEMU at {port.Path}");
                     break;
                 case PortRules.TypeQemuStream:
-                    _endpoints.Add(port.Name, QemuStreamListener.Start(Bridge, port.Name, port.Path!, port.Multi, port.Mode, port.Group, logger, announce));
+                    _endpoints.Add(port.Name, QemuStreamListener.Start(Bridge, port.Name, port.Path!, port.Multi, port.Mode, port.Group, port.Vlan, logger, announce));
                     announce($"port {port.Name}: qemu-stream listening on {port.Path}{(port.Multi ? " (one port per VM)" : string.Empty)}");
                     break;
                 default:
@@ -98,11 +99,11 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
         }
     }
 
-    private void AddToBridge(IPort port)
+    private void AddToBridge(IPort port, PortVlan? vlan)
     {
         try
         {
-            Bridge.AddPort(port);
+            Bridge.AddPort(port, isUp: true, vlan);
         }
         catch
         {

@@ -20,12 +20,16 @@ public static class PortRules
 
     public static IReadOnlyList<string> Types { get; } = [TypeTap, TypePacket, TypeQemuStream, TypeQemuDgram];
 
+    // "mode" is shared: a VLAN mode word (access, trunk, dot1q-tunnel) on any port, or an octal socket file mode
+    // ("0660") on socket ports. The two kinds of value cannot be confused.
+    private static readonly string[] VlanKeys = ["vlan", "allowed", "native", "tpid"];
+
     private static readonly Dictionary<string, string[]> KeysByType = new(StringComparer.Ordinal)
     {
-        [TypeTap] = ["name", "type", "interface"],
-        [TypePacket] = ["name", "type", "interface"],
-        [TypeQemuStream] = ["name", "type", "path", "role", "multi", "mode", "group"],
-        [TypeQemuDgram] = ["name", "type", "path", "remote", "mode", "group"],
+        [TypeTap] = ["name", "type", "interface", "mode", .. VlanKeys],
+        [TypePacket] = ["name", "type", "interface", "mode", .. VlanKeys],
+        [TypeQemuStream] = ["name", "type", "path", "role", "multi", "mode", "group", .. VlanKeys],
+        [TypeQemuDgram] = ["name", "type", "path", "remote", "mode", "group", .. VlanKeys],
     };
 
     /// <summary>
@@ -100,6 +104,7 @@ public static class PortRules
             errors.Add($"{where(multiSetting.Line)}: multi = true needs role = \"listen\" (one socket the switch listens on, many VMs)");
         }
 
+        var vlan = VlanRules.Build(values, where, errors);
         var mode = SocketMode(values, where, errors);
         var group = Optional(values, "group", where, errors);
         var remote = Optional(values, "remote", where, errors);
@@ -117,6 +122,7 @@ public static class PortRules
             Remote = remote,
             Mode = mode,
             Group = group,
+            Vlan = vlan,
         };
     }
 
@@ -125,7 +131,7 @@ public static class PortRules
 
     private static UnixFileMode SocketMode(Dictionary<string, PortSetting> values, Func<int, string> where, List<string> errors)
     {
-        if (!values.TryGetValue("mode", out var setting))
+        if (!values.TryGetValue("mode", out var setting) || setting.Value is string word && VlanRules.IsVlanMode(word))
         {
             return UserBridge.Linux.SocketFile.DefaultMode;
         }
@@ -140,14 +146,14 @@ public static class PortRules
             }
         }
 
-        errors.Add($"{where(setting.Line)}: mode must be an octal string such as \"0600\" or \"0660\" that keeps read and write for the owner");
+        errors.Add($"{where(setting.Line)}: mode must be an octal string such as \"0600\" or \"0660\" that keeps read and write for the owner (socket file), or \"access\", \"trunk\" or \"dot1q-tunnel\" (VLAN mode)");
         return UserBridge.Linux.SocketFile.DefaultMode;
     }
 
-    private static string? Optional(Dictionary<string, PortSetting> values, string key, Func<int, string> where, List<string> errors) =>
+    internal static string? Optional(Dictionary<string, PortSetting> values, string key, Func<int, string> where, List<string> errors) =>
         values.TryGetValue(key, out var setting) ? String(setting, where, errors) : null;
 
-    private static string? String(PortSetting setting, Func<int, string> where, List<string> errors)
+    internal static string? String(PortSetting setting, Func<int, string> where, List<string> errors)
     {
         if (setting.Value is string text)
         {

@@ -17,11 +17,14 @@ public sealed record SwitchConfig
 
     public IReadOnlyList<PortConfig> Ports { get; init; } = [];
 
+    /// <summary>VLAN-aware even without port VLAN settings (<c>vlan_filtering = true</c>).</summary>
+    public bool VlanFiltering { get; init; }
+
     public string ControlPath => Control ?? DefaultControlPath(Name);
 
     public static string DefaultControlPath(string name) => $"/run/userbridge/{name}.sock";
 
-    public BridgeOptions ToBridgeOptions() => new() { Name = Name, AgingTime = Aging, MacTableSize = MacTableSize };
+    public BridgeOptions ToBridgeOptions() => new() { Name = Name, AgingTime = Aging, MacTableSize = MacTableSize, VlanFiltering = VlanFiltering };
 }
 
 /// <summary>
@@ -51,6 +54,9 @@ public sealed record PortConfig(string Name, string Type, int Line = 0)
 
     /// <summary>The group of the socket file the switch creates (null: the switch's own).</summary>
     public string? Group { get; init; }
+
+    /// <summary>802.1Q settings; null when the port has none (then it is an access port of VLAN 1 if the switch is VLAN-aware).</summary>
+    public PortVlan? Vlan { get; init; }
 
     /// <summary>What the port is attached to: the interface or the socket path.</summary>
     public string Endpoint => Interface ?? Path ?? string.Empty;

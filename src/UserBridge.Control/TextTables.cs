@@ -7,6 +7,7 @@ namespace UserBridge.Control;
 /// <summary>Renders management results as aligned text, the default output of the CLI.</summary>
 public static class TextTables
 {
+    private static readonly string[] VlanHeader = ["VLAN", "PORTS"];
     private static readonly string[] FdbHeader = ["MAC", "VLAN", "PORT", "AGE", "TYPE"];
     private static readonly string[] PortHeader = ["PORT", "TYPE", "INTERFACE", "STATE", "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES", "FLOODS", "DROPS"];
 
@@ -61,6 +62,26 @@ public static class TextTables
                 Number(row?["floods"]),
                 drops.Count == 0 ? "0" : string.Join(",", drops),
             ]);
+        }
+
+        return Render(table);
+    }
+
+    public static string Vlans(JsonArray rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0)
+        {
+            return "no VLANs: the switch is VLAN-transparent (no port has VLAN settings; tags pass unchanged)\n";
+        }
+
+        var table = new List<string[]> { VlanHeader };
+        foreach (var row in rows)
+        {
+            var members = row?["ports"] is JsonArray ports
+                ? string.Join(' ', ports.Select(p => $"{(string?)p?["port"]}{((bool?)p?["tagged"] == true ? "(tagged)" : "(untagged)")}"))
+                : string.Empty;
+            table.Add([((int?)row?["vlan"] ?? 0).ToString(CultureInfo.InvariantCulture), members]);
         }
 
         return Render(table);

@@ -19,13 +19,14 @@ public sealed partial class PortSupervisor : IDisposable
     private readonly Thread _thread;
     private readonly AutoResetEvent _detached = new(false);
     private readonly CancellationTokenSource _stop = new();
+    private readonly PortVlan? _vlan;
     private volatile bool _attached;
 
     /// <summary>
     /// Starts supervising: the port is listed, down, at once. <paramref name="tryOpen"/> opens the port, or returns null when its far end is not
     /// there yet; it may throw (the error is logged once and retried).
     /// </summary>
-    public PortSupervisor(Bridge bridge, string name, string type, string endpoint, string waitingFor, Func<IPort?> tryOpen, Action<string> announce)
+    public PortSupervisor(Bridge bridge, string name, string type, string endpoint, string waitingFor, PortVlan? vlan, Func<IPort?> tryOpen, Action<string> announce)
     {
         ArgumentNullException.ThrowIfNull(bridge);
         _bridge = bridge;
@@ -35,7 +36,8 @@ public sealed partial class PortSupervisor : IDisposable
         WaitingFor = waitingFor;
         _tryOpen = tryOpen;
         _announce = announce;
-        _bridge.AddPort(new DetachedPort(name, type, endpoint), isUp: false);
+        _vlan = vlan;
+        _bridge.AddPort(new DetachedPort(name, type, endpoint), isUp: false, vlan);
         _bridge.PortFailed += OnPortFailed;
         _thread = new Thread(Run) { IsBackground = true, Name = $"ub-supervise-{name}" };
         _thread.Start();
@@ -86,7 +88,7 @@ public sealed partial class PortSupervisor : IDisposable
                 {
                     _attached = true;
                     _bridge.RemovePort(Name);
-                    _bridge.AddPort(port);
+                    _bridge.AddPort(port, isUp: true, _vlan);
                     _announce($"port {Name} up: {port.Type} {port.Interface}");
                     lastError = null;
                     waitingLogged = false;
@@ -123,7 +125,7 @@ public sealed partial class PortSupervisor : IDisposable
 
         // The port stays listed, down, until its far end is back (a VM that stopped shows as such).
         _bridge.RemovePort(Name);
-        _bridge.AddPort(new DetachedPort(Name, Type, Endpoint), isUp: false);
+        _bridge.AddPort(new DetachedPort(Name, Type, Endpoint), isUp: false, _vlan);
         _announce($"port {Name} down: {e.Exception.Message}; waiting for {WaitingFor}");
         _attached = false;
         _detached.Set();

@@ -21,11 +21,13 @@ public sealed partial class QemuStreamListener : IDisposable
     private readonly Action<string> _announce;
     private readonly HashSet<string> _ports = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
+    private readonly PortVlan? _vlan;
     private volatile bool _stopping;
     private int _connections;
 
-    private QemuStreamListener(Bridge bridge, string name, string path, bool multi, int listenerFd, ILogger logger, Action<string> announce)
+    private QemuStreamListener(Bridge bridge, string name, string path, bool multi, int listenerFd, PortVlan? vlan, ILogger logger, Action<string> announce)
     {
+        _vlan = vlan;
         _bridge = bridge;
         Name = name;
         Path = path;
@@ -46,7 +48,7 @@ public sealed partial class QemuStreamListener : IDisposable
     public bool Multi { get; }
 
     /// <summary>Binds and listens on <paramref name="path"/> (a stale socket file is replaced), then accepts in the background.</summary>
-    public static QemuStreamListener Start(Bridge bridge, string name, string path, bool multi, UnixFileMode mode, string? group, ILogger logger, Action<string> announce)
+    public static QemuStreamListener Start(Bridge bridge, string name, string path, bool multi, UnixFileMode mode, string? group, PortVlan? vlan, ILogger logger, Action<string> announce)
     {
         ArgumentNullException.ThrowIfNull(bridge);
         var fd = UnixSocket.CreateStream(path);
@@ -56,7 +58,7 @@ public sealed partial class QemuStreamListener : IDisposable
             UnixSocket.Bind(fd, path);
             SocketFile.SetAccess(path, mode, group);
             UnixSocket.Listen(fd, path);
-            return new QemuStreamListener(bridge, name, path, multi, fd, logger, announce);
+            return new QemuStreamListener(bridge, name, path, multi, fd, vlan, logger, announce);
         }
         catch
         {
@@ -120,7 +122,7 @@ public sealed partial class QemuStreamListener : IDisposable
 
         try
         {
-            _bridge.AddPort(new QemuStreamPort(portName, Path, fd, _logger));
+            _bridge.AddPort(new QemuStreamPort(portName, Path, fd, _logger), isUp: true, _vlan);
             _announce($"port {portName} up: qemu-stream {Path} (a VM connected)");
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or ObjectDisposedException)

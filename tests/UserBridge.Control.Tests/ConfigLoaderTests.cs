@@ -1,3 +1,5 @@
+using UserBridge.Core;
+
 namespace UserBridge.Control.Tests;
 
 public sealed class ConfigLoaderTests
@@ -46,7 +48,7 @@ public sealed class ConfigLoaderTests
     }
 
     [Theory]
-    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, and [[port]] tables")]
+    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, vlan_filtering, and [[port]] tables")]
     [InlineData("aging = \"soon\"", "switch.toml:1: aging must be a duration such as \"300s\", \"5m\", \"1h\" or \"1500ms\" (at least 1s)")]
     [InlineData("aging = \"0s\"", "switch.toml:1: aging must be a duration")]
     [InlineData("mac_table_size = 0", "switch.toml:1: mac_table_size must be an integer from 1 to 67108864")]
@@ -139,7 +141,7 @@ public sealed class ConfigLoaderTests
     [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"/a.sock\"\nrole = \"connect\"\nmulti = true", "switch.toml:5: multi = true needs role = \"listen\"")]
     [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"/a.sock\"\nmulti = \"yes\"", "switch.toml:4: multi must be true or false")]
     [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"/a.sock\"\nmode = \"0200\"", "switch.toml:4: mode must be an octal string")]
-    [InlineData("[[port]]\ntype = \"qemu-dgram\"\npath = \"/a.sock\"\ninterface = \"x\"", "switch.toml:4: unknown key 'interface' in [[port]] of type \"qemu-dgram\"; allowed: name, type, path, remote, mode, group")]
+    [InlineData("[[port]]\ntype = \"qemu-dgram\"\npath = \"/a.sock\"\ninterface = \"x\"", "switch.toml:4: unknown key 'interface' in [[port]] of type \"qemu-dgram\"; allowed: name, type, path, remote, mode, group, vlan, allowed, native, tpid")]
     [InlineData("[[port]]\ninterface = \"x\"\nmulti = true", "switch.toml:3: unknown key 'multi' in [[port]] of type \"tap\"")]
     public void RejectsBadSocketPortSettingsNamingTheLine(string toml, string expected)
     {
@@ -167,6 +169,74 @@ public sealed class ConfigLoaderTests
         }
 
         return directory?.FullName ?? throw new InvalidOperationException("UserBridge.sln not found above the test binaries");
+    }
+
+    [Fact]
+    public void ReadsVlanSettingsOfEveryMode()
+    {
+        var config = ConfigLoader.Parse(
+            """
+            [[port]]
+            interface = "a1"
+            mode = "access"
+            vlan = 10
+
+            [[port]]
+            interface = "t1"
+            mode = "trunk"
+            allowed = "10,20,100-102"
+            native = 20
+
+            [[port]]
+            interface = "q1"
+            mode = "dot1q-tunnel"
+            vlan = 100
+
+            [[port]]
+            interface = "s1"
+            mode = "trunk"
+            tpid = "0x88a8"
+
+            [[port]]
+            interface = "plain"
+
+            [[port]]
+            type = "qemu-stream"
+            path = "/run/vm.sock"
+            mode = "0660"
+            """,
+            File);
+
+        var access = config.Ports[0].Vlan!;
+        Assert.Equal((VlanMode.Access, 10), (access.Mode, access.Vlan));
+        var trunk = config.Ports[1].Vlan!;
+        Assert.Equal(VlanMode.Trunk, trunk.Mode);
+        Assert.Equal([10, 20, 100, 101, 102], trunk.Vlans());
+        Assert.Equal((20, (ushort)0x8100), (trunk.Native, trunk.Tpid));
+        Assert.Equal((VlanMode.Dot1qTunnel, 100), (config.Ports[2].Vlan!.Mode, config.Ports[2].Vlan!.Vlan));
+        Assert.Equal((ushort)0x88a8, config.Ports[3].Vlan!.Tpid);
+        Assert.True(config.Ports[3].Vlan!.CarriesAll);
+        Assert.Null(config.Ports[4].Vlan);
+        Assert.Null(config.Ports[5].Vlan);
+        Assert.Equal((UnixFileMode)Convert.ToInt32("660", 8), config.Ports[5].Mode);
+    }
+
+    [Theory]
+    [InlineData("[[port]]\ninterface = \"a\"\nvlan = 4095", "switch.toml:3: vlan must be a VLAN ID from 1 to 4094")]
+    [InlineData("[[port]]\ninterface = \"a\"\nvlan = 0", "switch.toml:3: vlan must be a VLAN ID from 1 to 4094")]
+    [InlineData("[[port]]\ninterface = \"a\"\nmode = \"hybrid\"", "switch.toml:3: mode must be an octal string")]
+    [InlineData("[[port]]\ninterface = \"a\"\nmode = \"trunk\"\nallowed = \"10,30-20\"", "switch.toml:4: allowed = \"10,30-20\": \"30-20\" is not a VLAN ID from 1 to 4094 or a range")]
+    [InlineData("[[port]]\ninterface = \"a\"\nmode = \"trunk\"\nallowed = \"10,x\"", "switch.toml:4: allowed = \"10,x\"")]
+    [InlineData("[[port]]\ninterface = \"a\"\nmode = \"trunk\"\nallowed = \"10,20\"\nnative = 30", "switch.toml:5: native = 30 is not in allowed")]
+    [InlineData("[[port]]\ninterface = \"a\"\nmode = \"access\"\ntpid = \"0x88a8\"", "switch.toml:4: tpid does not apply to mode = \"access\"")]
+    [InlineData("[[port]]\ninterface = \"a\"\nmode = \"trunk\"\nvlan = 10", "switch.toml:4: vlan does not apply to mode = \"trunk\"")]
+    [InlineData("[[port]]\ninterface = \"a\"\nmode = \"trunk\"\ntpid = \"0x9100\"", "switch.toml:4: tpid must be \"0x8100\" (802.1Q) or \"0x88a8\"")]
+    [InlineData("vlan_filtering = 1", "switch.toml:1: vlan_filtering must be true or false")]
+    public void RejectsBadVlanSettingsNamingTheLineAndTheFix(string toml, string expected)
+    {
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(toml, File));
+
+        Assert.Contains(error.Errors, message => message.StartsWith(expected, StringComparison.Ordinal));
     }
 
     [Theory]
