@@ -7,6 +7,7 @@ namespace UserBridge.Integration.Tests;
 internal sealed class Tcpdump : IDisposable
 {
     private readonly Process _process;
+    private bool _disposed;
 
     private Tcpdump(Process process) => _process = process;
 
@@ -38,6 +39,12 @@ internal sealed class Tcpdump : IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             _ = LibC.kill(_process.Id, LibC.SIGINT);

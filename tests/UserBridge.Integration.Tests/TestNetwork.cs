@@ -25,10 +25,13 @@ internal sealed class TestNetwork : IDisposable
     public static string Address(int host) => $"198.18.0.{host}";
 
     /// <summary>Moves the switch's TAP for <paramref name="host"/> into a new namespace and configures it.</summary>
-    public void AddHost(int host)
+    public void AddHost(int host) => AddHostWithAddress(host, $"{Address(host)}/24");
+
+    /// <summary>Like <see cref="AddHost"/>, with the given address instead of the host's usual one.</summary>
+    public void AddHostWithAddress(int host, string addressWithPrefix)
     {
         _namespaces.Add(Namespace(host));
-        HostNamespace.Create(Namespace(host), Tap(host), $"{Address(host)}/24");
+        HostNamespace.Create(Namespace(host), Tap(host), addressWithPrefix);
     }
 
     /// <summary>Creates a persistent TAP in the root namespace (removed in Dispose).</summary>
@@ -47,6 +50,9 @@ internal sealed class TestNetwork : IDisposable
 
     public ExternalCommand.Result Ping(int from, int to, int count = 2) =>
         Shell.Run("ip", "netns", "exec", Namespace(from), "ping", "-c", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "-i", "0.2", "-W", "2", "-q", Address(to));
+
+    public ExternalCommand.Result PingAddress(int from, string address) =>
+        Shell.Run("ip", "netns", "exec", Namespace(from), "ping", "-c", "2", "-i", "0.2", "-W", "1", "-q", address);
 
     public static bool InterfaceExists(string name) => Directory.Exists($"/sys/class/net/{name}");
 

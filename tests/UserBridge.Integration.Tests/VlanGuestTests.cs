@@ -1,0 +1,132 @@
+namespace UserBridge.Integration.Tests;
+
+/// <summary>
+/// 802.1Q against the kernel's own VLAN devices: QEMU guests (Debian's kernel, 8021q) on access and trunk ports,
+/// namespaces behind TAP ports in VLAN 1 and VLAN 30, all addresses of VLANs 10, 20 and 30 in one IP subnet so
+/// only the switch keeps them apart.
+/// </summary>
+public sealed class VlanGuestTests : IDisposable
+{
+    private static readonly TimeSpan GuestDeadline = TimeSpan.FromMinutes(4);
+    private readonly TestNetwork _network = new();
+    private readonly string _directory;
+    private readonly string _control;
+    private readonly List<QemuGuest> _guests = [];
+    private SwitchProcess? _switch;
+
+    public VlanGuestTests()
+    {
+        _directory = Directory.CreateTempSubdirectory($"{_network.Prefix}-").FullName;
+        _control = Path.Combine(_directory, "control.sock");
+    }
+
+    [Fact]
+    public void AccessAndTrunkPortsKeepVlansApartAndTheTrunkMeetsKernelVlanDevices()
+    {
+        Privileged.RequireGuestsOnSwitch("tcpdump", "ping");
+        var config = Path.Combine(_directory, "switch.toml");
+        File.WriteAllText(config, $$"""
+            name = "{{_network.Prefix}}"
+            {{Stream("a10", "mode = \"access\"\nvlan = 10")}}
+            {{Stream("b10", "mode = \"access\"\nvlan = 10")}}
+            {{Stream("c20", "mode = \"access\"\nvlan = 20")}}
+            {{Stream("trunk", "mode = \"trunk\"\nallowed = \"1,10,20\"\nnative = 1")}}
+            [[port]]
+            name = "h1"
+            interface = "{{_network.Tap(1)}}"
+            mode = "access"
+            vlan = 1
+            [[port]]
+            name = "h30"
+            interface = "{{_network.Tap(2)}}"
+            mode = "access"
+            vlan = 30
+            """);
+        _switch = SwitchProcess.StartSwitch("--config", config, "--control", _control);
+
+        // h1: VLAN 1, its own subnet; h30: VLAN 30 but in the subnet of VLANs 10 and 20.
+        _network.AddHostWithAddress(1, "198.18.1.1/24");
+        _network.AddHostWithAddress(2, "198.18.0.30/24");
+        var capture = Path.Combine(_directory, "h1.pcap");
+        using var tcpdump = Tcpdump.Start(_network.Namespace(1), _network.Tap(1), capture, "ip or arp");
+
+        var a = Guest("a", "a10", "52:54:00:18:02:11", "198.18.0.11/24", Checks(("198.18.0.12", true), ("198.18.0.14", true), ("198.18.0.13", false)));
+        var b = Guest("b", "b10", "52:54:00:18:02:12", "198.18.0.12/24", Checks(("198.18.0.11", true)));
+        var c = Guest("c", "c20", "52:54:00:18:02:13", "198.18.0.13/24", "ip addr add 198.18.20.13/24 dev eth0\n" + Checks(("198.18.20.14", true), ("198.18.0.11", false), ("198.18.0.12", false)));
+        var t = Guest(
+            "t",
+            "trunk",
+            "52:54:00:18:02:14",
+            "198.18.1.14/24",
+            Checks(("198.18.1.1", true), ("198.18.0.11", true), ("198.18.20.13", true), ("198.18.0.13", false)),
+            ["10@198.18.0.14/24", "20@198.18.20.14/24"]);
+
+        // While the guests are up (they linger after their checks), the switch shows its VLANs.
+        t.WaitForLine("REACH-198.18.20.13", GuestDeadline);
+        var vlans = Cli.Json("vlan", "show", "--control", _control, "-j");
+        var vlan10 = vlans.EnumerateArray().Single(v => v.GetProperty("vlan").GetInt32() == 10).GetProperty("ports").EnumerateArray()
+            .Select(p => (p.GetProperty("port").GetString(), p.GetProperty("tagged").GetBoolean())).OrderBy(p => p.Item1, StringComparer.Ordinal).ToList();
+        Assert.Equal([("a10", false), ("b10", false), ("trunk", true)], vlan10);
+        var trunk = Cli.Json("port", "show", "--control", _control, "-j").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "trunk");
+        Assert.Equal("trunk", trunk.GetProperty("vlan_mode").GetString());
+
+        foreach (var guest in new[] { a, b, c, t })
+        {
+            var result = guest.WaitForResult(GuestDeadline);
+            Assert.True(result.ExitCode == 0, $"guest {guest.Name}: a reachability check failed.\n{result}");
+        }
+
+        // VLAN 30 shares the subnet of VLAN 10 but reaches nobody: not the access ports of 10, not the trunk.
+        Assert.NotEqual(0, _network.PingAddress(2, "198.18.0.11").ExitCode);
+        Assert.NotEqual(0, _network.PingAddress(2, "198.18.0.14").ExitCode);
+
+        tcpdump.Dispose();
+        var seen = Tcpdump.Read(capture);
+        Assert.Contains(seen, line => line.Contains("198.18.1.14", StringComparison.Ordinal));
+        Assert.DoesNotContain(seen, line => line.Contains("198.18.0.", StringComparison.Ordinal) || line.Contains("198.18.20.", StringComparison.Ordinal));
+
+    }
+
+    public void Dispose()
+    {
+        foreach (var guest in _guests)
+        {
+            guest.Dispose();
+        }
+
+        _switch?.Dispose();
+        _network.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    /// <summary>Pings each target: positives until they answer (bounded), negatives twice; then lingers for the others.</summary>
+    private static string Checks(params (string Address, bool Reachable)[] targets)
+    {
+        var script = "fail=0\n";
+        foreach (var (address, reachable) in targets.OrderByDescending(t => t.Reachable))
+        {
+            script += reachable
+                ? GuestScripts.PingUntilAnswered(address, $"REACH-{address}") + "\n"
+                : $"if ping -c 2 -W 1 {address} >/dev/null; then echo \"LEAK {address}\"; fail=1; else echo \"ISOLATED {address}\"; fi\n";
+        }
+
+        return script + "sleep 8\nexit $fail\n";
+    }
+
+    private string Stream(string name, string vlan) => $"""
+
+        [[port]]
+        name = "{name}"
+        type = "qemu-stream"
+        path = "{Path.Combine(_directory, name + ".sock")}"
+        {vlan}
+        """;
+
+    private QemuGuest Guest(string name, string port, string mac, string address, string script, IReadOnlyList<string>? vlans = null)
+    {
+        string[] netdev = ["-netdev", $"stream,id=n0,server=off,addr.type=unix,addr.path={Path.Combine(_directory, port + ".sock")}", .. QemuGuest.VirtioNic("n0", mac)];
+        var guest = QemuGuest.Start($"{_network.Prefix}-{name}", netdev, mac, address, script, vlans);
+        _guests.Add(guest);
+        return guest;
+    }
+}
