@@ -7,7 +7,7 @@ namespace UserBridge.Integration.Tests;
 public sealed class TunnelGuestTests : IDisposable
 {
     private static readonly TimeSpan GuestDeadline = TimeSpan.FromMinutes(4);
-    private static readonly string[] Tunnels = ["ipip", "gre", "sit", "isatap", "gretap"];
+    private static readonly string[] Tunnels = ["ipip", "gre", "sit", "isatap", "vti", "gretap"];
     private readonly TestNetwork _network = new();
     private readonly string _directory;
     private readonly List<QemuGuest> _guests = [];
@@ -79,9 +79,15 @@ public sealed class TunnelGuestTests : IDisposable
             ip -6 addr add 2001:2:0:3::{{me}}/64 dev sit1
             ip tunnel add isatap1 mode isatap local 198.18.0.4{{me}}
             ip -6 addr add 2001:2:0:4::5efe:198.18.0.4{{me}}/64 dev isatap1
+            ip link add vti1 type vti local 198.18.0.5{{me}} remote 198.18.0.5{{peer}} key 5
+            ip addr add 198.18.105.{{me}}/24 dev vti1
+            ip xfrm state add src 198.18.0.5{{me}} dst 198.18.0.5{{peer}} proto esp spi 0x100{{me}} mode tunnel auth 'hmac(sha256)' 0x{{Key(32, me)}} enc 'cbc(aes)' 0x{{Key(16, me)}}
+            ip xfrm state add src 198.18.0.5{{peer}} dst 198.18.0.5{{me}} proto esp spi 0x100{{peer}} mode tunnel auth 'hmac(sha256)' 0x{{Key(32, peer)}} enc 'cbc(aes)' 0x{{Key(16, peer)}}
+            ip xfrm policy add dir out mark 5 tmpl src 198.18.0.5{{me}} dst 198.18.0.5{{peer}} proto esp mode tunnel
+            ip xfrm policy add dir in mark 5 tmpl src 198.18.0.5{{peer}} dst 198.18.0.5{{me}} proto esp mode tunnel
             ip link add gtap1 type gretap local 198.18.0.6{{me}} remote 198.18.0.6{{peer}}
             ip addr add 198.18.106.{{me}}/24 dev gtap1
-            for dev in ipip1 gre1 sit1 isatap1 gtap1; do ip link set $dev up; done
+            for dev in ipip1 gre1 sit1 isatap1 vti1 gtap1; do ip link set $dev up; done
             set +e
             reach() {
                 tries=0
@@ -96,10 +102,14 @@ public sealed class TunnelGuestTests : IDisposable
             reach ping 198.18.102.{{peer}} gre
             reach ping6 2001:2:0:3::{{peer}} sit
             reach ping6 2001:2:0:4::5efe:198.18.0.4{{peer}} isatap
+            reach ping 198.18.105.{{peer}} vti
             reach ping 198.18.106.{{peer}} gretap
             sleep 5
             """;
     }
+
+    /// <summary>A fixed test key per direction (hex): the SA is static, its secrecy is not the point.</summary>
+    private static string Key(int bytes, int direction) => string.Concat(Enumerable.Repeat($"{direction:x2}", bytes));
 
     private QemuGuest Guest(int side)
     {

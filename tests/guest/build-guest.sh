@@ -12,12 +12,13 @@
 set -euo pipefail
 
 # Modules the guests load at boot, in this order (each after its dependencies, which modprobe resolves):
-# the NIC, fw_cfg (how the test script arrives), the kernel peers the host kernel lacks, and XFRM/ESP for vti.
+# the NIC, fw_cfg (how the test script arrives), the kernel peers the host kernel lacks, and XFRM/ESP for vti
+# (echainiv draws its IVs from the default RNG, drbg, which hashes with sha512).
 readonly MODULES=(
   virtio_pci virtio_net qemu_fw_cfg
   8021q ipip ip_gre sit ip_vti geneve vxlan
   ipvlan dummy bridge
-  xfrm_user esp4 authenc echainiv
+  xfrm_user esp4 authenc echainiv sha512_generic drbg
 )
 
 progress() { echo "build-guest: $*" >&2; }
