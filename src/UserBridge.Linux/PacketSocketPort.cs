@@ -50,11 +50,11 @@ public sealed unsafe class PacketSocketPort : IPort, IOffloadPort, IFrameSource
     /// <summary>Frames sent here may be GSO frames or carry unfinished checksums: the kernel finishes them.</summary>
     public bool AcceptsOffloads => true;
 
-    /// <summary>Opens a packet socket on <paramref name="interfaceName"/> of the caller's namespace.</summary>
+    /// <summary>Opens a packet socket on <paramref name="interfaceName"/> of the calling thread's network namespace.</summary>
     public static PacketSocketPort Open(string interfaceName, string? portName = null)
     {
         TunInterop.ValidateName(interfaceName);
-        var index = NetDevice.Index(interfaceName)
+        var index = TunInterop.InterfaceIndex(interfaceName)
             ?? throw new InteropException($"attach {interfaceName}", Errno.ENODEV, "no such interface in this network namespace");
         var fd = LibC.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, EthPAllNetworkOrder);
         if (fd < 0)

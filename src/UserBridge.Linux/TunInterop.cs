@@ -16,6 +16,7 @@ internal static unsafe class TunInterop
     public const int TUNGETIFF = unchecked((int)0x800454d2);
     public const int SIOCGIFFLAGS = 0x8913;
     public const int SIOCSIFFLAGS = 0x8914;
+    public const int SIOCGIFINDEX = 0x8933;
 
     public const short IFF_TAP = 0x0002;
     public const short IFF_NO_PI = 0x1000;
@@ -36,6 +37,9 @@ internal static unsafe class TunInterop
 
         [FieldOffset(IFNAMSIZ)]
         public short Flags;
+
+        [FieldOffset(IFNAMSIZ)]
+        public int Index;
 
         public static IfReq For(string interfaceName)
         {
@@ -89,6 +93,29 @@ internal static unsafe class TunInterop
 
     /// <summary>Closes an fd of ours. close() errors are not actionable here: the fd is released either way.</summary>
     public static void CloseQuietly(int fd) => _ = LibC.close(fd);
+
+    /// <summary>
+    /// The index of an interface of the calling thread's network namespace, or null when there is none (sysfs
+    /// would answer for the namespace /sys was mounted in, which is wrong on a thread that entered another).
+    /// </summary>
+    public static int? InterfaceIndex(string interfaceName)
+    {
+        var socket = LibC.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
+        if (socket < 0)
+        {
+            throw new InteropException($"socket(AF_INET) to look up {interfaceName}", LibC.errno);
+        }
+
+        try
+        {
+            var request = IfReq.For(interfaceName);
+            return LibC.ioctl(socket, SIOCGIFINDEX, &request) < 0 ? null : request.Index;
+        }
+        finally
+        {
+            CloseQuietly(socket);
+        }
+    }
 
     /// <summary>Sets IFF_UP on an interface of the caller's network namespace.</summary>
     public static void BringUp(string interfaceName)
