@@ -16,27 +16,19 @@ public sealed class QemuSwitchTests : IDisposable
     private const string AddressA = "198.18.0.11";
     private const string AddressB = "198.18.0.12";
 
-    private readonly TestNetwork _network = new();
-    private readonly string _directory;
-    private readonly string _control;
-    private readonly List<QemuGuest> _guests = [];
-    private SwitchProcess? _switch;
+    private readonly GuestLab _lab = new();
 
-    public QemuSwitchTests()
-    {
-        _directory = Directory.CreateTempSubdirectory($"{_network.Prefix}-").FullName;
-        _control = Path.Combine(_directory, "control.sock");
-    }
+    private string Prefix => _lab.Prefix;
 
-    private string Prefix => _network.Prefix;
+    private TestNetwork Network => _lab.Network;
 
     [Fact]
     public void TwoVmsOnStreamSocketsPingAndMoveOneMebibyteIntact()
     {
         Privileged.RequireGuestsOnSwitch();
-        StartSwitch(StreamPort("vm1", "vm1.sock"), StreamPort("vm2", "vm2.sock"));
-        var receiver = Guest("a", StreamClient("vm1.sock"), MacA, AddressA, GuestScripts.Receiver + Linger);
-        var sender = Guest("b", StreamClient("vm2.sock"), MacB, AddressB, GuestScripts.Sender(AddressA) + Linger);
+        _lab.StartSwitch(_lab.StreamPort("vm1", "vm1.sock"), _lab.StreamPort("vm2", "vm2.sock"));
+        var receiver = _lab.Guest("a", _lab.StreamClient("vm1.sock"), MacA, $"{AddressA}/24", GuestScripts.Receiver + Linger);
+        var sender = _lab.Guest("b", _lab.StreamClient("vm2.sock"), MacB, $"{AddressB}/24", GuestScripts.Sender(AddressA) + Linger);
 
         var fdb = FdbWhileTransferred(sender, receiver);
         Assert.Equal("vm1", PortOf(fdb, MacA));
@@ -47,9 +39,9 @@ public sealed class QemuSwitchTests : IDisposable
     public void TwoVmsShareOneMultiSocketEachOnItsOwnPort()
     {
         Privileged.RequireGuestsOnSwitch();
-        StartSwitch(StreamPort("vms", "vms.sock", "multi = true"));
-        var receiver = Guest("a", StreamClient("vms.sock"), MacA, AddressA, GuestScripts.Receiver + Linger);
-        var sender = Guest("b", StreamClient("vms.sock"), MacB, AddressB, GuestScripts.Sender(AddressA) + Linger);
+        _lab.StartSwitch(_lab.StreamPort("vms", "vms.sock", "multi = true"));
+        var receiver = _lab.Guest("a", _lab.StreamClient("vms.sock"), MacA, $"{AddressA}/24", GuestScripts.Receiver + Linger);
+        var sender = _lab.Guest("b", _lab.StreamClient("vms.sock"), MacB, $"{AddressB}/24", GuestScripts.Sender(AddressA) + Linger);
 
         var fdb = FdbWhileTransferred(sender, receiver);
         var ports = new[] { PortOf(fdb, MacA), PortOf(fdb, MacB) };
@@ -62,13 +54,13 @@ public sealed class QemuSwitchTests : IDisposable
         Privileged.RequireGuestsOnSwitch();
         var tapA = $"{Prefix}-t1";
         var tapB = $"{Prefix}-t2";
-        StartSwitch(PacketPort("vma", tapA), PacketPort("vmb", tapB));
-        var receiver = Guest("a", OwnTap(tapA), MacA, AddressA, GuestScripts.Receiver + Linger, vlans: ["10@198.18.10.11/24"]);
-        var sender = Guest(
+        _lab.StartSwitch(GuestLab.PacketPort("vma", tapA), GuestLab.PacketPort("vmb", tapB));
+        var receiver = _lab.Guest("a", OwnTap(tapA), MacA, $"{AddressA}/24", GuestScripts.Receiver + Linger, vlans: ["10@198.18.10.11/24"]);
+        var sender = _lab.Guest(
             "b",
             OwnTap(tapB),
             MacB,
-            AddressB,
+            $"{AddressB}/24",
             GuestScripts.Sender(AddressA) + "\n" + GuestScripts.PingUntilAnswered("198.18.10.11", "PING10-OK") + Linger,
             vlans: ["10@198.18.10.12/24"]);
 
@@ -88,9 +80,9 @@ public sealed class QemuSwitchTests : IDisposable
     {
         Privileged.RequireGuestsOnSwitch();
         var tapB = $"{Prefix}-t2";
-        StartSwitch(StreamPort("vma", "vma.sock"), PacketPort("vmb", tapB));
-        var receiver = Guest("a", StreamClient("vma.sock"), MacA, AddressA, GuestScripts.Receiver);
-        var sender = Guest("b", OwnTap(tapB), MacB, AddressB, GuestScripts.Sender(AddressA) + Linger);
+        _lab.StartSwitch(_lab.StreamPort("vma", "vma.sock"), GuestLab.PacketPort("vmb", tapB));
+        var receiver = _lab.Guest("a", _lab.StreamClient("vma.sock"), MacA, $"{AddressA}/24", GuestScripts.Receiver);
+        var sender = _lab.Guest("b", OwnTap(tapB), MacB, $"{AddressB}/24", GuestScripts.Sender(AddressA) + Linger);
 
         sender.WaitForLine("SENT", GuestDeadline);
         var vmb = Ports().EnumerateArray().Single(p => p.GetProperty("name").GetString() == "vmb");
@@ -106,9 +98,9 @@ public sealed class QemuSwitchTests : IDisposable
     public void TwoVmsThroughMacvtapPassthruOnSwitchOwnedTaps()
     {
         Privileged.RequireGuestsOnSwitch();
-        StartSwitch(TapPort("p1", _network.Tap(1)), TapPort("p2", _network.Tap(2)));
-        var receiver = Guest("a", Macvtap(_network.Tap(1), "m1", MacA), MacA, AddressA, GuestScripts.Receiver + Linger, fd3Path: TapDevice($"{Prefix}-m1"));
-        var sender = Guest("b", Macvtap(_network.Tap(2), "m2", MacB), MacB, AddressB, GuestScripts.Sender(AddressA) + Linger, fd3Path: TapDevice($"{Prefix}-m2"));
+        _lab.StartSwitch(GuestLab.TapPort("p1", Network.Tap(1)), GuestLab.TapPort("p2", Network.Tap(2)));
+        var receiver = _lab.Guest("a", Macvtap(Network.Tap(1), "m1", MacA), MacA, $"{AddressA}/24", GuestScripts.Receiver + Linger, fd3Path: TapDevice($"{Prefix}-m1"));
+        var sender = _lab.Guest("b", Macvtap(Network.Tap(2), "m2", MacB), MacB, $"{AddressB}/24", GuestScripts.Sender(AddressA) + Linger, fd3Path: TapDevice($"{Prefix}-m2"));
 
         var fdb = FdbWhileTransferred(sender, receiver);
         Assert.Equal("p1", PortOf(fdb, MacA));
@@ -119,15 +111,15 @@ public sealed class QemuSwitchTests : IDisposable
     public void AVmAndANamespaceBehindATapPortReachEachOther()
     {
         Privileged.RequireGuestsOnSwitch("ping");
-        StartSwitch(TapPort("host", _network.Tap(1)), StreamPort("vm1", "vm1.sock"));
-        _network.AddHost(1);
-        var guest = Guest("a", StreamClient("vm1.sock"), MacA, AddressA, GuestScripts.PingUntilAnswered(TestNetwork.Address(1)) + Linger);
+        _lab.StartSwitch(GuestLab.TapPort("host", Network.Tap(1)), _lab.StreamPort("vm1", "vm1.sock"));
+        Network.AddHost(1);
+        var guest = _lab.Guest("a", _lab.StreamClient("vm1.sock"), MacA, $"{AddressA}/24", GuestScripts.PingUntilAnswered(TestNetwork.Address(1)) + Linger);
 
         guest.WaitForLine("PING-OK", GuestDeadline);
-        var ping = _network.Ping(1, 11);
+        var ping = Network.Ping(1, 11);
         Assert.True(ping.ExitCode == 0, $"the namespace could not ping the VM: {ping.Output}{ping.Error}");
         var fdb = Fdb();
-        Assert.Equal("host", PortOf(fdb, _network.MacOf(1)));
+        Assert.Equal("host", PortOf(fdb, Network.MacOf(1)));
         Assert.Equal("vm1", PortOf(fdb, MacA));
         Assert.Equal(0, guest.WaitForResult(GuestDeadline).ExitCode);
     }
@@ -140,32 +132,29 @@ public sealed class QemuSwitchTests : IDisposable
             [[port]]
             name = "vma"
             type = "qemu-dgram"
-            path = "{Path.Combine(_directory, "a.sock")}"
+            path = "{_lab.Socket("a.sock")}"
             """;
         var connect = $"""
             [[port]]
             name = "vmb"
             type = "qemu-stream"
             role = "connect"
-            path = "{Path.Combine(_directory, "b.sock")}"
+            path = "{_lab.Socket("b.sock")}"
             """;
-        StartSwitch(dgram, connect);
+        _lab.StartSwitch(dgram, connect);
         string[] dgramNetdev =
         [
-            "-netdev", $"dgram,id=n0,local.type=unix,local.path={Path.Combine(_directory, "a-qemu.sock")},remote.type=unix,remote.path={Path.Combine(_directory, "a.sock")}",
+            "-netdev", $"dgram,id=n0,local.type=unix,local.path={_lab.Socket("a-qemu.sock")},remote.type=unix,remote.path={_lab.Socket("a.sock")}",
             .. QemuGuest.VirtioNic("n0", MacA),
         ];
-        string[] serverNetdev = ["-netdev", $"stream,id=n0,server=on,addr.type=unix,addr.path={Path.Combine(_directory, "b.sock")}", .. QemuGuest.VirtioNic("n0", MacB)];
-        var a = Guest("a", dgramNetdev, MacA, AddressA, PingForever(AddressB));
-        var b = Guest("b", serverNetdev, MacB, AddressB, PingForever(AddressA));
+        string[] serverNetdev = ["-netdev", $"stream,id=n0,server=on,addr.type=unix,addr.path={_lab.Socket("b.sock")}", .. QemuGuest.VirtioNic("n0", MacB)];
+        var a = _lab.Guest("a", dgramNetdev, MacA, $"{AddressA}/24", PingForever(AddressB));
+        var b = _lab.Guest("b", serverNetdev, MacB, $"{AddressB}/24", PingForever(AddressA));
         a.WaitForLine(IsOk(0), "a successful ping of VM b", GuestDeadline);
         b.WaitForLine(IsOk(0), "a successful ping of VM a", GuestDeadline);
 
-        var (exitCode, _) = _switch!.Terminate(TimeSpan.FromSeconds(10));
-        Assert.Equal(0, exitCode);
-        _switch.Dispose();
         var before = (LastPing(a), LastPing(b));
-        _switch = SwitchProcess.StartSwitch("--config", Path.Combine(_directory, "switch.toml"), "--control", _control);
+        _lab.RestartSwitch();
 
         a.WaitForLine(IsOk(before.Item1 + 1), $"a ping after ping {before.Item1} that succeeds through the restarted switch", GuestDeadline);
         b.WaitForLine(IsOk(before.Item2 + 1), $"a ping after ping {before.Item2} that succeeds through the restarted switch", GuestDeadline);
@@ -176,10 +165,10 @@ public sealed class QemuSwitchTests : IDisposable
     {
         Privileged.RequireGuestsOnSwitch("ping");
         var tapB = $"{Prefix}-t2";
-        StartSwitch(TapPort("host", _network.Tap(1)), StreamPort("vma", "vma.sock"), PacketPort("vmb", tapB));
-        _network.AddHost(1);
-        var a = Guest("a", StreamClient("vma.sock"), MacA, AddressA, PingForever(TestNetwork.Address(1)));
-        var b = Guest("b", OwnTap(tapB), MacB, AddressB, PingForever(TestNetwork.Address(1)));
+        _lab.StartSwitch(GuestLab.TapPort("host", Network.Tap(1)), _lab.StreamPort("vma", "vma.sock"), GuestLab.PacketPort("vmb", tapB));
+        Network.AddHost(1);
+        var a = _lab.Guest("a", _lab.StreamClient("vma.sock"), MacA, $"{AddressA}/24", PingForever(TestNetwork.Address(1)));
+        var b = _lab.Guest("b", OwnTap(tapB), MacB, $"{AddressB}/24", PingForever(TestNetwork.Address(1)));
         a.WaitForLine(IsOk(0), "VM a reaching the namespace", GuestDeadline);
         b.WaitForLine(IsOk(0), "VM b reaching the namespace", GuestDeadline);
 
@@ -188,9 +177,9 @@ public sealed class QemuSwitchTests : IDisposable
         WaitFor(() => PortState("vmb") == "down", "port vmb to go down when its interface vanished");
         var afterKill = LastPing(a);
         a.WaitForLine(IsOk(afterKill + 2), "VM a still reaching the namespace after VM b was killed", GuestDeadline);
-        Assert.Equal(0, _network.Ping(1, 11).ExitCode);
+        Assert.Equal(0, Network.Ping(1, 11).ExitCode);
 
-        var b2 = Guest("b2", OwnTap(tapB), MacB, AddressB, GuestScripts.PingUntilAnswered(TestNetwork.Address(1)) + Linger);
+        var b2 = _lab.Guest("b2", OwnTap(tapB), MacB, $"{AddressB}/24", GuestScripts.PingUntilAnswered(TestNetwork.Address(1)) + Linger);
         b2.WaitForLine("PING-OK", GuestDeadline);
         Assert.Equal("up", PortState("vmb"));
         Assert.Equal("vmb", PortOf(Fdb(), MacB));
@@ -210,17 +199,7 @@ public sealed class QemuSwitchTests : IDisposable
         return fdb;
     }
 
-    public void Dispose()
-    {
-        foreach (var guest in _guests)
-        {
-            guest.Dispose();
-        }
-
-        _switch?.Dispose();
-        _network.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public void Dispose() => _lab.Dispose();
 
     private static string PingForever(string address) => $$"""
         i=0
@@ -240,38 +219,6 @@ public sealed class QemuSwitchTests : IDisposable
     private static int LastPing(QemuGuest guest) =>
         guest.Console.Where(l => l.StartsWith("PING ", StringComparison.Ordinal)).Select(l => int.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
 
-    private void StartSwitch(params string[] ports)
-    {
-        var config = Path.Combine(_directory, "switch.toml");
-        File.WriteAllText(config, $"name = \"{Prefix}\"\n\n" + string.Join("\n\n", ports) + "\n");
-        _switch = SwitchProcess.StartSwitch("--config", config, "--control", _control);
-    }
-
-    private string StreamPort(string name, string socket, string extra = "") => $"""
-        [[port]]
-        name = "{name}"
-        type = "qemu-stream"
-        path = "{Path.Combine(_directory, socket)}"
-        {extra}
-        """;
-
-    private static string PacketPort(string name, string interfaceName) => $"""
-        [[port]]
-        name = "{name}"
-        type = "packet"
-        interface = "{interfaceName}"
-        """;
-
-    private static string TapPort(string name, string interfaceName) => $"""
-        [[port]]
-        name = "{name}"
-        type = "tap"
-        interface = "{interfaceName}"
-        """;
-
-    private string[] StreamClient(string socket) =>
-        ["-netdev", $"stream,id=n0,server=off,addr.type=unix,addr.path={Path.Combine(_directory, socket)}"];
-
     private static string[] OwnTap(string interfaceName) =>
         ["-netdev", $"tap,id=n0,ifname={interfaceName},script=no,downscript=no"];
 
@@ -289,22 +236,14 @@ public sealed class QemuSwitchTests : IDisposable
     {
         var index = File.ReadAllText($"/sys/class/net/{macvtap}/ifindex").Trim();
         var numbers = File.ReadAllText($"/sys/class/net/{macvtap}/macvtap/tap{index}/dev").Trim().Split(':');
-        var path = Path.Combine(_directory, $"tap{index}");
+        var path = _lab.Socket($"tap{index}");
         Shell.Check("mknod", path, "c", numbers[0], numbers[1]);
         return path;
     }
 
-    private QemuGuest Guest(string name, string[] netdev, string mac, string address, string script, IReadOnlyList<string>? vlans = null, string? fd3Path = null)
-    {
-        string[] arguments = netdev.Contains("-device") ? netdev : [.. netdev, .. QemuGuest.VirtioNic("n0", mac)];
-        var guest = QemuGuest.Start($"{Prefix}-{name}", arguments, mac, $"{address}/24", script, vlans, fd3Path);
-        _guests.Add(guest);
-        return guest;
-    }
+    private JsonElement Fdb(params string[] filter) => Cli.Json(["fdb", "show", "--control", _lab.ControlPath, "-j", .. filter]);
 
-    private JsonElement Fdb(params string[] filter) => Cli.Json(["fdb", "show", "--control", _control, "-j", .. filter]);
-
-    private JsonElement Ports() => Cli.Json("port", "show", "--control", _control, "-j");
+    private JsonElement Ports() => Cli.Json("port", "show", "--control", _lab.ControlPath, "-j");
 
     private string? PortState(string name) =>
         Ports().EnumerateArray().Where(p => p.GetProperty("name").GetString() == name).Select(p => p.GetProperty("state").GetString()).FirstOrDefault();

@@ -7,24 +7,15 @@ namespace UserBridge.Integration.Tests;
 public sealed class QinqGuestTests : IDisposable
 {
     private static readonly TimeSpan GuestDeadline = TimeSpan.FromMinutes(4);
-    private readonly TestNetwork _network = new();
-    private readonly string _directory;
-    private readonly List<QemuGuest> _guests = [];
-    private SwitchProcess? _switch;
-
-    public QinqGuestTests() => _directory = Directory.CreateTempSubdirectory($"{_network.Prefix}-").FullName;
+    private readonly GuestLab _lab = new();
 
     [Fact]
     public void ACustomerVlanCrossesAn8021adTrunkInsideItsServiceTagWithFullSizeFrames()
     {
         Privileged.RequireGuestsOnSwitch();
-        var config = Path.Combine(_directory, "switch.toml");
-        File.WriteAllText(config, $$"""
-            name = "{{_network.Prefix}}"
-            {{Stream("customer", "mode = \"dot1q-tunnel\"\nvlan = 100")}}
-            {{Stream("provider", "mode = \"trunk\"\nallowed = \"100\"\ntpid = \"0x88a8\"")}}
-            """);
-        _switch = SwitchProcess.StartSwitch("--config", config, "--control", Path.Combine(_directory, "control.sock"));
+        _lab.StartSwitch(
+            _lab.StreamPort("customer", "customer.sock", "mode = \"dot1q-tunnel\"\nvlan = 100"),
+            _lab.StreamPort("provider", "provider.sock", "mode = \"trunk\"\nallowed = \"100\"\ntpid = \"0x88a8\""));
 
         // The provider side: eth0.100 is an 802.1ad S-VLAN device, eth0.100.10 the customer's 802.1Q VLAN in it.
         const string provider = """
@@ -47,36 +38,12 @@ public sealed class QinqGuestTests : IDisposable
         Assert.NotNull(customerResult.ValueOf("FULL-SIZE-OK"));
     }
 
-    public void Dispose()
-    {
-        foreach (var guest in _guests)
-        {
-            guest.Dispose();
-        }
-
-        _switch?.Dispose();
-        _network.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public void Dispose() => _lab.Dispose();
 
     /// <summary>A 1472-byte ICMP payload makes a 1500-byte IP packet: the largest that fits, so nothing fragments.</summary>
     private static string FullSizePing(string address) =>
         $"if ping -c 3 -s 1472 -W 2 {address} | grep -q ' 0% packet loss'; then echo FULL-SIZE-OK 1472; else echo FULL-SIZE-LOST 1472; exit 4; fi\n";
 
-    private string Stream(string name, string vlan) => $"""
-
-        [[port]]
-        name = "{name}"
-        type = "qemu-stream"
-        path = "{Path.Combine(_directory, name + ".sock")}"
-        {vlan}
-        """;
-
-    private QemuGuest Guest(string name, string port, string mac, string address, string script, IReadOnlyList<string>? vlans, int mtu)
-    {
-        string[] netdev = ["-netdev", $"stream,id=n0,server=off,addr.type=unix,addr.path={Path.Combine(_directory, port + ".sock")}", .. QemuGuest.VirtioNic("n0", mac)];
-        var guest = QemuGuest.Start($"{_network.Prefix}-{name}", netdev, mac, address, $"ip link set eth0 mtu {mtu}\n" + script, vlans);
-        _guests.Add(guest);
-        return guest;
-    }
+    private QemuGuest Guest(string name, string port, string mac, string address, string script, IReadOnlyList<string>? vlans, int mtu) =>
+        _lab.Guest(name, _lab.StreamClient(port + ".sock"), mac, address, $"ip link set eth0 mtu {mtu}\n" + script, vlans);
 }

@@ -8,30 +8,13 @@ public sealed class TunnelGuestTests : IDisposable
 {
     private static readonly TimeSpan GuestDeadline = TimeSpan.FromMinutes(4);
     private static readonly string[] Tunnels = ["ipip", "gre", "sit", "isatap", "vti", "gretap"];
-    private readonly TestNetwork _network = new();
-    private readonly string _directory;
-    private readonly List<QemuGuest> _guests = [];
-    private SwitchProcess? _switch;
-
-    public TunnelGuestTests() => _directory = Directory.CreateTempSubdirectory($"{_network.Prefix}-").FullName;
+    private readonly GuestLab _lab = new();
 
     [Fact]
     public void EveryTunnelTypeCarriesTrafficBetweenTwoGuestsAcrossTheSwitch()
     {
         Privileged.RequireGuestsOnSwitch();
-        var config = Path.Combine(_directory, "switch.toml");
-        File.WriteAllText(config, $"""
-            name = "{_network.Prefix}"
-            [[port]]
-            name = "vm1"
-            type = "qemu-stream"
-            path = "{Path.Combine(_directory, "vm1.sock")}"
-            [[port]]
-            name = "vm2"
-            type = "qemu-stream"
-            path = "{Path.Combine(_directory, "vm2.sock")}"
-            """);
-        _switch = SwitchProcess.StartSwitch("--config", config, "--control", Path.Combine(_directory, "control.sock"));
+        _lab.StartSwitch(_lab.StreamPort("vm1", "vm1.sock"), _lab.StreamPort("vm2", "vm2.sock"));
 
         var one = Guest(1);
         var two = Guest(2);
@@ -48,17 +31,7 @@ public sealed class TunnelGuestTests : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        foreach (var guest in _guests)
-        {
-            guest.Dispose();
-        }
-
-        _switch?.Dispose();
-        _network.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public void Dispose() => _lab.Dispose();
 
     /// <summary>
     /// Side <paramref name="me"/> of every tunnel. Each tunnel has its own underlay address pair (198.18.0.1x for
@@ -111,12 +84,6 @@ public sealed class TunnelGuestTests : IDisposable
     /// <summary>A fixed test key per direction (hex): the SA is static, its secrecy is not the point.</summary>
     private static string Key(int bytes, int direction) => string.Concat(Enumerable.Repeat($"{direction:x2}", bytes));
 
-    private QemuGuest Guest(int side)
-    {
-        var mac = $"52:54:00:18:04:0{side}";
-        string[] netdev = ["-netdev", $"stream,id=n0,server=off,addr.type=unix,addr.path={Path.Combine(_directory, $"vm{side}.sock")}", .. QemuGuest.VirtioNic("n0", mac)];
-        var guest = QemuGuest.Start($"{_network.Prefix}-t{side}", netdev, mac, $"198.18.0.{side}/24", Script(side));
-        _guests.Add(guest);
-        return guest;
-    }
+    private QemuGuest Guest(int side) =>
+        _lab.Guest($"t{side}", _lab.StreamClient($"vm{side}.sock"), $"52:54:00:18:04:0{side}", $"198.18.0.{side}/24", Script(side));
 }

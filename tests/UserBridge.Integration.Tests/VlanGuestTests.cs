@@ -8,47 +8,27 @@ namespace UserBridge.Integration.Tests;
 public sealed class VlanGuestTests : IDisposable
 {
     private static readonly TimeSpan GuestDeadline = TimeSpan.FromMinutes(4);
-    private readonly TestNetwork _network = new();
-    private readonly string _directory;
-    private readonly string _control;
-    private readonly List<QemuGuest> _guests = [];
-    private SwitchProcess? _switch;
+    private readonly GuestLab _lab = new();
 
-    public VlanGuestTests()
-    {
-        _directory = Directory.CreateTempSubdirectory($"{_network.Prefix}-").FullName;
-        _control = Path.Combine(_directory, "control.sock");
-    }
+    private TestNetwork Network => _lab.Network;
 
     [Fact]
     public void AccessAndTrunkPortsKeepVlansApartAndTheTrunkMeetsKernelVlanDevices()
     {
         Privileged.RequireGuestsOnSwitch("tcpdump", "ping");
-        var config = Path.Combine(_directory, "switch.toml");
-        File.WriteAllText(config, $$"""
-            name = "{{_network.Prefix}}"
-            {{Stream("a10", "mode = \"access\"\nvlan = 10")}}
-            {{Stream("b10", "mode = \"access\"\nvlan = 10")}}
-            {{Stream("c20", "mode = \"access\"\nvlan = 20")}}
-            {{Stream("trunk", "mode = \"trunk\"\nallowed = \"1,10,20\"\nnative = 1")}}
-            [[port]]
-            name = "h1"
-            interface = "{{_network.Tap(1)}}"
-            mode = "access"
-            vlan = 1
-            [[port]]
-            name = "h30"
-            interface = "{{_network.Tap(2)}}"
-            mode = "access"
-            vlan = 30
-            """);
-        _switch = SwitchProcess.StartSwitch("--config", config, "--control", _control);
+        _lab.StartSwitch(
+            _lab.StreamPort("a10", "a10.sock", "mode = \"access\"\nvlan = 10"),
+            _lab.StreamPort("b10", "b10.sock", "mode = \"access\"\nvlan = 10"),
+            _lab.StreamPort("c20", "c20.sock", "mode = \"access\"\nvlan = 20"),
+            _lab.StreamPort("trunk", "trunk.sock", "mode = \"trunk\"\nallowed = \"1,10,20\"\nnative = 1"),
+            GuestLab.TapPort("h1", Network.Tap(1), "mode = \"access\"\nvlan = 1"),
+            GuestLab.TapPort("h30", Network.Tap(2), "mode = \"access\"\nvlan = 30"));
 
         // h1: VLAN 1, its own subnet; h30: VLAN 30 but in the subnet of VLANs 10 and 20.
-        _network.AddHostWithAddress(1, "198.18.1.1/24");
-        _network.AddHostWithAddress(2, "198.18.0.30/24");
-        var capture = Path.Combine(_directory, "h1.pcap");
-        using var tcpdump = Tcpdump.Start(_network.Namespace(1), _network.Tap(1), capture, "ip or arp");
+        Network.AddHostWithAddress(1, "198.18.1.1/24");
+        Network.AddHostWithAddress(2, "198.18.0.30/24");
+        var capture = _lab.Socket("h1.pcap");
+        using var tcpdump = Tcpdump.Start(Network.Namespace(1), Network.Tap(1), capture, "ip or arp");
 
         var a = Guest("a", "a10", "52:54:00:18:02:11", "198.18.0.11/24", Checks(("198.18.0.12", true), ("198.18.0.14", true), ("198.18.0.13", false)));
         var b = Guest("b", "b10", "52:54:00:18:02:12", "198.18.0.12/24", Checks(("198.18.0.11", true)));
@@ -63,11 +43,11 @@ public sealed class VlanGuestTests : IDisposable
 
         // While the guests are up (they linger after their checks), the switch shows its VLANs.
         t.WaitForLine("REACH-198.18.20.13", GuestDeadline);
-        var vlans = Cli.Json("vlan", "show", "--control", _control, "-j");
+        var vlans = Cli.Json("vlan", "show", "--control", _lab.ControlPath, "-j");
         var vlan10 = vlans.EnumerateArray().Single(v => v.GetProperty("vlan").GetInt32() == 10).GetProperty("ports").EnumerateArray()
             .Select(p => (p.GetProperty("port").GetString(), p.GetProperty("tagged").GetBoolean())).OrderBy(p => p.Item1, StringComparer.Ordinal).ToList();
         Assert.Equal([("a10", false), ("b10", false), ("trunk", true)], vlan10);
-        var trunk = Cli.Json("port", "show", "--control", _control, "-j").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "trunk");
+        var trunk = Cli.Json("port", "show", "--control", _lab.ControlPath, "-j").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "trunk");
         Assert.Equal("trunk", trunk.GetProperty("vlan_mode").GetString());
 
         foreach (var guest in new[] { a, b, c, t })
@@ -77,8 +57,8 @@ public sealed class VlanGuestTests : IDisposable
         }
 
         // VLAN 30 shares the subnet of VLAN 10 but reaches nobody: not the access ports of 10, not the trunk.
-        Assert.NotEqual(0, _network.PingAddress(2, "198.18.0.11").ExitCode);
-        Assert.NotEqual(0, _network.PingAddress(2, "198.18.0.14").ExitCode);
+        Assert.NotEqual(0, Network.PingAddress(2, "198.18.0.11").ExitCode);
+        Assert.NotEqual(0, Network.PingAddress(2, "198.18.0.14").ExitCode);
 
         tcpdump.Dispose();
         var seen = Tcpdump.Read(capture);
@@ -87,17 +67,7 @@ public sealed class VlanGuestTests : IDisposable
 
     }
 
-    public void Dispose()
-    {
-        foreach (var guest in _guests)
-        {
-            guest.Dispose();
-        }
-
-        _switch?.Dispose();
-        _network.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public void Dispose() => _lab.Dispose();
 
     /// <summary>Pings each target: positives until they answer (bounded), negatives twice; then lingers for the others.</summary>
     private static string Checks(params (string Address, bool Reachable)[] targets)
@@ -113,20 +83,6 @@ public sealed class VlanGuestTests : IDisposable
         return script + "sleep 8\nexit $fail\n";
     }
 
-    private string Stream(string name, string vlan) => $"""
-
-        [[port]]
-        name = "{name}"
-        type = "qemu-stream"
-        path = "{Path.Combine(_directory, name + ".sock")}"
-        {vlan}
-        """;
-
-    private QemuGuest Guest(string name, string port, string mac, string address, string script, IReadOnlyList<string>? vlans = null)
-    {
-        string[] netdev = ["-netdev", $"stream,id=n0,server=off,addr.type=unix,addr.path={Path.Combine(_directory, port + ".sock")}", .. QemuGuest.VirtioNic("n0", mac)];
-        var guest = QemuGuest.Start($"{_network.Prefix}-{name}", netdev, mac, address, script, vlans);
-        _guests.Add(guest);
-        return guest;
-    }
+    private QemuGuest Guest(string name, string port, string mac, string address, string script, IReadOnlyList<string>? vlans = null) =>
+        _lab.Guest(name, _lab.StreamClient(port + ".sock"), mac, address, script, vlans);
 }

@@ -12,40 +12,24 @@ namespace UserBridge.Integration.Tests;
 /// </summary>
 public sealed class VlanNamespaceTests : IDisposable
 {
-    private readonly TestNetwork _network = new();
-    private readonly string _directory;
-    private SwitchProcess? _switch;
+    private readonly GuestLab _lab = new();
 
-    public VlanNamespaceTests() => _directory = Directory.CreateTempSubdirectory($"{_network.Prefix}-").FullName;
+    private TestNetwork Network => _lab.Network;
 
     [Fact]
     public void HandMadeFramesAreTaggedUntaggedOrDroppedAsTheirPortsSay()
     {
         Privileged.Require();
-        var config = Path.Combine(_directory, "switch.toml");
-        File.WriteAllText(config, $"""
-            name = "{_network.Prefix}"
-            [[port]]
-            name = "trunk"
-            interface = "{_network.Tap(1)}"
-            mode = "trunk"
-            allowed = "10,20"
-            [[port]]
-            name = "a10"
-            interface = "{_network.Tap(2)}"
-            vlan = 10
-            [[port]]
-            name = "a20"
-            interface = "{_network.Tap(3)}"
-            vlan = 20
-            """);
-        _switch = SwitchProcess.StartSwitch("--config", config, "--control", Path.Combine(_directory, "control.sock"));
+        _lab.StartSwitch(
+            GuestLab.TapPort("trunk", Network.Tap(1), "mode = \"trunk\"\nallowed = \"10,20\""),
+            GuestLab.TapPort("a10", Network.Tap(2), "vlan = 10"),
+            GuestLab.TapPort("a20", Network.Tap(3), "vlan = 20"));
         for (var host = 1; host <= 3; host++)
         {
-            _network.AddHostWithAddress(host, $"198.18.0.{host}/24");
+            Network.AddHostWithAddress(host, $"198.18.0.{host}/24");
         }
 
-        var listeners = Enumerable.Range(1, 3).Select(h => NamespaceSockets.OpenPacket(_network.Namespace(h), _network.Tap(h))).ToArray();
+        var listeners = Enumerable.Range(1, 3).Select(h => NamespaceSockets.OpenPacket(Network.Namespace(h), Network.Tap(h))).ToArray();
         var trunk = listeners[0];
         var access10 = listeners[1];
         Assert.True(trunk.Send(Frame(0x01, vlan: 10, priority: 3)), "send on the trunk namespace failed");
@@ -77,18 +61,13 @@ public sealed class VlanNamespaceTests : IDisposable
         Assert.Equal("vlan 10, p 6", atTrunk[0x06]);
         Assert.False(atTrunk.ContainsKey(0x07) || at20.ContainsKey(0x07));
 
-        var ports = Cli.Json("port", "show", "--control", Path.Combine(_directory, "control.sock"), "-j").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
+        var ports = Cli.Json("port", "show", "--control", _lab.ControlPath, "-j").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
         Assert.Equal(1, ports["trunk"].GetProperty("drops").GetProperty("vlan_not_allowed").GetInt64());
         Assert.True(ports["trunk"].GetProperty("drops").GetProperty("vlan_untagged_on_trunk").GetInt64() >= 1, "the untagged frame on a trunk without native VLAN was not counted");
         Assert.Equal(1, ports["a10"].GetProperty("drops").GetProperty("vlan_tagged_on_access").GetInt64());
     }
 
-    public void Dispose()
-    {
-        _switch?.Dispose();
-        _network.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public void Dispose() => _lab.Dispose();
 
     /// <summary>A broadcast frame from 02:00:00:00:00:ID, EtherType 0x88b5 (local experimental), tagged when a VID is given.</summary>
     private static byte[] Frame(byte id, int? vlan, int priority)
