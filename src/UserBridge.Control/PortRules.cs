@@ -65,26 +65,8 @@ public static class PortRules
             errors.Add($"{where(setting.Line)}: unknown key '{setting.Key}' in [[port]] of type \"{type}\"; allowed: {string.Join(", ", allowed)}");
         }
 
-        var interfaceName = Optional(values, "interface", where, errors);
-        if (interfaceName is not null && !ConfigValues.IsValidInterfaceName(interfaceName))
-        {
-            errors.Add($"{where(values["interface"].Line)}: interface \"{interfaceName}\" is not valid; use {ConfigValues.InterfaceHelp}");
-        }
-
-        var path = Optional(values, "path", where, errors);
-        if (path is not null && !Path.IsPathFullyQualified(path))
-        {
-            errors.Add($"{where(values["path"].Line)}: path \"{path}\" must be absolute (QEMU and the switch may run in different directories)");
-        }
-
-        var byInterface = type is TypeTap or TypePacket;
-        var endpoint = byInterface ? interfaceName : path;
-        if (endpoint is null && errors.Count == before)
-        {
-            errors.Add(byInterface
-                ? $"{where(line)}: [[port]] has no interface; add interface = \"IFNAME\" ({(type == TypeTap ? "the TAP to create or attach" : "the existing interface to attach: a VM's TAP, a veth")})"
-                : $"{where(line)}: [[port]] of type \"{type}\" has no path; add path = \"/run/userbridge/vm1.sock\" (the unix socket QEMU uses)");
-        }
+        var (interfaceName, path) = Endpoint(type, values, line, where, errors);
+        var endpoint = type is TypeTap or TypePacket ? interfaceName : path;
 
         var name = Optional(values, "name", where, errors) ?? DefaultName(type, endpoint);
         if (name is null || !ConfigValues.IsValidName(name))
@@ -92,17 +74,7 @@ public static class PortRules
             errors.Add($"{where(values.TryGetValue("name", out var n) ? n.Line : line)}: port name \"{name}\" is not valid; use {ConfigValues.NameHelp}");
         }
 
-        var role = Optional(values, "role", where, errors) ?? RoleListen;
-        if (role is not (RoleListen or RoleConnect))
-        {
-            errors.Add($"{where(values["role"].Line)}: role \"{role}\" is not known; allowed: \"listen\" (QEMU connects with server=off) or \"connect\" (QEMU listens with server=on)");
-        }
-
-        var multi = values.TryGetValue("multi", out var multiSetting) && Boolean(multiSetting, where, errors);
-        if (multi && role != RoleListen)
-        {
-            errors.Add($"{where(multiSetting.Line)}: multi = true needs role = \"listen\" (one socket the switch listens on, many VMs)");
-        }
+        var (role, multi) = StreamRole(values, where, errors);
 
         var vlan = VlanRules.Build(values, where, errors);
         var mode = SocketMode(values, where, errors);
@@ -124,6 +96,51 @@ public static class PortRules
             Group = group,
             Vlan = vlan,
         };
+    }
+
+    /// <summary>The interface (tap, packet) or socket path (qemu-*) the port attaches to, checked.</summary>
+    private static (string? Interface, string? Path) Endpoint(string type, Dictionary<string, PortSetting> values, int line, Func<int, string> where, List<string> errors)
+    {
+        var before = errors.Count;
+        var interfaceName = Optional(values, "interface", where, errors);
+        if (interfaceName is not null && !ConfigValues.IsValidInterfaceName(interfaceName))
+        {
+            errors.Add($"{where(values["interface"].Line)}: interface \"{interfaceName}\" is not valid; use {ConfigValues.InterfaceHelp}");
+        }
+
+        var path = Optional(values, "path", where, errors);
+        if (path is not null && !Path.IsPathFullyQualified(path))
+        {
+            errors.Add($"{where(values["path"].Line)}: path \"{path}\" must be absolute (QEMU and the switch may run in different directories)");
+        }
+
+        var byInterface = type is TypeTap or TypePacket;
+        if ((byInterface ? interfaceName : path) is null && errors.Count == before)
+        {
+            errors.Add(byInterface
+                ? $"{where(line)}: [[port]] has no interface; add interface = \"IFNAME\" ({(type == TypeTap ? "the TAP to create or attach" : "the existing interface to attach: a VM's TAP, a veth")})"
+                : $"{where(line)}: [[port]] of type \"{type}\" has no path; add path = \"/run/userbridge/vm1.sock\" (the unix socket QEMU uses)");
+        }
+
+        return (interfaceName, path);
+    }
+
+    /// <summary>The qemu-stream role and multi flag, checked against each other.</summary>
+    private static (string Role, bool Multi) StreamRole(Dictionary<string, PortSetting> values, Func<int, string> where, List<string> errors)
+    {
+        var role = Optional(values, "role", where, errors) ?? RoleListen;
+        if (role is not (RoleListen or RoleConnect))
+        {
+            errors.Add($"{where(values["role"].Line)}: role \"{role}\" is not known; allowed: \"listen\" (QEMU connects with server=off) or \"connect\" (QEMU listens with server=on)");
+        }
+
+        var multi = values.TryGetValue("multi", out var multiSetting) && Boolean(multiSetting, where, errors);
+        if (multi && role != RoleListen)
+        {
+            errors.Add($"{where(multiSetting.Line)}: multi = true needs role = \"listen\" (one socket the switch listens on, many VMs)");
+        }
+
+        return (role, multi);
     }
 
     private static string? DefaultName(string type, string? endpoint) =>
