@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
 using UserBridge.Core;
+using UserBridge.Core.Offload;
 
 namespace UserBridge.Benchmarks;
 
@@ -20,6 +21,7 @@ public class ForwardingBenchmarks
     private const ushort EtherTypeIpv4 = 0x0800;
 
     private ForwardingEngine _engine = null!;
+    private readonly WorkerContext _context = new();
     private SwitchSnapshot _snapshot = null!;
     private MemoryPort[] _ports = [];
     private byte[][] _unicastFrames = [];
@@ -84,9 +86,11 @@ public class ForwardingBenchmarks
         var snapshot = _snapshot;
         var nowMs = engine.MacTable.NowMs;
         var egressSum = 0;
+        var context = _context;
         foreach (var frame in _unicastFrames)
         {
-            egressSum += engine.Process(snapshot, IngressPort, frame, nowMs).EgressPort;
+            // The worker's overload: its own context, no offload (what PortWorker calls per frame).
+            egressSum += engine.Process(snapshot, IngressPort, frame, VirtioNetHeader.None, context, nowMs).EgressPort;
         }
 
         return egressSum;

@@ -28,8 +28,16 @@ public sealed partial class ForwardingEngine
         }
 
         var ports = snapshot.Ports;
-        var frames = new EgressFrames(frameBytes, decision.Ingress, context);
         var aware = snapshot.VlanAware;
+        if (decision.Action == ForwardingAction.Forward && !aware)
+        {
+            // The common case, kept short: one port, the frame as it came.
+            return Send(ports[decision.EgressPort]!, frameBytes, offload, context.Segmenter)
+                ? decision
+                : Dropped(ports[ingressPort]!.Counters, DropReason.BadOffload, decision.Vlan);
+        }
+
+        var frames = new EgressFrames(frameBytes, decision.Ingress, context);
         if (decision.Action == ForwardingAction.Forward)
         {
             return SendTo(ports[decision.EgressPort]!, ref frames, frameBytes, aware, decision.Vlan, offload, context)
