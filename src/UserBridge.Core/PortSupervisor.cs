@@ -54,8 +54,6 @@ public sealed partial class PortSupervisor : IDisposable
     /// <summary>What the supervisor waits for, in words ("QEMU to listen on /run/vm1.sock").</summary>
     public string WaitingFor { get; }
 
-    public bool IsAttached => _attached;
-
     public void Dispose()
     {
         _bridge.PortFailed -= OnPortFailed;

@@ -30,11 +30,10 @@ public sealed unsafe class PacketSocketPort : IPort, IOffloadPort, IFrameSource
     private readonly byte[] _control = GC.AllocateArray<byte>(ControlBufferSize, pinned: true);
     private int _disposed;
 
-    private PacketSocketPort(string name, string interfaceName, int interfaceIndex, int fd)
+    private PacketSocketPort(string name, string interfaceName, int fd)
     {
         Name = name;
         Interface = interfaceName;
-        InterfaceIndex = interfaceIndex;
         _fd = fd;
         _waiter = new FdWaiter(interfaceName);
     }
@@ -44,8 +43,6 @@ public sealed unsafe class PacketSocketPort : IPort, IOffloadPort, IFrameSource
     public string Type => "packet";
 
     public string Interface { get; }
-
-    public int InterfaceIndex { get; }
 
     /// <summary>Frames sent here may be GSO frames or carry unfinished checksums: the kernel finishes them.</summary>
     public bool AcceptsOffloads => true;
@@ -90,7 +87,7 @@ public sealed unsafe class PacketSocketPort : IPort, IOffloadPort, IFrameSource
 
             // Like qemu-ifup for a bridge: a VM's TAP is down until someone brings it up.
             TunInterop.BringUp(interfaceName);
-            return new PacketSocketPort(portName ?? interfaceName, interfaceName, index, fd);
+            return new PacketSocketPort(portName ?? interfaceName, interfaceName, fd);
         }
         catch
         {

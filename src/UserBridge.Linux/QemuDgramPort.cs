@@ -34,9 +34,6 @@ public sealed unsafe class QemuDgramPort : IPort, IFrameSource
 
     public string Interface { get; }
 
-    /// <summary>The path frames are sent to, once known.</summary>
-    public string? Remote => Volatile.Read(ref _peer)?.Path;
-
     /// <summary>Binds <paramref name="path"/> (replacing a stale socket file) with <paramref name="mode"/>.</summary>
     public static QemuDgramPort Open(string name, string path, string? remote, UnixFileMode mode, string? group)
     {
@@ -134,8 +131,6 @@ public sealed unsafe class QemuDgramPort : IPort, IFrameSource
         public byte[] Address { get; } = address;
 
         public int Length => Address.Length;
-
-        public string Path => System.Text.Encoding.UTF8.GetString(Address.AsSpan(2).TrimEnd((byte)0));
 
         public static PeerAddress From(string path)
         {
