@@ -31,6 +31,9 @@ public sealed class PortVlan
         Mode = mode;
         Vlan = vlan;
         _allowed = allowed;
+
+        // Counted once: vlan show asks for every VID of every port, and a full trunk has 4094 of them.
+        CarriesAll = mode == VlanMode.Trunk && allowed.Sum(word => System.Numerics.BitOperations.PopCount(word)) == MaxVid;
         Native = native;
         Tpid = tpid;
     }
@@ -84,7 +87,7 @@ public sealed class PortVlan
     }
 
     /// <summary>True for a trunk that carries every VLAN (the default allowed list).</summary>
-    public bool CarriesAll => Mode == VlanMode.Trunk && Vlans().Count() == MaxVid;
+    public bool CarriesAll { get; }
 
     private static int CheckVid(int vid) => vid is >= MinVid and <= MaxVid
         ? vid

@@ -48,11 +48,16 @@ internal sealed class TestNetwork : IDisposable
         return document.RootElement[0].GetProperty("address").GetString()!;
     }
 
-    public ExternalCommand.Result Ping(int from, int to, int count = 2) =>
-        Shell.Run("ip", "netns", "exec", Namespace(from), "ping", "-c", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "-i", "0.2", "-W", "2", "-q", Address(to));
+    public ExternalCommand.Result Ping(int from, int to, int count = 2) => PingAddress(from, Address(to), count, replyWaitSeconds: 2);
 
-    public ExternalCommand.Result PingAddress(int from, string address) =>
-        Shell.Run("ip", "netns", "exec", Namespace(from), "ping", "-c", "2", "-i", "0.2", "-W", "1", "-q", address);
+    /// <summary>Pings from host <paramref name="from"/>'s namespace; a short reply wait suits pings that must fail.</summary>
+    public ExternalCommand.Result PingAddress(int from, string address, int count = 2, int replyWaitSeconds = 1) =>
+        Shell.Run(
+            "ip", "netns", "exec", Namespace(from), "ping",
+            "-c", count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-i", "0.2",
+            "-W", replyWaitSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-q", address);
 
     public static bool InterfaceExists(string name) => Directory.Exists($"/sys/class/net/{name}");
 
