@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using UserBridge.Core.Taps;
 
 namespace UserBridge.Core;
 
@@ -14,6 +15,7 @@ public sealed class Bridge : IDisposable
 
     private readonly Lock _control = new();
     private readonly Dictionary<string, PortWorker> _workers = new(StringComparer.Ordinal);
+    private readonly List<FrameTap> _taps = [];
     private readonly TimeProvider _time;
     private SwitchSnapshot _snapshot = SwitchSnapshot.Empty;
     private ITimer? _sweeper;
@@ -166,6 +168,54 @@ public sealed class Bridge : IDisposable
         }
     }
 
+    /// <summary>
+    /// Attaches a capture or a mirror: from the next batch on, the workers offer it copies of its ports' traffic.
+    /// A mirror's output port stops being learned on and flooded to.
+    /// </summary>
+    public void AddTap(FrameTap tap)
+    {
+        ArgumentNullException.ThrowIfNull(tap);
+        lock (_control)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_taps.Contains(tap))
+            {
+                throw new ArgumentException("the tap is already attached", nameof(tap));
+            }
+
+            _taps.Add(tap);
+            Publish(_snapshot.Ports);
+            if (tap is MirrorTap mirror && _snapshot.Find(mirror.Output) is { } output)
+            {
+                MacTable.FlushPort(output.Index, includeStatic: false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Detaches a tap and returns once no worker can still offer it a copy: after that its consumer may drain and
+    /// close. False when it was not attached.
+    /// </summary>
+    public bool RemoveTap(FrameTap tap)
+    {
+        ArgumentNullException.ThrowIfNull(tap);
+        lock (_control)
+        {
+            if (!_taps.Remove(tap))
+            {
+                return false;
+            }
+
+            if (!_disposed)
+            {
+                Publish(_snapshot.Ports);
+            }
+        }
+
+        WaitForWorkers();
+        return true;
+    }
+
     /// <summary>Starts a worker per port and the aging sweeper.</summary>
     public void Start()
     {
@@ -263,6 +313,28 @@ public sealed class Bridge : IDisposable
         }
     }
 
+    /// <summary>Sets <see cref="PortSlot.IsMirrorOutput"/> on exactly the ports that a mirror sends to.</summary>
+    private PortSlot?[] MarkMirrorOutputs(PortSlot?[] ports)
+    {
+        PortSlot?[]? marked = null;
+        for (var i = 0; i < ports.Length; i++)
+        {
+            if (ports[i] is not { } slot)
+            {
+                continue;
+            }
+
+            var isOutput = _taps.Any(tap => tap is MirrorTap mirror && mirror.Output == slot.Name);
+            if (slot.IsMirrorOutput != isOutput)
+            {
+                marked ??= (PortSlot?[])ports.Clone();
+                marked[i] = slot with { IsMirrorOutput = isOutput };
+            }
+        }
+
+        return marked ?? ports;
+    }
+
     /// <summary>
     /// Waits until every worker has left the batch it was in: after that no worker holds a snapshot older than
     /// the current one, so a port removed from the snapshot can be closed without a send racing the close.
@@ -283,7 +355,19 @@ public sealed class Bridge : IDisposable
 
     private void Publish(PortSlot?[] ports)
     {
-        var next = new SwitchSnapshot(ports, _snapshot.Version + 1, Options.VlanFiltering);
+        TapSet? taps = null;
+        if (_taps.Count > 0 || ports.Any(slot => slot is { IsMirrorOutput: true }))
+        {
+            ports = MarkMirrorOutputs(ports);
+            foreach (var tap in _taps)
+            {
+                tap.Bind(ports);
+            }
+
+            taps = _taps.Count > 0 ? new TapSet(ports, _taps) : null;
+        }
+
+        var next = new SwitchSnapshot(ports, _snapshot.Version + 1, Options.VlanFiltering, taps);
 
         // Release semantics: everything the new snapshot references is written before it becomes visible.
         Volatile.Write(ref _snapshot, next);

@@ -31,6 +31,9 @@ public enum DropReason
 
     /// <summary>An untagged frame on a trunk without a native VLAN.</summary>
     VlanUntaggedOnTrunk,
+
+    /// <summary>The frame arrived on a mirror's output port, which takes copies only.</summary>
+    MirrorOutput,
 }
 
 /// <summary>The stable names of <see cref="DropReason"/> used in JSON, text output and metrics.</summary>
@@ -38,9 +41,9 @@ public static class DropReasons
 {
     /// <summary>Every reason except <see cref="DropReason.None"/>, in enum order.</summary>
     public static IReadOnlyList<DropReason> All { get; } =
-        [DropReason.TooShort, DropReason.MulticastSource, DropReason.PortDown, DropReason.EgressDown, DropReason.LocalDestination, DropReason.BadOffload, DropReason.VlanTaggedOnAccess, DropReason.VlanNotAllowed, DropReason.VlanUntaggedOnTrunk];
+        [DropReason.TooShort, DropReason.MulticastSource, DropReason.PortDown, DropReason.EgressDown, DropReason.LocalDestination, DropReason.BadOffload, DropReason.VlanTaggedOnAccess, DropReason.VlanNotAllowed, DropReason.VlanUntaggedOnTrunk, DropReason.MirrorOutput];
 
-    public const int Count = 10;
+    public const int Count = 11;
 
     public static string Name(DropReason reason) => reason switch
     {
@@ -53,6 +56,7 @@ public static class DropReasons
         DropReason.VlanTaggedOnAccess => "vlan_tagged_on_access",
         DropReason.VlanNotAllowed => "vlan_not_allowed",
         DropReason.VlanUntaggedOnTrunk => "vlan_untagged_on_trunk",
+        DropReason.MirrorOutput => "mirror_output",
         _ => "none",
     };
 }

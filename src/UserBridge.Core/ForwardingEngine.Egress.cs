@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using UserBridge.Core.Offload;
+using UserBridge.Core.Taps;
 
 namespace UserBridge.Core;
 
@@ -22,14 +23,18 @@ public sealed partial class ForwardingEngine
     {
         ArgumentNullException.ThrowIfNull(context);
         var decision = Decide(snapshot, ingressPort, frameBytes, nowMs);
+        var ports = snapshot.Ports;
+
+        // Captures and mirrors: the frame's copies share one stamp. Without taps this costs one null check.
+        var taps = snapshot.Taps;
+        var stamp = taps is null ? default : taps.OnIngress(ports, ingressPort, frameBytes, decision, offload, context);
         if (decision.Action == ForwardingAction.Drop)
         {
             return decision;
         }
 
-        var ports = snapshot.Ports;
         var aware = snapshot.VlanAware;
-        if (decision.Action == ForwardingAction.Forward && !aware)
+        if (decision.Action == ForwardingAction.Forward && !aware && taps is null)
         {
             // The common case, kept short: one port, the frame as it came.
             return Send(ports[decision.EgressPort]!, frameBytes, offload, context.Segmenter)
@@ -37,17 +42,17 @@ public sealed partial class ForwardingEngine
                 : Dropped(ports[ingressPort]!.Counters, DropReason.BadOffload, decision.Vlan);
         }
 
-        var frames = new EgressFrames(frameBytes, decision.Ingress, context);
+        var egress = new Egress(decision, frameBytes, offload, aware, context, taps, stamp);
         if (decision.Action == ForwardingAction.Forward)
         {
-            return SendTo(ports[decision.EgressPort]!, ref frames, frameBytes, aware, decision.Vlan, offload, context)
+            return egress.SendTo(ports[decision.EgressPort]!)
                 ? decision
                 : Dropped(ports[ingressPort]!.Counters, DropReason.BadOffload, decision.Vlan);
         }
 
         foreach (var index in snapshot.FloodPortsOf(decision.Vlan))
         {
-            if (index != ingressPort && !SendTo(ports[index]!, ref frames, frameBytes, aware, decision.Vlan, offload, context))
+            if (index != ingressPort && !egress.SendTo(ports[index]!))
             {
                 return Dropped(ports[ingressPort]!.Counters, DropReason.BadOffload, decision.Vlan);
             }
@@ -56,22 +61,8 @@ public sealed partial class ForwardingEngine
         return decision;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool SendTo(PortSlot egress, ref EgressFrames frames, ReadOnlySpan<byte> frameBytes, bool aware, int vlan, in VirtioNetHeader offload, WorkerContext context)
-    {
-        if (!aware)
-        {
-            return Send(egress, frameBytes, offload, context.Segmenter);
-        }
-
-        var frame = frames.For(egress.Vlan, vlan, out var lengthDelta);
-        return lengthDelta == 0 || (!offload.IsGso && !offload.NeedsChecksum)
-            ? Send(egress, frame, offload, context.Segmenter)
-            : Send(egress, frame, Shifted(offload, lengthDelta), context.Segmenter);
-    }
-
     /// <summary>A tag pushed or popped in front of the L3 header moves the offsets the offload counts from.</summary>
-    private static VirtioNetHeader Shifted(in VirtioNetHeader offload, int lengthDelta) => offload with
+    internal static VirtioNetHeader Shifted(in VirtioNetHeader offload, int lengthDelta) => offload with
     {
         ChecksumStart = (ushort)(offload.ChecksumStart + lengthDelta),
         HeaderLength = offload.HeaderLength == 0 ? (ushort)0 : (ushort)(offload.HeaderLength + lengthDelta),
@@ -79,7 +70,7 @@ public sealed partial class ForwardingEngine
 
     /// <summary>Sends to one port; false only when the frame's offload is impossible (nothing was sent).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Send(PortSlot egress, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, GsoSegmenter segmenter)
+    internal static bool Send(PortSlot egress, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, GsoSegmenter segmenter)
     {
         if (!offload.IsGso && !offload.NeedsChecksum)
         {
@@ -113,6 +104,33 @@ public sealed partial class ForwardingEngine
         else
         {
             egress.Counters.CountSendError();
+        }
+    }
+
+    /// <summary>
+    /// One frame on its way out: the forms it leaves in (built at most once each) and the taps that take a copy of
+    /// each egress form.
+    /// </summary>
+    private ref struct Egress(in ForwardingDecision decision, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, bool aware, WorkerContext context, TapSet? taps, TapStamp stamp)
+    {
+        private readonly ForwardingDecision _decision = decision;
+        private readonly ReadOnlySpan<byte> _frameBytes = frameBytes;
+        private readonly VirtioNetHeader _offload = offload;
+        private EgressFrames _frames = new(frameBytes, decision.Ingress, context);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool SendTo(PortSlot port)
+        {
+            var frame = _frameBytes;
+            var lengthDelta = 0;
+            if (aware)
+            {
+                frame = _frames.For(port.Vlan, _decision.Vlan, out lengthDelta);
+            }
+
+            var offload = lengthDelta == 0 || (!_offload.IsGso && !_offload.NeedsChecksum) ? _offload : Shifted(_offload, lengthDelta);
+            taps?.OnEgress(port, frame, offload, _decision, stamp, context);
+            return Send(port, frame, offload, context.Segmenter);
         }
     }
 

@@ -16,6 +16,7 @@ public sealed class PortCounters
     private long _txBytes;
     private long _txErrors;
     private long _floods;
+    private long _captureDrops;
 
     public long RxFrames => Volatile.Read(ref _rxFrames);
 
@@ -30,6 +31,9 @@ public sealed class PortCounters
 
     /// <summary>Frames that arrived on this port and were flooded.</summary>
     public long Floods => Volatile.Read(ref _floods);
+
+    /// <summary>Copies of this port's frames that a capture could not take (its ring was full); the frames were forwarded.</summary>
+    public long CaptureDrops => Volatile.Read(ref _captureDrops);
 
     public long Drops(DropReason reason) => Volatile.Read(ref _drops[(int)reason]);
 
@@ -64,4 +68,7 @@ public sealed class PortCounters
     }
 
     internal void CountSendError() => Interlocked.Increment(ref _txErrors);
+
+    /// <summary>Counts a copy a capture dropped (any worker may call it).</summary>
+    public void CountCaptureDrop() => Interlocked.Increment(ref _captureDrops);
 }

@@ -13,4 +13,7 @@ public sealed record PortSlot(int Index, IPort Port, PortCounters Counters, bool
 
     /// <summary>True when the port was given VLAN settings, which makes the whole switch VLAN-aware.</summary>
     public bool HasVlanSettings { get; init; }
+
+    /// <summary>True when the port is a mirror's output: it is sent copies only, never learned on or flooded to.</summary>
+    public bool IsMirrorOutput { get; init; }
 }

@@ -1,3 +1,5 @@
+using UserBridge.Core.Taps;
+
 namespace UserBridge.Core;
 
 /// <summary>
@@ -11,17 +13,18 @@ public sealed class SwitchSnapshot
     private static readonly int[] NoPorts = [];
 
     /// <summary>Builds a snapshot; VLAN-aware when <paramref name="vlanFiltering"/> or any port has VLAN settings.</summary>
-    public SwitchSnapshot(PortSlot?[] ports, long version, bool vlanFiltering = false)
+    public SwitchSnapshot(PortSlot?[] ports, long version, bool vlanFiltering = false, TapSet? taps = null)
     {
         ArgumentNullException.ThrowIfNull(ports);
         Ports = ports;
         Version = version;
+        Taps = taps;
         VlanAware = vlanFiltering || ports.Any(slot => slot is { HasVlanSettings: true });
         FloodByVlan = VlanAware ? BuildVlanFloodLists(ports) : [];
         var flood = new List<int>(ports.Length);
         foreach (var slot in ports)
         {
-            if (slot is { IsUp: true })
+            if (slot is { IsUp: true, IsMirrorOutput: false })
             {
                 flood.Add(slot.Index);
             }
@@ -33,10 +36,13 @@ public sealed class SwitchSnapshot
     /// <summary>Ports by index; removed ports leave a null until their index is reused.</summary>
     public PortSlot?[] Ports { get; }
 
-    /// <summary>The indexes of the ports that are up: where broadcast and unknown unicast go.</summary>
+    /// <summary>The indexes of the ports that are up (mirror outputs aside): where broadcast and unknown unicast go.</summary>
     public int[] FloodPorts { get; }
 
     public long Version { get; }
+
+    /// <summary>The captures and mirrors taking copies, per port; null when there are none.</summary>
+    public TapSet? Taps { get; }
 
     /// <summary>False: VLAN-transparent (tags pass unchanged, learning under each frame's VID). True: 802.1Q rules.</summary>
     public bool VlanAware { get; }
@@ -65,7 +71,7 @@ public sealed class SwitchSnapshot
         var lists = new List<int>?[4096];
         foreach (var slot in ports)
         {
-            if (slot is not { IsUp: true })
+            if (slot is not { IsUp: true, IsMirrorOutput: false })
             {
                 continue;
             }

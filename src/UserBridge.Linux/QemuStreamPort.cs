@@ -8,7 +8,7 @@ namespace UserBridge.Linux;
 /// <summary>
 /// One QEMU <c>-netdev stream</c> connection on a unix socket: each frame is a 4-byte big-endian length and the
 /// frame. Receive parses the stream into the worker's buffers; send copies into a bounded
-/// <see cref="TransmitQueue"/> drained by this port's own sender thread, so a VM that stops reading loses its
+/// <see cref="FrameRing{TMetadata}"/> drained by this port's own sender thread, so a VM that stops reading loses its
 /// own frames (refused sends, counted as tx errors) and never stalls a worker.
 /// </summary>
 /// <remarks>
@@ -26,8 +26,8 @@ public sealed unsafe partial class QemuStreamPort : IPort
     private readonly byte[] _rx = GC.AllocateArray<byte>(ReceiveBufferSize, pinned: true);
     private readonly FdWaiter _rxWaiter;
     private readonly FdWaiter _txWaiter;
-    private readonly TransmitQueue _queue;
-    private readonly TransmitQueue.FrameSender _sendOne;
+    private readonly FrameRing<NoMetadata> _queue;
+    private readonly FrameRing<NoMetadata>.FrameHandler _sendOne;
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _sender;
     private readonly ILogger _logger;
@@ -37,7 +37,7 @@ public sealed unsafe partial class QemuStreamPort : IPort
     private int _disposed;
 
     /// <summary>Takes ownership of <paramref name="fd"/>, a connected non-blocking unix stream socket.</summary>
-    public QemuStreamPort(string name, string path, int fd, ILogger logger, int queueCapacity = TransmitQueue.DefaultCapacity)
+    public QemuStreamPort(string name, string path, int fd, ILogger logger, int queueCapacity = FrameRing<NoMetadata>.DefaultCapacity)
     {
         Name = name;
         Interface = path;
@@ -45,7 +45,7 @@ public sealed unsafe partial class QemuStreamPort : IPort
         _logger = logger;
         _rxWaiter = new FdWaiter(path);
         _txWaiter = new FdWaiter(path);
-        _queue = new TransmitQueue(queueCapacity);
+        _queue = new FrameRing<NoMetadata>(queueCapacity);
         _sendOne = SendOne;
         _sender = new Thread(SendLoop) { IsBackground = true, Name = $"ub-tx-{name}" };
         _sender.Start();
@@ -175,14 +175,14 @@ public sealed unsafe partial class QemuStreamPort : IPort
     }
 
     /// <summary>Writes one queued frame, prefix included, with one send per chunk the socket takes.</summary>
-    private void SendOne(byte[] buffer, int frameLength)
+    private void SendOne(byte[] buffer, int frameLength, in NoMetadata metadata)
     {
         if (_sendFailed)
         {
             return;
         }
 
-        var offset = TransmitQueue.HeaderRoom - LengthPrefix;
+        var offset = FrameRing<NoMetadata>.HeaderRoom - LengthPrefix;
         BinaryPrimitives.WriteInt32BigEndian(buffer.AsSpan(offset), frameLength);
         var remaining = frameLength + LengthPrefix;
         while (remaining > 0)

@@ -1,9 +1,11 @@
 namespace UserBridge.Core;
 
 /// <summary>
-/// A bounded queue of frames from any number of workers to one sender thread: the egress of ports whose writes
-/// can block (stream sockets). A worker copies its frame into a slot and returns at once; when the queue is
-/// full the frame is refused (the caller counts it) and the worker is never held up by a slow peer.
+/// A bounded queue of frames, each with a small record of <typeparamref name="TMetadata"/>, from any number of
+/// workers to one consumer thread: the egress of ports whose writes can block (stream sockets, with no metadata)
+/// and the capture ring (with where and why each copy was taken). A worker copies its frame into a slot and
+/// returns at once; when the queue is full the frame is refused (the caller counts it) and the worker is never
+/// held up by a slow consumer.
 /// </summary>
 /// <remarks>
 /// A bounded multi-producer ring in Dmitry Vyukov's style: each cell carries a sequence number that says whose
@@ -14,7 +16,8 @@ namespace UserBridge.Core;
 /// and re-checking the queue; a producer wakes it only when it announced sleep, so the common path makes no
 /// system call.
 /// </remarks>
-public sealed class TransmitQueue : IDisposable
+public sealed class FrameRing<TMetadata> : IDisposable
+    where TMetadata : struct
 {
     public const int DefaultCapacity = 256;
 
@@ -30,7 +33,7 @@ public sealed class TransmitQueue : IDisposable
     private long _dequeuePosition;
     private int _consumerAsleep;
 
-    public TransmitQueue(int capacity = DefaultCapacity)
+    public FrameRing(int capacity = DefaultCapacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 2);
         var size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)capacity);
@@ -46,7 +49,10 @@ public sealed class TransmitQueue : IDisposable
     public int Capacity => _cells.Length;
 
     /// <summary>Copies the frame into the queue. Returns false, copying nothing, when the queue is full.</summary>
-    public bool TryEnqueue(ReadOnlySpan<byte> frame)
+    public bool TryEnqueue(ReadOnlySpan<byte> frame) => TryEnqueue(frame, default);
+
+    /// <summary>Copies the frame and its metadata into the queue. Returns false, copying nothing, when the queue is full.</summary>
+    public bool TryEnqueue(ReadOnlySpan<byte> frame, in TMetadata metadata)
     {
         var position = Volatile.Read(ref _enqueuePosition);
         while (true)
@@ -60,6 +66,7 @@ public sealed class TransmitQueue : IDisposable
                 if (seen == position)
                 {
                     cell.Store(frame);
+                    cell.Metadata = metadata;
 
                     // Full fence, not just release: the copied frame is visible before the consumer sees the cell
                     // as full, and the read of _consumerAsleep in WakeConsumer cannot move before this store (else a
@@ -84,31 +91,43 @@ public sealed class TransmitQueue : IDisposable
 
     /// <summary>
     /// Single consumer: waits until a frame is queued or <paramref name="cancellation"/> fires, then calls
-    /// <paramref name="send"/> with a buffer holding <see cref="HeaderRoom"/> free bytes followed by the frame.
+    /// <paramref name="handle"/> with a buffer holding <see cref="HeaderRoom"/> free bytes followed by the frame.
     /// Returns false when cancelled.
     /// </summary>
-    public bool TryDequeue(FrameSender send, CancellationToken cancellation)
+    public bool TryDequeue(FrameHandler handle, CancellationToken cancellation)
     {
-        ArgumentNullException.ThrowIfNull(send);
+        ArgumentNullException.ThrowIfNull(handle);
         while (true)
         {
-            var position = _dequeuePosition;
-            var cell = _cells[position & _mask];
-            if (Volatile.Read(ref cell.Sequence) == position + 1)
+            if (TryDequeueNow(handle))
             {
-                send(cell.Buffer, cell.Length);
-                _dequeuePosition = position + 1;
-
-                // Release: the consumer is done with the buffer before producers may reuse the cell.
-                Volatile.Write(ref cell.Sequence, position + _cells.Length);
                 return true;
             }
 
-            if (!Sleep(position, cancellation))
+            if (!Sleep(_dequeuePosition, cancellation))
             {
                 return false;
             }
         }
+    }
+
+    /// <summary>Single consumer: hands over the oldest frame if one is queued; false at once when none is.</summary>
+    public bool TryDequeueNow(FrameHandler handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        var position = _dequeuePosition;
+        var cell = _cells[position & _mask];
+        if (Volatile.Read(ref cell.Sequence) != position + 1)
+        {
+            return false;
+        }
+
+        handle(cell.Buffer, cell.Length, cell.Metadata);
+        _dequeuePosition = position + 1;
+
+        // Release: the consumer is done with the buffer before producers may reuse the cell.
+        Volatile.Write(ref cell.Sequence, position + _cells.Length);
+        return true;
     }
 
     public void Dispose() => _wake.Dispose();
@@ -144,8 +163,11 @@ public sealed class TransmitQueue : IDisposable
         }
     }
 
-    /// <summary>Hands the sender a buffer: <see cref="HeaderRoom"/> bytes of room, then <paramref name="frameLength"/> bytes of frame.</summary>
-    public delegate void FrameSender(byte[] buffer, int frameLength);
+    /// <summary>
+    /// Hands the consumer a buffer: <see cref="HeaderRoom"/> bytes of room, then <paramref name="frameLength"/> bytes
+    /// of frame, and the frame's metadata. The buffer is the queue's: use it before returning.
+    /// </summary>
+    public delegate void FrameHandler(byte[] buffer, int frameLength, in TMetadata metadata);
 
     private sealed class Cell(long sequence)
     {
@@ -154,6 +176,8 @@ public sealed class TransmitQueue : IDisposable
         public byte[] Buffer { get; private set; } = GC.AllocateArray<byte>(InitialSlotSize + HeaderRoom, pinned: true);
 
         public int Length { get; private set; }
+
+        public TMetadata Metadata;
 
         public void Store(ReadOnlySpan<byte> frame)
         {
@@ -168,3 +192,6 @@ public sealed class TransmitQueue : IDisposable
         }
     }
 }
+
+/// <summary>The metadata of a <see cref="FrameRing{TMetadata}"/> whose frames need none (a port's transmit queue).</summary>
+public readonly record struct NoMetadata;

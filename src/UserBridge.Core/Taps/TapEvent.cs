@@ -1,0 +1,38 @@
+using UserBridge.Core.Offload;
+
+namespace UserBridge.Core.Taps;
+
+/// <summary>
+/// One copy offered to a tap: the port it was seen on, which way it went, the forwarding decision for the frame,
+/// the stamp shared by all copies of the frame, and the bytes as they crossed that port (an egress copy is the
+/// frame with the port's VLAN tag rewriting applied). Valid only during the call.
+/// </summary>
+public readonly ref struct TapEvent
+{
+    public TapEvent(PortSlot port, TapDirection direction, in ForwardingDecision decision, TapStamp stamp, ReadOnlySpan<byte> frame, in VirtioNetHeader offload, WorkerContext context)
+    {
+        Port = port;
+        Direction = direction;
+        Decision = decision;
+        Stamp = stamp;
+        Frame = frame;
+        Offload = offload;
+        Context = context;
+    }
+
+    public PortSlot Port { get; }
+
+    public TapDirection Direction { get; }
+
+    public ForwardingDecision Decision { get; }
+
+    public TapStamp Stamp { get; }
+
+    public ReadOnlySpan<byte> Frame { get; }
+
+    /// <summary>The frame's offload (a 64 KiB GSO frame is offered whole, as the port sent or received it).</summary>
+    public VirtioNetHeader Offload { get; }
+
+    /// <summary>The worker's scratch buffers and segmenter.</summary>
+    public WorkerContext Context { get; }
+}
