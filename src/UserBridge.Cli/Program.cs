@@ -6,6 +6,8 @@ root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ShowCommands.CreateFdb());
 root.Subcommands.Add(ShowCommands.CreatePort());
 root.Subcommands.Add(ShowCommands.CreateVlan());
+root.Subcommands.Add(CaptureCommand.Create());
+root.Subcommands.Add(ExtcapCommand.Create());
 root.Subcommands.Add(LabCommand.Create());
 root.Subcommands.Add(ShowCommands.CreateVersion());
 return root.Parse(args).Invoke();

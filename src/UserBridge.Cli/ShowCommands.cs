@@ -168,7 +168,7 @@ internal static class ShowCommands
         return version;
     }
 
-    private static int Call(ParseResult result, CommonOptions common, string verb, JsonObject? args, Func<JsonNode, string> asText)
+    internal static int Call(ParseResult result, CommonOptions common, string verb, JsonObject? args, Func<JsonNode, string> asText)
     {
         try
         {

@@ -49,24 +49,39 @@ public static class ConfigLoader
         }
 
         var ports = new List<PortConfig>();
+        var mirrors = new List<MirrorConfig>();
+        CaptureConfig? capture = null;
+        string Where(int line) => $"{sourceName}:{line}";
         foreach (var table in document.Tables)
         {
             var tableName = KeyText(table.Name);
             var line = Line(table);
-            if (table is not TableArraySyntax || tableName != "port")
+            switch (table, tableName)
             {
-                errors.Add($"{sourceName}:{line}: unknown table [{tableName}]; allowed: [[port]] (one per port)");
-                continue;
-            }
+                case (TableArraySyntax, "port"):
+                    if (ReadPort(table, sourceName, errors) is { } port)
+                    {
+                        ports.Add(port);
+                    }
 
-            var port = ReadPort(table, sourceName, errors);
-            if (port is not null)
-            {
-                ports.Add(port);
+                    break;
+                case (TableArraySyntax, "mirror"):
+                    if (TapRules.ReadMirror(table, line, Where, errors) is { } mirror)
+                    {
+                        mirrors.Add(mirror);
+                    }
+
+                    break;
+                case (TableSyntax, "capture") when capture is null:
+                    capture = TapRules.ReadCapture(table, line, Where, errors);
+                    break;
+                default:
+                    errors.Add($"{sourceName}:{line}: unknown table [{tableName}]; allowed: [[port]] (one per port), [[mirror]] (one per mirror) and one [capture]");
+                    break;
             }
         }
 
-        config = config with { Ports = ports };
+        config = config with { Ports = ports, Mirrors = mirrors, Capture = capture };
         errors.AddRange(Validate(config, sourceName));
         if (errors.Count > 0)
         {
@@ -95,6 +110,7 @@ public static class ConfigLoader
             }
         }
 
+        TapRules.Validate(config, sourceName, errors);
         if (config.Ports.Count > MacTable.MaxPorts)
         {
             errors.Add($"{sourceName}: {config.Ports.Count} ports; the switch holds at most {MacTable.MaxPorts}");
@@ -138,7 +154,7 @@ public static class ConfigLoader
                 errors.Add($"{at}: vlan_filtering must be true or false");
                 return config;
             default:
-                errors.Add($"{at}: unknown key '{key}'; allowed at the top level: {string.Join(", ", SwitchKeys)}, and [[port]] tables");
+                errors.Add($"{at}: unknown key '{key}'; allowed at the top level: {string.Join(", ", SwitchKeys)}, [[port]], [[mirror]] and [capture] tables");
                 return config;
         }
     }
@@ -197,7 +213,7 @@ public static class ConfigLoader
         }
     }
 
-    private static string KeyText(KeySyntax? key)
+    internal static string KeyText(KeySyntax? key)
     {
         if (key is null)
         {
@@ -223,5 +239,5 @@ public static class ConfigLoader
         return text;
     }
 
-    private static int Line(SyntaxNode node) => node.Span.Start.Line + 1;
+    internal static int Line(SyntaxNode node) => node.Span.Start.Line + 1;
 }

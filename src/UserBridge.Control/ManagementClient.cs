@@ -9,22 +9,32 @@ public static class ManagementClient
 {
     public static JsonNode Call(string path, string verb, JsonObject? args = null)
     {
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            socket.Connect(new UnixDomainSocketEndPoint(path));
-        }
-        catch (SocketException ex)
-        {
-            throw new ManagementException($"connect {path}: {ex.Message} — is the switch running? (userbridge run --name NAME, or pass --control PATH)", ex);
-        }
-
+        using var socket = Connect(path);
         using var stream = new NetworkStream(socket, ownsSocket: false);
         using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n" };
         using var reader = new StreamReader(stream, Encoding.UTF8);
         writer.WriteLine(ManagementProtocol.Request(verb, args));
         writer.Flush();
-        var line = reader.ReadLine() ?? throw new ManagementException($"{path}: the switch closed the connection without a reply");
+        return ParseReply(path, reader.ReadLine() ?? throw new ManagementException($"{path}: the switch closed the connection without a reply"));
+    }
+
+    internal static Socket Connect(string path)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(path));
+            return socket;
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new ManagementException($"connect {path}: {ex.Message} — is the switch running? (userbridge run --name NAME, or pass --control PATH)", ex);
+        }
+    }
+
+    internal static JsonNode ParseReply(string path, string line)
+    {
         if (JsonNode.Parse(line) is not JsonObject reply)
         {
             throw new ManagementException($"{path}: the reply is not a JSON object");
@@ -51,5 +61,83 @@ public static class ManagementClient
         {
             return false;
         }
+    }
+}
+
+/// <summary>
+/// A connection turned into a pcapng stream by <c>capture stream</c>. <see cref="RequestStop"/> half-closes it: the
+/// switch then ends the capture, writes its statistics and closes the stream.
+/// </summary>
+public sealed class CaptureStreamConnection : IDisposable
+{
+    private readonly Socket _socket;
+
+    private CaptureStreamConnection(Socket socket)
+    {
+        _socket = socket;
+        Stream = new NetworkStream(socket, ownsSocket: false);
+    }
+
+    /// <summary>The pcapng bytes, from the Section Header Block on.</summary>
+    public NetworkStream Stream { get; }
+
+    /// <summary>Asks the switch to start a capture streamed on a new connection; throws with the switch's error.</summary>
+    public static CaptureStreamConnection Open(string path, JsonObject args)
+    {
+        var socket = ManagementClient.Connect(path);
+        var connection = new CaptureStreamConnection(socket);
+        try
+        {
+            connection.Stream.Write(Encoding.UTF8.GetBytes(ManagementProtocol.Request(ManagementVerbs.CaptureStreamVerb, args) + "\n"));
+            ManagementClient.ParseReply(path, connection.ReadLine() ?? throw new ManagementException($"{path}: the switch closed the connection without a reply"));
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Ends the capture: the switch finishes the stream with the statistics and closes it.</summary>
+    public void RequestStop()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Already closed: the capture has ended anyway.
+        }
+    }
+
+    public void Dispose()
+    {
+        Stream.Dispose();
+        _socket.Dispose();
+    }
+
+    /// <summary>Reads the reply line byte by byte, so that no pcapng byte after it is consumed.</summary>
+    private string? ReadLine()
+    {
+        var line = new List<byte>();
+        while (line.Count < ManagementProtocol.MaxRequestBytes)
+        {
+            var next = Stream.ReadByte();
+            if (next < 0)
+            {
+                return null;
+            }
+
+            if (next == '\n')
+            {
+                return Encoding.UTF8.GetString([.. line]);
+            }
+
+            line.Add((byte)next);
+        }
+
+        throw new ManagementException("the switch's reply line is too long");
     }
 }

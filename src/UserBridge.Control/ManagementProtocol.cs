@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using UserBridge.Capture;
 using UserBridge.Linux;
 
 namespace UserBridge.Control;
@@ -45,17 +46,43 @@ public static class ManagementProtocol
             }
 
             var result = handler.Handler(ports, (JsonObject)args.DeepClone());
-            return new JsonObject { ["ok"] = true, ["result"] = result }.ToJsonString();
+            return Ok(result);
         }
         catch (JsonException ex)
         {
             return Error($"the request is not valid JSON: {ex.Message}");
         }
-        catch (Exception ex) when (ex is ManagementException or ConfigException or InteropException or InvalidOperationException or FormatException or ArgumentException)
+        catch (Exception ex) when (ex is ManagementException or ConfigException or CaptureException or InteropException or InvalidOperationException or FormatException or ArgumentException)
         {
             return Error(ex.Message);
         }
     }
 
-    private static string Error(string message) => new JsonObject { ["ok"] = false, ["error"] = message }.ToJsonString();
+    /// <summary>
+    /// True when <paramref name="requestLine"/> asks for <see cref="ManagementVerbs.CaptureStreamVerb"/>, with its
+    /// arguments (the server then serves the connection as a pcapng stream).
+    /// </summary>
+    public static bool IsCaptureStream(string requestLine, out JsonObject args)
+    {
+        args = [];
+        try
+        {
+            if (JsonNode.Parse(requestLine) is JsonObject request && (string?)request["verb"] == ManagementVerbs.CaptureStreamVerb)
+            {
+                args = request["args"] as JsonObject ?? [];
+                args = (JsonObject)args.DeepClone();
+                return true;
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            // Not a stream request; Handle gives the error.
+        }
+
+        return false;
+    }
+
+    public static string Ok(JsonNode? result) => new JsonObject { ["ok"] = true, ["result"] = result }.ToJsonString();
+
+    public static string Error(string message) => new JsonObject { ["ok"] = false, ["error"] = message }.ToJsonString();
 }

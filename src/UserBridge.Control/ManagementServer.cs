@@ -1,5 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json.Nodes;
+using UserBridge.Capture;
 using Microsoft.Extensions.Logging;
 
 namespace UserBridge.Control;
@@ -10,6 +12,8 @@ namespace UserBridge.Control;
 /// </summary>
 public sealed partial class ManagementServer : IDisposable
 {
+    private static readonly TimeSpan StreamStopTimeout = TimeSpan.FromSeconds(5);
+
     private readonly Socket _listener;
     private readonly PortManager _ports;
     private readonly ILogger _logger;
@@ -96,6 +100,12 @@ public sealed partial class ManagementServer : IDisposable
                         return;
                     }
 
+                    if (ManagementProtocol.IsCaptureStream(line, out var args))
+                    {
+                        await StreamCaptureAsync(stream, reader, writer, args).ConfigureAwait(false);
+                        return;
+                    }
+
                     await writer.WriteLineAsync(ManagementProtocol.Handle(_ports, line)).ConfigureAwait(false);
                 }
             }
@@ -103,6 +113,37 @@ public sealed partial class ManagementServer : IDisposable
             {
                 LogClientError(_logger, Path, ex.Message);
             }
+        }
+    }
+
+    /// <summary>
+    /// Serves <c>capture stream</c>: the reply line, then pcapng until the capture ends by itself (count, duration)
+    /// or the client half-closes the connection; either way the capture's statistics end the stream.
+    /// </summary>
+    private async Task StreamCaptureAsync(NetworkStream stream, StreamReader reader, StreamWriter writer, JsonObject args)
+    {
+        CaptureSession session;
+        try
+        {
+            var options = CaptureRequest.Options(args);
+            var reply = Encoding.UTF8.GetBytes(ManagementProtocol.Ok(new JsonObject { ["stream"] = "pcapng" }) + "\n");
+            session = _ports.Captures.Start(options, new StreamCaptureOutput(stream, "stream to a management client", reply));
+        }
+        catch (Exception ex) when (ex is ManagementException or CaptureException or ArgumentException)
+        {
+            await writer.WriteLineAsync(ManagementProtocol.Error(ex.Message)).ConfigureAwait(false);
+            return;
+        }
+
+        // The client sends nothing more: end of input is its request to stop.
+        var clientDone = reader.ReadToEndAsync(_stop.Token);
+        await Task.WhenAny(clientDone, session.Completion).ConfigureAwait(false);
+        session.Stop(clientDone.IsCompleted ? "client ended it" : session.EndReason);
+        if (!session.Completion.Wait(StreamStopTimeout))
+        {
+            // The client stopped reading: closing the connection frees the writer.
+            stream.Socket.Dispose();
+            await session.Completion.ConfigureAwait(false);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using UserBridge.Core;
+using UserBridge.Core.Taps;
 
 namespace UserBridge.Control;
 
@@ -21,8 +22,16 @@ public static class ManagementVerbs
         ["vlan show"] = new("vlan show", "list VLANs with their member ports, tagged or untagged (args: vlan, port)", VlanShow),
         ["port add"] = new("port add", "add a port at runtime (args: name, type, and the keys of a [[port]] of that type)", PortAdd),
         ["port del"] = new("port del", "remove a port, or a socket endpoint with all its ports (args: name)", PortDel),
+        ["capture start"] = new("capture start", "start a capture that the switch writes to a file (args: file, ports, direction, filter, snaplen, include_drops, count, duration_s, rotate_bytes, keep_files)", CaptureStart),
+        ["capture stop"] = new("capture stop", "end a capture, writing its statistics (args: id)", CaptureStop),
+        ["capture list"] = new("capture list", "list running captures: output, selection, packets written and dropped", CaptureList),
+        [CaptureStreamVerb] = new(CaptureStreamVerb, "stream a capture as pcapng on this connection after the reply line; half-close the connection to end it (args: as capture start, without file)", static (_, _) => throw new ManagementException($"{CaptureStreamVerb} must be the first request on its connection: the connection then carries the pcapng stream")),
+        ["mirror show"] = new("mirror show", "list port mirrors: sources, direction, output, vlan", MirrorShow),
         ["version"] = new("version", "the switch's version", static (_, _) => new JsonObject { ["version"] = Version }),
     };
+
+    /// <summary>The verb that turns its connection into a pcapng stream (served by <see cref="ManagementServer"/>).</summary>
+    public const string CaptureStreamVerb = "capture stream";
 
     public static string Version { get; } =
         typeof(ManagementVerbs).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
@@ -89,6 +98,7 @@ public static class ManagementVerbs
                 ["tx_errors"] = counters.TxErrors,
                 ["floods"] = counters.Floods,
                 ["drops"] = drops,
+                ["capture_drops"] = counters.CaptureDrops,
                 ["vlan_mode"] = bridge.Snapshot.VlanAware ? ModeName(slot.Vlan.Mode) : "transparent",
                 ["vlan"] = bridge.Snapshot.VlanAware ? VlanSummary(slot.Vlan) : null,
             });
@@ -174,6 +184,34 @@ public static class ManagementVerbs
 
         return rows;
     }
+
+    private static JsonObject CaptureStart(PortManager manager, JsonObject args)
+    {
+        var options = CaptureRequest.Options(args);
+        var session = manager.Captures.Start(options, CaptureRequest.FileOutput(args));
+        return CaptureRequest.Describe(session);
+    }
+
+    private static JsonObject CaptureStop(PortManager manager, JsonObject args)
+    {
+        var id = (int?)args["id"] ?? throw new ManagementException("capture stop needs the capture's id (see capture list)");
+        var session = manager.Captures.Stop(id) ?? throw new ManagementException($"no capture {id} is running");
+        var result = CaptureRequest.Describe(session);
+        result["summary"] = session.Summary();
+        return result;
+    }
+
+    private static JsonArray CaptureList(PortManager manager, JsonObject args) =>
+        [.. manager.Captures.List().Select(CaptureRequest.Describe)];
+
+    private static JsonArray MirrorShow(PortManager manager, JsonObject args) =>
+        [.. manager.Captures.Mirrors().Select(mirror => new JsonObject
+        {
+            ["sources"] = new JsonArray([.. mirror.Sources.Order(StringComparer.Ordinal).Select(name => JsonValue.Create(name))]),
+            ["direction"] = TapDirections.Name(mirror.Direction),
+            ["output"] = mirror.Output,
+            ["vlan"] = mirror.Vlan == 0 ? null : mirror.Vlan,
+        })];
 
     private static string ModeName(VlanMode mode) => mode switch
     {

@@ -16,6 +16,9 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
 
     public Bridge Bridge { get; } = bridge;
 
+    /// <summary>The switch's captures and mirrors (served by the same management verbs).</summary>
+    public CaptureManager Captures { get; } = new(bridge, logger);
+
     /// <summary>Opens the port; errors name the interface or path and the errno text.</summary>
     public void Add(PortConfig port)
     {
@@ -93,6 +96,7 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
             _endpoints.Clear();
         }
 
+        Captures.Dispose();
         foreach (var endpoint in endpoints)
         {
             endpoint.Dispose();

@@ -17,6 +17,12 @@ public sealed record SwitchConfig
 
     public IReadOnlyList<PortConfig> Ports { get; init; } = [];
 
+    /// <summary>Port mirrors (<c>[[mirror]]</c>).</summary>
+    public IReadOnlyList<MirrorConfig> Mirrors { get; init; } = [];
+
+    /// <summary>The always-on capture (<c>[capture]</c>); null: none.</summary>
+    public CaptureConfig? Capture { get; init; }
+
     /// <summary>VLAN-aware even without port VLAN settings (<c>vlan_filtering = true</c>).</summary>
     public bool VlanFiltering { get; init; }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using UserBridge.Core;
+using UserBridge.Core.Taps;
 
 namespace UserBridge.Control;
 
@@ -11,12 +12,14 @@ public sealed class SwitchHost : IDisposable
 {
     private readonly ManagementServer _server;
     private readonly PortManager _ports;
+    private readonly IDisposable? _registration;
 
     private SwitchHost(SwitchConfig config, PortManager ports, ManagementServer server)
     {
         Config = config;
         _ports = ports;
         _server = server;
+        _registration = SwitchRegistry.Register(config.Name, server.Path);
     }
 
     public SwitchConfig Config { get; }
@@ -47,6 +50,18 @@ public sealed class SwitchHost : IDisposable
             foreach (var port in config.Ports)
             {
                 ports.Add(port);
+            }
+
+            foreach (var mirror in config.Mirrors)
+            {
+                ports.Captures.AddMirror(mirror);
+                announce($"mirror {string.Join(",", mirror.Sources)} ({TapDirections.Name(mirror.Direction)}) -> {mirror.Output}{(mirror.Vlan == 0 ? string.Empty : $" tagged vlan {mirror.Vlan}")}");
+            }
+
+            if (config.Capture is { } capture)
+            {
+                var session = ports.Captures.Start(capture);
+                announce($"capture {session.Id}: {session.Description}");
             }
 
             bridge.Start();
@@ -86,6 +101,7 @@ public sealed class SwitchHost : IDisposable
 
     public void Dispose()
     {
+        _registration?.Dispose();
         _server.Dispose();
         _ports.Dispose();
         Bridge.Dispose();

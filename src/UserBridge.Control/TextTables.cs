@@ -7,6 +7,7 @@ namespace UserBridge.Control;
 /// <summary>Renders management results as aligned text, the default output of the CLI.</summary>
 public static class TextTables
 {
+    private static readonly string[] CaptureHeader = ["ID", "PORTS", "DIRECTION", "FILTER", "WRITTEN", "DROPPED", "OUTPUT"];
     private static readonly string[] VlanHeader = ["VLAN", "PORTS"];
     private static readonly string[] FdbHeader = ["MAC", "VLAN", "PORT", "AGE", "TYPE"];
     private static readonly string[] PortHeader = ["PORT", "TYPE", "INTERFACE", "STATE", "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES", "FLOODS", "DROPS"];
@@ -49,6 +50,11 @@ public static class TextTables
                 }
             }
 
+            if ((long?)row?["capture_drops"] is > 0 and var captureDrops)
+            {
+                drops.Add($"capture={captureDrops}");
+            }
+
             table.Add(
             [
                 (string?)row?["name"] ?? "?",
@@ -61,6 +67,28 @@ public static class TextTables
                 Number(row?["tx_bytes"]),
                 Number(row?["floods"]),
                 drops.Count == 0 ? "0" : string.Join(",", drops),
+            ]);
+        }
+
+        return Render(table);
+    }
+
+    public static string Captures(JsonArray rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var table = new List<string[]> { CaptureHeader };
+        foreach (var row in rows)
+        {
+            var ports = row?["ports"] is JsonArray names ? string.Join(",", names.Select(name => (string?)name)) : (string?)row?["ports"] ?? "all";
+            table.Add(
+            [
+                Number(row?["id"]),
+                ports,
+                (string?)row?["direction"] ?? "?",
+                (string?)row?["filter"] ?? "-",
+                Number(row?["written"]),
+                Number(row?["dropped"]),
+                (string?)row?["output"] ?? "?",
             ]);
         }
 

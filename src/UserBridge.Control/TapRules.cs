@@ -1,0 +1,193 @@
+using Tomlyn.Syntax;
+using UserBridge.Core;
+using UserBridge.Core.Taps;
+
+namespace UserBridge.Control;
+
+/// <summary>The <c>[capture]</c> table and the <c>[[mirror]]</c> tables of the config file, checked key by key.</summary>
+internal static class TapRules
+{
+    private static readonly string[] CaptureKeys = ["file", "ports", "direction", "filter", "snaplen", "include_drops", "rotate_bytes", "keep_files"];
+    private static readonly string[] MirrorKeys = ["source", "direction", "output", "vlan"];
+
+    public static CaptureConfig? ReadCapture(TableSyntaxBase table, int line, Func<int, string> where, List<string> errors)
+    {
+        string? file = null;
+        var config = new CaptureConfig(string.Empty, line);
+        foreach (var keyValue in table.Items)
+        {
+            var key = ConfigLoader.KeyText(keyValue.Key);
+            var at = where(ConfigLoader.Line(keyValue));
+            switch (key)
+            {
+                case "file":
+                    file = String(keyValue.Value, key, at, errors);
+                    break;
+                case "ports":
+                    config = config with { Ports = Names(keyValue.Value, key, at, errors) };
+                    break;
+                case "direction":
+                    config = config with { Direction = Direction(keyValue.Value, at, errors) };
+                    break;
+                case "filter":
+                    config = config with { Filter = String(keyValue.Value, key, at, errors) };
+                    break;
+                case "snaplen":
+                    config = config with { SnapLength = (int)(Integer(keyValue.Value, key, 64, int.MaxValue, at, errors) ?? config.SnapLength) };
+                    break;
+                case "include_drops":
+                    config = config with { IncludeDrops = Boolean(keyValue.Value, key, at, errors) };
+                    break;
+                case "rotate_bytes":
+                    config = config with { RotateBytes = Integer(keyValue.Value, key, 1024, long.MaxValue, at, errors) ?? 0 };
+                    break;
+                case "keep_files":
+                    config = config with { KeepFiles = (int)(Integer(keyValue.Value, key, 1, 100_000, at, errors) ?? 0) };
+                    break;
+                default:
+                    errors.Add($"{at}: unknown key '{key}' in [capture]; allowed: {string.Join(", ", CaptureKeys)}");
+                    break;
+            }
+        }
+
+        if (file is null)
+        {
+            errors.Add($"{where(line)}: [capture] has no file; add file = \"/var/log/userbridge/ub0.pcapng\"");
+            return null;
+        }
+
+        if (config.KeepFiles > 0 && config.RotateBytes == 0)
+        {
+            errors.Add($"{where(line)}: [capture] keep_files needs rotate_bytes (the size at which a new file starts)");
+        }
+
+        return config with { File = file };
+    }
+
+    public static MirrorConfig? ReadMirror(TableSyntaxBase table, int line, Func<int, string> where, List<string> errors)
+    {
+        HashSet<string>? sources = null;
+        string? output = null;
+        var direction = TapDirection.Both;
+        var vlan = 0;
+        foreach (var keyValue in table.Items)
+        {
+            var key = ConfigLoader.KeyText(keyValue.Key);
+            var at = where(ConfigLoader.Line(keyValue));
+            switch (key)
+            {
+                case "source":
+                    sources = keyValue.Value is StringValueSyntax { Value: { } one } ? new HashSet<string>(StringComparer.Ordinal) { one } : Names(keyValue.Value, key, at, errors);
+                    break;
+                case "output":
+                    output = String(keyValue.Value, key, at, errors);
+                    break;
+                case "direction":
+                    direction = Direction(keyValue.Value, at, errors);
+                    break;
+                case "vlan":
+                    vlan = (int)(Integer(keyValue.Value, key, PortVlan.MinVid, PortVlan.MaxVid, at, errors) ?? 0);
+                    break;
+                default:
+                    errors.Add($"{at}: unknown key '{key}' in [[mirror]]; allowed: {string.Join(", ", MirrorKeys)}");
+                    break;
+            }
+        }
+
+        if (sources is null || sources.Count == 0 || output is null)
+        {
+            errors.Add($"{where(line)}: [[mirror]] needs source = [\"p1\", ...] and output = \"p9\"");
+            return null;
+        }
+
+        return new MirrorConfig(sources, output, line) { Direction = direction, Vlan = vlan };
+    }
+
+    /// <summary>Mirrors and the capture name ports of the config; a mirror's output is not one of its sources.</summary>
+    public static void Validate(SwitchConfig config, string sourceName, List<string> errors)
+    {
+        var ports = config.Ports.Select(port => port.Name).ToHashSet(StringComparer.Ordinal);
+        var outputs = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var mirror in config.Mirrors)
+        {
+            var at = mirror.Line > 0 ? $"{sourceName}:{mirror.Line}" : sourceName;
+            foreach (var name in mirror.Sources.Append(mirror.Output).Where(name => !ports.Contains(name)))
+            {
+                errors.Add($"{at}: [[mirror]] names port '{name}', which is not a [[port]] of this config");
+            }
+
+            if (mirror.Sources.Contains(mirror.Output))
+            {
+                errors.Add($"{at}: [[mirror]] output '{mirror.Output}' is also one of its sources; mirror to another port");
+            }
+
+            if (!outputs.Add(mirror.Output))
+            {
+                errors.Add($"{at}: port '{mirror.Output}' is already the output of another [[mirror]]");
+            }
+        }
+
+        if (config.Capture is { Ports: { } captured } capture)
+        {
+            foreach (var name in captured.Where(name => !ports.Contains(name)))
+            {
+                errors.Add($"{sourceName}:{capture.Line}: [capture] names port '{name}', which is not a [[port]] of this config");
+            }
+        }
+    }
+
+    private static string? String(ValueSyntax? value, string key, string at, List<string> errors)
+    {
+        if (value is StringValueSyntax { Value: { } text })
+        {
+            return text;
+        }
+
+        errors.Add($"{at}: {key} must be a string in double quotes");
+        return null;
+    }
+
+    private static HashSet<string>? Names(ValueSyntax? value, string key, string at, List<string> errors)
+    {
+        if (value is ArraySyntax array && array.Items.All(item => item.Value is StringValueSyntax))
+        {
+            return array.Items.Select(item => ((StringValueSyntax)item.Value!).Value ?? string.Empty).ToHashSet(StringComparer.Ordinal);
+        }
+
+        errors.Add($"{at}: {key} must be an array of port names, such as [\"p1\", \"p2\"]");
+        return null;
+    }
+
+    private static TapDirection Direction(ValueSyntax? value, string at, List<string> errors)
+    {
+        if (value is StringValueSyntax { Value: { } text } && TapDirections.TryParse(text, out var direction))
+        {
+            return direction;
+        }
+
+        errors.Add($"{at}: direction must be \"in\", \"out\" or \"both\"");
+        return TapDirection.Both;
+    }
+
+    private static long? Integer(ValueSyntax? value, string key, long min, long max, string at, List<string> errors)
+    {
+        if (value is IntegerValueSyntax number && number.Value >= min && number.Value <= max)
+        {
+            return number.Value;
+        }
+
+        errors.Add($"{at}: {key} must be an integer from {min} to {max}");
+        return null;
+    }
+
+    private static bool Boolean(ValueSyntax? value, string key, string at, List<string> errors)
+    {
+        if (value is BooleanValueSyntax flag)
+        {
+            return flag.Value;
+        }
+
+        errors.Add($"{at}: {key} must be true or false");
+        return false;
+    }
+}
