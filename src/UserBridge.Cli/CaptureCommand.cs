@@ -135,24 +135,22 @@ internal static class CaptureCommand
 
         Console.Error.WriteLine($"serving the capture on {endpoint}: wireshark -k -i TCP@{endpoint}; Ctrl-C stops");
         var clients = new List<Task>();
-        using (signals.Token.Register(listener.Stop))
+        while (true)
         {
-            while (!signals.Token.IsCancellationRequested)
+            TcpClient client;
+            try
             {
-                TcpClient client;
-                try
-                {
-                    client = listener.AcceptTcpClient();
-                }
-                catch (SocketException)
-                {
-                    break;
-                }
-
-                clients.Add(Task.Run(() => Serve(socketPath, args, client, signals.Token)));
+                client = listener.AcceptTcpClientAsync(signals.Token).AsTask().GetAwaiter().GetResult();
             }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            clients.Add(Task.Run(() => Serve(socketPath, args, client, signals.Token)));
         }
 
+        listener.Stop();
         Task.WaitAll([.. clients]);
         return ExitCodes.Success;
     }
