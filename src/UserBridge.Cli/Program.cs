@@ -7,6 +7,7 @@ root.Subcommands.Add(ShowCommands.CreateFdb());
 root.Subcommands.Add(ShowCommands.CreatePort());
 root.Subcommands.Add(ShowCommands.CreateVlan());
 root.Subcommands.Add(CaptureCommand.Create());
+root.Subcommands.Add(ShowCommands.CreateMirror());
 root.Subcommands.Add(ExtcapCommand.Create());
 root.Subcommands.Add(LabCommand.Create());
 root.Subcommands.Add(ShowCommands.CreateVersion());

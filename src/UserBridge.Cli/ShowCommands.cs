@@ -149,6 +149,15 @@ internal static class ShowCommands
         return new Command("vlan", "802.1Q VLANs") { show };
     }
 
+    public static Command CreateMirror()
+    {
+        var common = new CommonOptions();
+        var show = new Command("show", "list port mirrors: sources, direction, output and tag");
+        common.AddTo(show);
+        show.SetAction(result => Call(result, common, "mirror show", null, rows => TextTables.Mirrors((JsonArray)rows)));
+        return new Command("mirror", "port mirroring (SPAN), configured with [[mirror]] tables") { show };
+    }
+
     public static Command CreateVersion()
     {
         var common = new CommonOptions();

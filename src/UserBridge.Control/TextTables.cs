@@ -8,6 +8,7 @@ namespace UserBridge.Control;
 public static class TextTables
 {
     private static readonly string[] CaptureHeader = ["ID", "PORTS", "DIRECTION", "FILTER", "WRITTEN", "DROPPED", "OUTPUT"];
+    private static readonly string[] MirrorHeader = ["SOURCES", "DIRECTION", "OUTPUT", "VLAN"];
     private static readonly string[] VlanHeader = ["VLAN", "PORTS"];
     private static readonly string[] FdbHeader = ["MAC", "VLAN", "PORT", "AGE", "TYPE"];
     private static readonly string[] PortHeader = ["PORT", "TYPE", "INTERFACE", "STATE", "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES", "FLOODS", "DROPS"];
@@ -89,6 +90,24 @@ public static class TextTables
                 Number(row?["written"]),
                 Number(row?["dropped"]),
                 (string?)row?["output"] ?? "?",
+            ]);
+        }
+
+        return Render(table);
+    }
+
+    public static string Mirrors(JsonArray rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var table = new List<string[]> { MirrorHeader };
+        foreach (var row in rows)
+        {
+            table.Add(
+            [
+                row?["sources"] is JsonArray sources ? string.Join(",", sources.Select(name => (string?)name)) : "?",
+                (string?)row?["direction"] ?? "?",
+                (string?)row?["output"] ?? "?",
+                row?["vlan"] is { } vlan ? Number(vlan) : "-",
             ]);
         }
 

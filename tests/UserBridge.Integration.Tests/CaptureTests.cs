@@ -1,0 +1,334 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Tmds.Linux;
+using UserBridge.Control;
+
+namespace UserBridge.Integration.Tests;
+
+/// <summary>
+/// The pcap tap against the real readers: three namespaces behind the switch's TAPs, captures taken with the real
+/// <c>userbridge capture</c>, read by Debian's tshark, tcpdump and capinfos, live through stdout, TCP@ and the extcap.
+/// </summary>
+public sealed class CaptureTests : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    private readonly TestNetwork _network = new();
+    private readonly string _directory;
+    private readonly string _control;
+    private SwitchProcess? _switch;
+
+    public CaptureTests()
+    {
+        _directory = Directory.CreateTempSubdirectory($"{_network.Prefix}-").FullName;
+        _control = Path.Combine(_directory, "switch.sock");
+    }
+
+    public void Dispose()
+    {
+        _switch?.Dispose();
+        _network.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public void ACaptureShowsEachPortItsDirectionsDecisionsAndSharedPacketIdsToTsharkTcpdumpAndCapinfos()
+    {
+        StartThreeHosts("tshark", "tcpdump", "capinfos");
+        var file = Path.Combine(_directory, "ping.pcapng");
+        using (var capture = SwitchProcess.Launch("capture", "--control", _control, "--filter", "icmp", "-c", "8", "-w", file))
+        {
+            WaitForCaptures(1);
+
+            // h1 has never talked to h3: ARP goes first, and the filter keeps it out.
+            Assert.Equal(0, _network.Ping(1, 3).ExitCode);
+            Assert.Equal(0, capture.WaitForExit(Deadline));
+            Assert.Contains("8 packets captured, 0 dropped by the capture", capture.Errors, StringComparison.Ordinal);
+        }
+
+        var capinfos = Shell.Check("capinfos", file);
+        Assert.Contains("Number of interfaces in file: 3", capinfos, StringComparison.Ordinal);
+        for (var host = 1; host <= 3; host++)
+        {
+            Assert.Contains($"Name = {_network.Tap(host)}", capinfos, StringComparison.Ordinal);
+            Assert.Contains($"Description = tap {_network.Tap(host)}", capinfos, StringComparison.Ordinal);
+        }
+
+        var rows = Shell.Check("tshark", "-r", file, "-T", "fields", "-E", "separator=|", "-e", "frame.interface_name", "-e", "frame.packet_flags_direction", "-e", "frame.packet_id", "-e", "frame.comment", "-e", "frame.protocols")
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split('|'))
+            .ToList();
+        Assert.Equal(8, rows.Count);
+        Assert.All(rows, row => Assert.EndsWith(":icmp:data", row[4], StringComparison.Ordinal));
+        foreach (var pair in rows.GroupBy(row => row[2]))
+        {
+            // One frame: its ingress copy on one port and its egress copy on the other, with one packet id.
+            var copies = pair.ToList();
+            Assert.Equal(2, copies.Count);
+            Assert.Equal(["0x00000001", "0x00000002"], copies.Select(row => row[1]).Order(StringComparer.Ordinal));
+            var egressPort = copies.Single(row => row[1] == "0x00000002")[0];
+            Assert.All(copies, row => Assert.Equal($"forward: learned on {egressPort}", row[3]));
+        }
+
+        var requests = rows.Where(row => row[0] == _network.Tap(1) && row[1] == "0x00000001").ToList();
+        Assert.Equal(2, requests.Count);
+        Assert.Equal(8, Tcpdump.Read(file).Count);
+    }
+
+    [Fact]
+    public async Task StdoutPipedIntoTsharkShowsFramesWhileTheCaptureRuns()
+    {
+        StartThreeHosts("tshark");
+        using var capture = Start(SwitchProcess.ProgramPath, "capture", "--control", _control, "--filter", "icmp", "-w", "-");
+        using var tshark = Start("tshark", "-l", "-r", "-", "-T", "fields", "-e", "frame.interface_name", "-e", "frame.comment");
+        var pump = Task.Run(() => capture.StandardOutput.BaseStream.CopyTo(tshark.StandardInput.BaseStream, 256), TestContext.Current.CancellationToken);
+        WaitForCaptures(1);
+
+        var ping = Task.Run(() => _network.Ping(1, 2, count: 30), TestContext.Current.CancellationToken);
+        var first = await tshark.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(Deadline, TestContext.Current.CancellationToken);
+        Assert.False(capture.HasExited, "the capture had already ended: the frames were not live");
+        Assert.Equal($"{_network.Tap(1)}\tforward: learned on {_network.Tap(2)}", first);
+
+        Assert.Equal(0, LibC.kill(capture.Id, LibC.SIGINT));
+        Assert.True(capture.WaitForExit(Deadline), "the capture did not end on SIGINT");
+        Assert.Equal(0, capture.ExitCode);
+        await pump.WaitAsync(Deadline, TestContext.Current.CancellationToken);
+        tshark.StandardInput.Close();
+        Assert.True(tshark.WaitForExit(Deadline), "tshark did not finish");
+        Assert.Equal(0, tshark.ExitCode);
+        Assert.Equal(0, (await ping.WaitAsync(Deadline, TestContext.Current.CancellationToken)).ExitCode);
+    }
+
+    [Fact]
+    public async Task TsharkReadsTheTcpListenerWithTcpAt()
+    {
+        StartThreeHosts("tshark");
+        var port = FreeTcpPort();
+        using var listen = SwitchProcess.Launch("capture", "--control", _control, "--filter", "icmp", "--listen", $"127.0.0.1:{port}");
+        WaitUntil(() => listen.Errors.Contains("serving the capture on", StringComparison.Ordinal), "the TCP listener did not start");
+
+        using var tshark = Start("tshark", "-i", $"TCP@127.0.0.1:{port}", "-c", "4", "-T", "fields", "-e", "frame.interface_name", "-e", "frame.comment");
+        var output = tshark.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        WaitForCaptures(1);
+        Assert.Equal(0, _network.Ping(1, 2, count: 3).ExitCode);
+        Assert.True(tshark.WaitForExit(Deadline), "tshark -i TCP@ did not get 4 packets");
+
+        var lines = (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(4, lines.Length);
+        Assert.Contains($"{_network.Tap(1)}\tforward: learned on {_network.Tap(2)}", lines);
+        Assert.Contains($"{_network.Tap(1)}\tforward: learned on {_network.Tap(1)}", lines);
+        Assert.Equal(0, ExitCodeAfterSigint(listen));
+    }
+
+    [Fact]
+    public async Task TheExtcapListsTheSwitchAndItsPortsToTsharkAndCapturesThroughIt()
+    {
+        StartThreeHosts("tshark");
+        var name = _network.Prefix;
+        var folder = Shell.Check("tshark", "-G", "folders").Split('\n').Single(line => line.StartsWith("Extcap path:", StringComparison.Ordinal))[12..].Trim();
+        var launcher = Path.Combine(folder, "userbridge-extcap");
+        var previous = File.Exists(launcher) ? File.ReadAllBytes(launcher) : null;
+        try
+        {
+            Assert.Contains($"installed {launcher}", Cli.Run("extcap", "install"), StringComparison.Ordinal);
+            var interfaces = Shell.Check("tshark", "-D");
+            Assert.Contains($"userbridge:{name} (UserBridge {name}: all ports)", interfaces, StringComparison.Ordinal);
+            for (var host = 1; host <= 3; host++)
+            {
+                Assert.Contains($"userbridge:{name}:{_network.Tap(host)} (UserBridge {name}: port {_network.Tap(host)})", interfaces, StringComparison.Ordinal);
+            }
+
+            using var tshark = Start("tshark", "-i", $"userbridge:{name}:{_network.Tap(2)}", "-f", "icmp", "-c", "2", "-T", "fields", "-e", "frame.interface_name", "-e", "frame.comment");
+            var output = tshark.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+            WaitForCaptures(1);
+            Assert.Equal(0, _network.Ping(1, 2, count: 2).ExitCode);
+            Assert.True(tshark.WaitForExit(Deadline), "tshark did not capture 2 packets through the extcap");
+            Assert.Equal(
+                [$"{_network.Tap(2)}\tforward: learned on {_network.Tap(2)}", $"{_network.Tap(2)}\tforward: learned on {_network.Tap(1)}"],
+                (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            WaitForCaptures(0);
+        }
+        finally
+        {
+            if (previous is null)
+            {
+                File.Delete(launcher);
+            }
+            else
+            {
+                File.WriteAllBytes(launcher, previous);
+            }
+        }
+    }
+
+    [Fact]
+    public void ABadFilterIsRefusedWithLibpcapsMessage()
+    {
+        StartThreeHosts();
+        using var capture = SwitchProcess.Launch("capture", "--control", _control, "--filter", "icmp or nonsense-here", "-w", Path.Combine(_directory, "x.pcapng"));
+
+        Assert.Equal(1, capture.WaitForExit(Deadline));
+        Assert.Contains("userbridge capture: filter \"icmp or nonsense-here\":", capture.Errors, StringComparison.Ordinal);
+        Assert.Equal(0, Cli.Json("capture", "list", "--control", _control, "-j").GetArrayLength());
+    }
+
+    [Fact]
+    public void TheConfigsCaptureRotatesAndKeepsAtMostKeepFiles()
+    {
+        var file = Path.Combine(_directory, "always", "ub.pcapng");
+        StartThreeHostsWithConfig("tshark", $"[capture]\nfile = \"{file}\"\nfilter = \"icmp\"\nrotate_bytes = 4096\nkeep_files = 2\n");
+        Assert.Equal(0, _network.Ping(1, 2, count: 12).ExitCode);
+        _switch!.Terminate(Deadline);
+
+        var files = Directory.GetFiles(Path.GetDirectoryName(file)!);
+        Assert.Equal(2, files.Length);
+        foreach (var rotated in files)
+        {
+            var comments = Shell.Check("tshark", "-r", rotated, "-T", "fields", "-e", "frame.comment").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.NotEmpty(comments);
+            Assert.All(comments, comment => Assert.StartsWith("forward: learned on", comment, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void AMirrorPortSeesCopiesOfItsSourceAndIsNeverLearnedOn()
+    {
+        StartThreeHostsWithConfig("tcpdump", $"[[mirror]]\nsource = [\"{_network.Tap(1)}\"]\noutput = \"{_network.Tap(3)}\"\n");
+        Assert.Equal(0, _network.Ping(1, 2).ExitCode);
+        var copies = Path.Combine(_directory, "mirror.pcap");
+        using (Tcpdump.Start(_network.Namespace(3), _network.Tap(3), copies, "icmp"))
+        {
+            Assert.Equal(0, _network.Ping(1, 2, count: 3).ExitCode);
+            Assert.NotEqual(0, _network.PingAddress(3, TestNetwork.Address(1), count: 1).ExitCode);
+        }
+
+        var lines = Tcpdump.Read(copies);
+        Assert.Equal(3, lines.Count(line => line.Contains($"{TestNetwork.Address(1)} > {TestNetwork.Address(2)}: ICMP echo request", StringComparison.Ordinal)));
+        Assert.Equal(3, lines.Count(line => line.Contains($"{TestNetwork.Address(2)} > {TestNetwork.Address(1)}: ICMP echo reply", StringComparison.Ordinal)));
+
+        var mirror = Cli.Json("mirror", "show", "--control", _control, "-j")[0];
+        Assert.Equal(_network.Tap(3), mirror.GetProperty("output").GetString());
+        var fdb = Cli.Json("fdb", "show", "--control", _control, "-j");
+        Assert.DoesNotContain(fdb.EnumerateArray(), row => row.GetProperty("port").GetString() == _network.Tap(3));
+        var p3 = Cli.Json("port", "show", "--control", _control, "--port", _network.Tap(3), "-j")[0];
+        Assert.True(p3.GetProperty("drops").GetProperty("mirror_output").GetInt64() > 0, $"frames from the mirror output were not counted: {p3}");
+    }
+
+    [Fact]
+    public void AReaderThatStopsReadingNeverSlowsForwarding()
+    {
+        StartThreeHosts();
+        Assert.Equal(0, _network.Ping(1, 2).ExitCode);
+        using var stalled = CaptureStreamConnection.Open(_control, new JsonObject());
+
+        var ping = FastPing();
+        Assert.True(ping.ExitCode == 0 && ping.Output.Contains(" 0% packet loss", StringComparison.Ordinal), $"forwarding lost frames while the capture stalled: {ping.Output}{ping.Error}");
+        var capture = Cli.Json("capture", "list", "--control", _control, "-j")[0];
+        Assert.True(capture.GetProperty("dropped").GetInt64() > 0, $"the capture reported no drops: {capture}");
+        var p1 = Cli.Json("port", "show", "--control", _control, "--port", _network.Tap(1), "-j")[0];
+        Assert.True(p1.GetProperty("capture_drops").GetInt64() > 0, $"port show has no capture drops: {p1}");
+    }
+
+    [Fact]
+    public void AFullDiskNeverStopsForwardingAndLeavesAReadableFile()
+    {
+        StartThreeHosts("tshark", "mount", "umount");
+        var disk = Path.Combine(_directory, "disk");
+        Directory.CreateDirectory(disk);
+        Shell.Check("mount", "-t", "tmpfs", "-o", "size=256k", $"{_network.Prefix}-disk", disk);
+        try
+        {
+            var file = Path.Combine(disk, "full.pcapng");
+            var started = Cli.Json("capture", "start", "--control", _control, "--file", file, "-j");
+            Assert.Equal(0, _network.Ping(1, 2).ExitCode);
+
+            var ping = FastPing();
+            Assert.True(ping.ExitCode == 0 && ping.Output.Contains(" 0% packet loss", StringComparison.Ordinal), $"forwarding lost frames while the disk was full: {ping.Output}{ping.Error}");
+            var stopped = Cli.Json("capture", "stop", "--control", _control, started.GetProperty("id").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture), "-j");
+            Assert.True(stopped.GetProperty("dropped").GetInt64() > 0, $"the full disk cost no packets: {stopped}");
+            Assert.Contains("dropped by the capture", stopped.GetProperty("summary").GetString(), StringComparison.Ordinal);
+            Assert.NotEmpty(Shell.Check("tshark", "-r", file, "-T", "fields", "-e", "frame.comment").Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        finally
+        {
+            Shell.Run("umount", disk);
+        }
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    private static Process Start(string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = program == "tshark" && arguments.Contains("-"),
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {program}");
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static void WaitUntil(Func<bool> condition, string failure)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(watch.Elapsed < Deadline, failure);
+            Thread.Sleep(50);
+        }
+    }
+
+    private static int ExitCodeAfterSigint(SwitchProcess process)
+    {
+        Assert.Equal(0, LibC.kill(process.Pid, LibC.SIGINT));
+        return process.WaitForExit(Deadline);
+    }
+
+    /// <summary>300 pings of 1200 bytes, 5 ms apart: about 1,200 copies, more than a stalled capture can hold.</summary>
+    private ExternalCommand.Result FastPing() =>
+        Shell.Run("ip", "netns", "exec", _network.Namespace(1), "ping", "-c", "300", "-i", "0.005", "-s", "1200", "-W", "2", "-q", TestNetwork.Address(2));
+
+    private void WaitForCaptures(int count) =>
+        WaitUntil(() => Cli.Json("capture", "list", "--control", _control, "-j").GetArrayLength() == count, $"capture list did not show {count} capture(s)");
+
+    private void StartThreeHosts(params string[] tools)
+    {
+        Privileged.Require(["ping", .. tools]);
+        _switch = SwitchProcess.StartSwitch(
+            "--tap", _network.Tap(1), "--tap", _network.Tap(2), "--tap", _network.Tap(3),
+            "--name", _network.Prefix, "--control", _control);
+        for (var host = 1; host <= 3; host++)
+        {
+            _network.AddHost(host);
+        }
+    }
+
+    private void StartThreeHostsWithConfig(string tool, string tables)
+    {
+        Privileged.Require("ping", tool);
+        var config = Path.Combine(_directory, "switch.toml");
+        var ports = string.Concat(Enumerable.Range(1, 3).Select(host => $"[[port]]\ninterface = \"{_network.Tap(host)}\"\n\n"));
+        File.WriteAllText(config, ports + tables);
+        _switch = SwitchProcess.StartSwitch("--config", config, "--name", _network.Prefix, "--control", _control);
+        for (var host = 1; host <= 3; host++)
+        {
+            _network.AddHost(host);
+        }
+    }
+}
