@@ -11,6 +11,9 @@ namespace UserBridge.Capture;
 /// </summary>
 internal sealed class CaptureTap : FrameTap, IDisposable
 {
+    /// <summary>How long a copy may wait in the ring before the writer takes it (a live view stays live).</summary>
+    private static readonly TimeSpan WriterLatency = TimeSpan.FromMilliseconds(5);
+
     private readonly PacketFilter? _filter;
     private readonly int _snapLength;
     private readonly long[] _droppedByPort = new long[MacTable.MaxPorts];
@@ -21,7 +24,7 @@ internal sealed class CaptureTap : FrameTap, IDisposable
     {
         _filter = filter;
         _snapLength = options.SnapLength;
-        Ring = new FrameRing<CaptureRecord>(options.RingCapacity);
+        Ring = new FrameRing<CaptureRecord>(options.RingCapacity, WriterLatency);
     }
 
     public FrameRing<CaptureRecord> Ring { get; }

@@ -187,7 +187,7 @@ public sealed class Bridge : IDisposable
             Publish(_snapshot.Ports);
             if (tap is MirrorTap mirror && _snapshot.Find(mirror.Output) is { } output)
             {
-                MacTable.FlushPort(output.Index, includeStatic: false);
+                MacTable.FlushPort(output.Index, includeStatic: true);
             }
         }
     }

@@ -22,19 +22,20 @@ public sealed partial class ForwardingEngine
     public ForwardingDecision Process(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, WorkerContext context, long nowMs)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var decision = Decide(snapshot, ingressPort, frameBytes, nowMs);
-        var ports = snapshot.Ports;
+        if (snapshot.Taps is { } taps)
+        {
+            return ProcessTapped(taps, snapshot, ingressPort, frameBytes, offload, context, nowMs);
+        }
 
-        // Captures and mirrors: the frame's copies share one stamp. Without taps this costs one null check.
-        var taps = snapshot.Taps;
-        var stamp = taps is null ? default : taps.OnIngress(ports, ingressPort, frameBytes, decision, offload, context);
+        var decision = Decide(snapshot, ingressPort, frameBytes, nowMs);
         if (decision.Action == ForwardingAction.Drop)
         {
             return decision;
         }
 
+        var ports = snapshot.Ports;
         var aware = snapshot.VlanAware;
-        if (decision.Action == ForwardingAction.Forward && !aware && taps is null)
+        if (decision.Action == ForwardingAction.Forward && !aware)
         {
             // The common case, kept short: one port, the frame as it came.
             return Send(ports[decision.EgressPort]!, frameBytes, offload, context.Segmenter)
@@ -42,7 +43,42 @@ public sealed partial class ForwardingEngine
                 : Dropped(ports[ingressPort]!.Counters, DropReason.BadOffload, decision.Vlan);
         }
 
-        var egress = new Egress(decision, frameBytes, offload, aware, context, taps, stamp);
+        return SendAll(snapshot, ingressPort, decision, frameBytes, offload, context, taps: null, stamp: default);
+    }
+
+    /// <summary>
+    /// The data path while captures or mirrors are attached: a mirror's output takes no traffic of its own; every
+    /// other frame is stamped, and its ingress copy and each egress copy are offered to the taps of their port.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ForwardingDecision ProcessTapped(TapSet taps, SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, WorkerContext context, long nowMs)
+    {
+        if (taps.IsMirrorOutput(ingressPort) && snapshot.Ports[ingressPort] is { } output)
+        {
+            output.Counters.CountReceived(frameBytes.Length);
+            return Dropped(output.Counters, DropReason.MirrorOutput, 0);
+        }
+
+        var decision = Decide(snapshot, ingressPort, frameBytes, nowMs);
+        var stamp = taps.OnIngress(snapshot.Ports, ingressPort, frameBytes, decision, offload, context);
+        if (decision.Action == ForwardingAction.Drop)
+        {
+            return decision;
+        }
+
+        return SendAll(snapshot, ingressPort, decision, frameBytes, offload, context, taps, stamp);
+    }
+
+    /// <summary>
+    /// Sends a forwarded or flooded frame to its egress port or ports, in the form each port takes. Kept out of
+    /// <see cref="Process(SwitchSnapshot, int, ReadOnlySpan{byte}, in VirtioNetHeader, WorkerContext, long)"/> so
+    /// that the common case does not pay for setting up the egress forms.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ForwardingDecision SendAll(SwitchSnapshot snapshot, int ingressPort, in ForwardingDecision decision, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, WorkerContext context, TapSet? taps, TapStamp stamp)
+    {
+        var egress = new Egress(decision, frameBytes, offload, snapshot.VlanAware, context, taps, stamp);
+        var ports = snapshot.Ports;
         if (decision.Action == ForwardingAction.Forward)
         {
             return egress.SendTo(ports[decision.EgressPort]!)

@@ -46,11 +46,6 @@ public sealed partial class ForwardingEngine(MacTable macTable)
             return Dropped(counters, DropReason.PortDown, vlan);
         }
 
-        if (ingress.IsMirrorOutput)
-        {
-            return Dropped(counters, DropReason.MirrorOutput, vlan);
-        }
-
         if (classification.DropReason != DropReason.None)
         {
             return Dropped(counters, classification.DropReason, vlan);
@@ -83,7 +78,7 @@ public sealed partial class ForwardingEngine(MacTable macTable)
             return Dropped(counters, DropReason.LocalDestination, vlan);
         }
 
-        if ((uint)egress >= (uint)ports.Length || ports[egress] is not { IsUp: true, IsMirrorOutput: false } egressSlot)
+        if ((uint)egress >= (uint)ports.Length || ports[egress] is not { IsUp: true } egressSlot)
         {
             return Dropped(counters, DropReason.EgressDown, vlan);
         }

@@ -31,9 +31,17 @@ public sealed class FrameRing<TMetadata> : IDisposable
     private readonly ManualResetEventSlim _wake = new(false);
     private long _enqueuePosition;
     private long _dequeuePosition;
+    private readonly TimeSpan _batchLatency;
+    private readonly long _wakeBacklog;
     private int _consumerAsleep;
 
-    public FrameRing(int capacity = DefaultCapacity)
+    /// <summary>
+    /// A ring of <paramref name="capacity"/> frames (rounded up to a power of two). By default a producer wakes a
+    /// sleeping consumer at once (a port's transmit queue: latency counts). With <paramref name="batchLatency"/> (a
+    /// capture: throughput counts), producers wake it only once a quarter of the ring is waiting, and the consumer
+    /// otherwise wakes by itself after that long: workers then make no system call per frame at any rate.
+    /// </summary>
+    public FrameRing(int capacity = DefaultCapacity, TimeSpan? batchLatency = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 2);
         var size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)capacity);
@@ -44,6 +52,8 @@ public sealed class FrameRing<TMetadata> : IDisposable
         }
 
         _mask = size - 1;
+        _batchLatency = batchLatency ?? Timeout.InfiniteTimeSpan;
+        _wakeBacklog = batchLatency is null ? 1 : Math.Max(1, size / 4);
     }
 
     public int Capacity => _cells.Length;
@@ -72,7 +82,7 @@ public sealed class FrameRing<TMetadata> : IDisposable
                     // as full, and the read of _consumerAsleep in WakeConsumer cannot move before this store (else a
                     // consumer going to sleep at this moment would miss the frame and not be woken).
                     Interlocked.Exchange(ref cell.Sequence, position + 1);
-                    WakeConsumer();
+                    WakeConsumer(position + 1);
                     return true;
                 }
 
@@ -146,7 +156,8 @@ public sealed class FrameRing<TMetadata> : IDisposable
 
         try
         {
-            _wake.Wait(cancellation);
+            _wake.Wait(_batchLatency, cancellation);
+            Volatile.Write(ref _consumerAsleep, 0);
             return true;
         }
         catch (OperationCanceledException)
@@ -155,9 +166,9 @@ public sealed class FrameRing<TMetadata> : IDisposable
         }
     }
 
-    private void WakeConsumer()
+    private void WakeConsumer(long enqueued)
     {
-        if (Volatile.Read(ref _consumerAsleep) == 1 && Interlocked.Exchange(ref _consumerAsleep, 0) == 1)
+        if (Volatile.Read(ref _consumerAsleep) == 1 && enqueued - Volatile.Read(ref _dequeuePosition) >= _wakeBacklog && Interlocked.Exchange(ref _consumerAsleep, 0) == 1)
         {
             _wake.Set();
         }
