@@ -153,22 +153,11 @@ public sealed class ConfigLoaderTests
     [Fact]
     public void TheSampleConfigsAreValid()
     {
-        var samples = Path.Combine(RepositoryRoot(), "samples");
+        var samples = Path.Combine(Repository.Root, "samples");
         var files = Directory.GetFiles(samples, "*.toml");
 
         Assert.NotEmpty(files);
         Assert.All(files, file => Assert.NotEmpty(ConfigLoader.LoadFile(file).Ports));
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !System.IO.File.Exists(Path.Combine(directory.FullName, "UserBridge.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("UserBridge.sln not found above the test binaries");
     }
 
     [Fact]
