@@ -102,6 +102,27 @@ public sealed class CaptureTests : IDisposable
     }
 
     [Fact]
+    public async Task AFifoCarriesTheCaptureLiveUntilItsDurationEndsIt()
+    {
+        StartThreeHosts("tshark", "mkfifo");
+        var fifo = Path.Combine(_directory, "capture.fifo");
+        Shell.Check("mkfifo", fifo);
+        using var tshark = Start("tshark", "-l", "-r", fifo, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.comment");
+        using var capture = SwitchProcess.Launch("capture", "--control", _control, "--filter", "icmp", "--duration", "8", "-w", fifo);
+        WaitForCaptures(1);
+
+        var ping = Task.Run(() => _network.Ping(1, 2, count: 3), TestContext.Current.CancellationToken);
+        var first = await tshark.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(Deadline, TestContext.Current.CancellationToken);
+        Assert.Equal($"{_network.Tap(1)}\tforward: learned on {_network.Tap(2)}", first);
+        Assert.Equal(1, Cli.Json("capture", "list", "--control", _control, "-j").GetArrayLength());
+
+        Assert.Equal(0, capture.WaitForExit(Deadline));
+        Assert.Contains("12 packets captured, 0 dropped by the capture", capture.Errors, StringComparison.Ordinal);
+        Assert.True(tshark.WaitForExit(Deadline), "tshark did not see the end of the FIFO");
+        Assert.Equal(0, (await ping.WaitAsync(Deadline, TestContext.Current.CancellationToken)).ExitCode);
+    }
+
+    [Fact]
     public async Task TsharkReadsTheTcpListenerWithTcpAt()
     {
         StartThreeHosts("tshark");
