@@ -18,6 +18,9 @@ public static class PortRules
     public const string RoleListen = "listen";
     public const string RoleConnect = "connect";
 
+    /// <summary>The most queues of a multi-queue TAP (the kernel's limit is 256; more than cores buys nothing).</summary>
+    public const int MaxQueues = 16;
+
     public static IReadOnlyList<string> Types { get; } = [TypeTap, TypePacket, TypeQemuStream, TypeQemuDgram];
 
     // "mode" is shared: a VLAN mode word (access, trunk, dot1q-tunnel) on any port, or an octal socket file mode
@@ -26,7 +29,7 @@ public static class PortRules
 
     private static readonly Dictionary<string, string[]> KeysByType = new(StringComparer.Ordinal)
     {
-        [TypeTap] = ["name", "type", "interface", "mode", .. VlanKeys],
+        [TypeTap] = ["name", "type", "interface", "offload", "queues", "mode", .. VlanKeys],
         [TypePacket] = ["name", "type", "interface", "mode", .. VlanKeys],
         [TypeQemuStream] = ["name", "type", "path", "role", "multi", "mode", "group", .. VlanKeys],
         [TypeQemuDgram] = ["name", "type", "path", "remote", "mode", "group", .. VlanKeys],
@@ -80,6 +83,8 @@ public static class PortRules
         var mode = SocketMode(values, where, errors);
         var group = Optional(values, "group", where, errors);
         var remote = Optional(values, "remote", where, errors);
+        var offload = !values.TryGetValue("offload", out var offloadSetting) || Boolean(offloadSetting, where, errors);
+        var queues = values.TryGetValue("queues", out var queuesSetting) ? Integer(queuesSetting, 1, MaxQueues, where, errors) : 1;
         if (errors.Count > before)
         {
             return null;
@@ -95,6 +100,8 @@ public static class PortRules
             Mode = mode,
             Group = group,
             Vlan = vlan,
+            Offload = offload,
+            Queues = queues,
         };
     }
 
@@ -179,6 +186,17 @@ public static class PortRules
 
         errors.Add($"{where(setting.Line)}: {setting.Key} must be a string in double quotes");
         return null;
+    }
+
+    private static int Integer(PortSetting setting, int min, int max, Func<int, string> where, List<string> errors)
+    {
+        if (setting.Value is long number && number >= min && number <= max)
+        {
+            return (int)number;
+        }
+
+        errors.Add($"{where(setting.Line)}: {setting.Key} must be an integer from {min} to {max}");
+        return min;
     }
 
     private static bool Boolean(PortSetting setting, Func<int, string> where, List<string> errors)

@@ -64,6 +64,12 @@ public sealed record PortConfig(string Name, string Type, int Line = 0)
     /// <summary>802.1Q settings; null when the port has none (then it is an access port of VLAN 1 if the switch is VLAN-aware).</summary>
     public PortVlan? Vlan { get; init; }
 
+    /// <summary>For <c>tap</c>: virtio-net headers with checksum and TSO/USO offloads (64 KiB frames pass whole).</summary>
+    public bool Offload { get; init; } = true;
+
+    /// <summary>For <c>tap</c>: the number of queues (<c>IFF_MULTI_QUEUE</c> when more than 1), one worker each.</summary>
+    public int Queues { get; init; } = 1;
+
     /// <summary>What the port is attached to: the interface or the socket path.</summary>
     public string Endpoint => Interface ?? Path ?? string.Empty;
 

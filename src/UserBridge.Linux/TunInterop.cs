@@ -18,10 +18,23 @@ internal static unsafe class TunInterop
     public const int SIOCSIFFLAGS = 0x8914;
     public const int SIOCGIFINDEX = 0x8933;
 
+    public const int TUNSETOFFLOAD = 0x400454d0;
+    public const int TUNSETVNETHDRSZ = 0x400454d8;
+
     public const short IFF_TAP = 0x0002;
     public const short IFF_NO_PI = 0x1000;
+    public const short IFF_VNET_HDR = 0x4000;
+    public const short IFF_MULTI_QUEUE = 0x0100;
     public const short IFF_PERSIST = 0x0800;
     public const short IFF_UP = 0x1;
+
+    /// <summary>TUNSETOFFLOAD bits: what the switch accepts from the kernel (checksum left to do, TSO, USO).</summary>
+    public const uint TUN_F_CSUM = 0x01;
+    public const uint TUN_F_TSO4 = 0x02;
+    public const uint TUN_F_TSO6 = 0x04;
+    public const uint TUN_F_TSO_ECN = 0x08;
+    public const uint TUN_F_USO4 = 0x20;
+    public const uint TUN_F_USO6 = 0x40;
 
     /// <summary>The kernel's limit for interface names, including the terminating zero.</summary>
     public const int IFNAMSIZ = 16;
@@ -90,6 +103,18 @@ internal static unsafe class TunInterop
             }
         }
     }
+
+    /// <summary>An ioctl whose argument is a value passed by pointer (TUNSETOFFLOAD, TUNSETVNETHDRSZ); the errno on failure, else 0.</summary>
+    public static int IoctlValue(int fd, int request, int value) =>
+        LibC.ioctl(fd, request, (void*)(nint)value) < 0 ? LibC.errno : 0;
+
+    /// <summary>An ioctl whose argument is a pointer to an int (TUNSETVNETHDRSZ); the errno on failure, else 0.</summary>
+    public static int IoctlPointer(int fd, int request, int value) =>
+        LibC.ioctl(fd, request, &value) < 0 ? LibC.errno : 0;
+
+    /// <summary><c>writev(2)</c>, which Tmds.LibC lacks: a header and a frame in one system call, no copy.</summary>
+    [DllImport("libc", EntryPoint = "writev", SetLastError = true)]
+    public static extern nint WriteV(int fd, PacketInterop.IoVec* iov, int iovcnt);
 
     /// <summary>Closes an fd of ours. close() errors are not actionable here: the fd is released either way.</summary>
     public static void CloseQuietly(int fd) => _ = LibC.close(fd);
