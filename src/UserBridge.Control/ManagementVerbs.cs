@@ -91,6 +91,7 @@ public static class ManagementVerbs
                 ["type"] = slot.Port.Type,
                 ["interface"] = slot.Port.Interface,
                 ["state"] = slot.IsUp ? "up" : "down",
+                ["offload"] = slot.Port is IOffloadPort { AcceptsOffloads: true },
                 ["rx_frames"] = counters.RxFrames,
                 ["tx_frames"] = counters.TxFrames,
                 ["rx_bytes"] = counters.RxBytes,

@@ -9,9 +9,16 @@ internal static class NamespaceSockets
     private const int CLONE_NEWNET = 0x40000000;
 
     /// <summary>A packet socket on <paramref name="interfaceName"/> of namespace <paramref name="ns"/>; usable from any thread.</summary>
-    public static PacketSocketPort OpenPacket(string ns, string interfaceName)
+    public static PacketSocketPort OpenPacket(string ns, string interfaceName) =>
+        Run(ns, () => PacketSocketPort.Open(interfaceName), $"cannot open a packet socket on {interfaceName} in {ns}");
+
+    /// <summary>
+    /// Runs <paramref name="open"/> on a thread inside namespace <paramref name="ns"/>: the sockets it creates belong to
+    /// that namespace for good and may then be used from any thread.
+    /// </summary>
+    public static T Run<T>(string ns, Func<T> open, string failure)
     {
-        PacketSocketPort? port = null;
+        T? result = default;
         Exception? error = null;
         var thread = new Thread(() =>
         {
@@ -19,7 +26,7 @@ internal static class NamespaceSockets
             {
                 using var handle = File.OpenHandle($"/run/netns/{ns}");
                 Assert.True(LibC.setns((int)handle.DangerousGetHandle(), CLONE_NEWNET) == 0, $"setns into {ns} failed (errno {LibC.errno})");
-                port = PacketSocketPort.Open(interfaceName);
+                result = open();
             }
             catch (Exception ex)
             {
@@ -28,6 +35,6 @@ internal static class NamespaceSockets
         });
         thread.Start();
         thread.Join();
-        return error is null ? port! : throw new InvalidOperationException($"cannot open a packet socket on {interfaceName} in {ns}", error);
+        return error is null ? result! : throw new InvalidOperationException(failure, error);
     }
 }
