@@ -33,10 +33,10 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
             switch (port.Type)
             {
                 case PortRules.TypeTap:
-                    var tap = TapPort.Open(port.Interface!, port.Name, port.Offload);
+                    var tap = TapPort.Open(port.Interface!, port.Name, port.Offload, port.Queues);
                     AddToBridge(tap, port.Vlan);
                     var origin = tap.Created ? "created; removed on exit" : tap.Persistent ? "attached, persistent; kept on exit" : "attached";
-                    announce($"port {tap.Name} up: tap {tap.Interface} ({origin}{(tap.AcceptsOffloads ? ", offloads" : string.Empty)})");
+                    announce($"port {tap.Name} up: tap {tap.Interface} ({origin}{(tap.AcceptsOffloads ? ", offloads" : string.Empty)}{(tap.QueueCount > 1 ? $", {tap.QueueCount} queues" : string.Empty)})");
                     break;
                 case PortRules.TypePacket:
                     var interfaceName = port.Interface!;

@@ -14,7 +14,7 @@ public sealed class Bridge : IDisposable
     private static readonly TimeSpan WorkerStopTimeout = TimeSpan.FromSeconds(1);
 
     private readonly Lock _control = new();
-    private readonly Dictionary<string, PortWorker> _workers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PortWorker[]> _workers = new(StringComparer.Ordinal);
     private readonly List<FrameTap> _taps = [];
     private readonly TimeProvider _time;
     private SwitchSnapshot _snapshot = SwitchSnapshot.Empty;
@@ -81,7 +81,7 @@ public sealed class Bridge : IDisposable
 
             var ports = new PortSlot?[Math.Max(current.Length, index + 1)];
             current.CopyTo(ports, 0);
-            var slot = new PortSlot(index, port, new PortCounters(), isUp) { Vlan = vlan ?? PortVlan.Default, HasVlanSettings = vlan is not null };
+            var slot = new PortSlot(index, port, new PortCounters(sharedReceive: port is IMultiQueuePort { QueueCount: > 1 }), isUp) { Vlan = vlan ?? PortVlan.Default, HasVlanSettings = vlan is not null };
             ports[index] = slot;
             Publish(ports);
             if (_started)
@@ -97,7 +97,7 @@ public sealed class Bridge : IDisposable
     public bool RemovePort(string name)
     {
         PortSlot? slot;
-        PortWorker? worker;
+        PortWorker[]? worker;
         lock (_control)
         {
             slot = _snapshot.Find(name);
@@ -257,7 +257,7 @@ public sealed class Bridge : IDisposable
     public void Dispose()
     {
         PortSlot?[] ports;
-        List<KeyValuePair<string, PortWorker>> workers;
+        List<KeyValuePair<string, PortWorker[]>> workers;
         lock (_control)
         {
             if (_disposed)
@@ -297,19 +297,29 @@ public sealed class Bridge : IDisposable
         }
     }
 
+    /// <summary>Starts the port's worker: one, or one per queue of a multi-queue port.</summary>
     private void StartWorker(PortSlot slot)
     {
-        var worker = new PortWorker(this, slot.Port, slot.Index);
-        _workers[slot.Name] = worker;
-        worker.Start();
+        PortWorker[] workers = slot.Port is IMultiQueuePort { QueueCount: > 1 } multi
+            ? [.. Enumerable.Range(0, multi.QueueCount).Select(queue => new PortWorker(this, slot.Port, slot.Index, queue))]
+            : [new PortWorker(this, slot.Port, slot.Index)];
+        _workers[slot.Name] = workers;
+        foreach (var worker in workers)
+        {
+            worker.Start();
+        }
+
         Log.PortUp(Logger, slot.Name, slot.Port.Type, slot.Port.Interface, slot.Index);
     }
 
-    private void StopWorker(PortWorker? worker, string name)
+    private void StopWorker(PortWorker[]? workers, string name)
     {
-        if (worker is not null && !worker.Stop(WorkerStopTimeout))
+        foreach (var worker in workers ?? [])
         {
-            Log.WorkerStuck(Logger, name, WorkerStopTimeout);
+            if (!worker.Stop(WorkerStopTimeout))
+            {
+                Log.WorkerStuck(Logger, name, WorkerStopTimeout);
+            }
         }
     }
 
@@ -344,7 +354,7 @@ public sealed class Bridge : IDisposable
         PortWorker[] workers;
         lock (_control)
         {
-            workers = [.. _workers.Values];
+            workers = [.. _workers.Values.SelectMany(queues => queues)];
         }
 
         foreach (var worker in workers)

@@ -2,12 +2,13 @@ namespace UserBridge.Core;
 
 /// <summary>
 /// The counters of one switch port. Thread-safety contract: the receive side (rx, floods, drops) is written
-/// only by the worker that reads the port, so it uses plain increments; the transmit side is written by the
+/// only by the worker that reads the port, so it uses plain increments (atomic ones when the port has several
+/// queues, each with its worker: <c>sharedReceive</c>); the transmit side is written by the
 /// worker of whichever port a frame came in on, so it uses <see cref="Interlocked"/>. Readers (the control
 /// plane) read with <see cref="Volatile"/> and may see a value one frame old, never a torn one (64-bit
 /// fields are written atomically on 64-bit platforms).
 /// </summary>
-public sealed class PortCounters
+public sealed class PortCounters(bool sharedReceive = false)
 {
     private readonly long[] _drops = new long[DropReasons.Count];
     private long _rxFrames;
@@ -53,13 +54,38 @@ public sealed class PortCounters
 
     internal void CountReceived(int frameLength)
     {
+        if (sharedReceive)
+        {
+            Interlocked.Increment(ref _rxFrames);
+            Interlocked.Add(ref _rxBytes, frameLength);
+            return;
+        }
+
         _rxFrames++;
         _rxBytes += frameLength;
     }
 
-    internal void CountDrop(DropReason reason) => _drops[(int)reason]++;
+    internal void CountDrop(DropReason reason)
+    {
+        if (sharedReceive)
+        {
+            Interlocked.Increment(ref _drops[(int)reason]);
+            return;
+        }
 
-    internal void CountFlood() => _floods++;
+        _drops[(int)reason]++;
+    }
+
+    internal void CountFlood()
+    {
+        if (sharedReceive)
+        {
+            Interlocked.Increment(ref _floods);
+            return;
+        }
+
+        _floods++;
+    }
 
     internal void CountSent(int frameLength)
     {

@@ -12,6 +12,7 @@ internal sealed class PortWorker
     private readonly Bridge _bridge;
     private readonly IPort _port;
     private readonly int _portIndex;
+    private readonly int _queue;
     private readonly Thread _thread;
     private volatile bool _stopping;
 
@@ -19,12 +20,13 @@ internal sealed class PortWorker
     // wait until no worker can still use a port it removed from the snapshot (see Bridge.WaitForWorkers).
     private long _batchSequence;
 
-    public PortWorker(Bridge bridge, IPort port, int portIndex)
+    public PortWorker(Bridge bridge, IPort port, int portIndex, int queue = -1)
     {
         _bridge = bridge;
         _port = port;
         _portIndex = portIndex;
-        _thread = new Thread(Run) { IsBackground = true, Name = $"ub-rx-{port.Name}" };
+        _queue = queue;
+        _thread = new Thread(Run) { IsBackground = true, Name = queue < 0 ? $"ub-rx-{port.Name}" : $"ub-rx-{port.Name}-q{queue}" };
     }
 
     public void Start() => _thread.Start();
@@ -69,6 +71,8 @@ internal sealed class PortWorker
     private void Run()
     {
         var batch = _bridge.BufferPool.RentBatch(BatchSize);
+        WorkerThread.Assign();
+        var queues = _queue < 0 ? null : (IMultiQueuePort)_port;
         try
         {
             var engine = _bridge.Engine;
@@ -76,7 +80,7 @@ internal sealed class PortWorker
             var table = engine.MacTable;
             while (!_stopping)
             {
-                var count = _port.Receive(batch);
+                var count = queues is null ? _port.Receive(batch) : queues.Receive(batch, _queue);
                 if (count == 0)
                 {
                     continue;

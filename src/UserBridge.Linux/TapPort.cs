@@ -19,30 +19,35 @@ namespace UserBridge.Linux;
 /// one <c>writev</c>, without copying the frame.
 /// </para>
 /// <para>
-/// The fd is non-blocking. <see cref="Receive"/> reads until EAGAIN, and only when nothing was read waits in
+/// With <c>queues</c> &gt; 1 the TAP is opened <c>IFF_MULTI_QUEUE</c>, one fd per queue: the kernel spreads the
+/// host's flows over the queues and the bridge runs one worker per queue. A send goes to the queue of the sending
+/// worker's number, so the frames of one worker keep their order.
+/// </para>
+/// <para>
+/// The fds are non-blocking. <see cref="Receive(PacketBuffer[], int)"/> reads until EAGAIN, and only when nothing was read waits in
 /// <c>poll</c> on the TAP and an eventfd. <see cref="Wake"/> writes the eventfd: that is the only reliable
 /// way to stop a reader of a quiet TAP (closing the fd from another thread does not wake a blocked read, and
 /// the fd number could be reused at once). A TAP the switch created is not persistent, so the kernel removes
 /// it when the fd closes, on exit or crash alike; a TAP that was persistent before stays.
 /// </para>
 /// </remarks>
-public sealed unsafe class TapPort : IPort, IOffloadPort, IFrameSource
+public sealed unsafe class TapPort : IMultiQueuePort, IOffloadPort
 {
     /// <summary><c>virtio_net_hdr_mrg_rxbuf</c>: the 10-byte header and <c>num_buffers</c>, which tun ignores.</summary>
     public const int VnetHeaderSize = 12;
 
     private const uint BaseOffloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 
-    private readonly int _tapFd;
-    private readonly FdWaiter _waiter;
+    private readonly int[] _fds;
+    private readonly FdWaiter[] _waiters;
     private int _disposed;
 
-    private TapPort(string name, string interfaceName, int tapFd, FdWaiter waiter, bool created, bool persistent, bool offloads)
+    private TapPort(string name, string interfaceName, int[] fds, FdWaiter[] waiters, bool created, bool persistent, bool offloads)
     {
         Name = name;
         Interface = interfaceName;
-        _tapFd = tapFd;
-        _waiter = waiter;
+        _fds = fds;
+        _waiters = waiters;
         Created = created;
         Persistent = persistent;
         AcceptsOffloads = offloads;
@@ -63,78 +68,65 @@ public sealed unsafe class TapPort : IPort, IOffloadPort, IFrameSource
     /// <summary>True when the TAP carries virtio-net headers: GSO frames and unfinished checksums pass whole.</summary>
     public bool AcceptsOffloads { get; }
 
+    public int QueueCount => _fds.Length;
+
     /// <summary>
     /// Opens (creating if needed) the TAP <paramref name="interfaceName"/> in the caller's network namespace and brings
-    /// it up; with <paramref name="offloads"/>, with virtio-net headers and TSO/USO.
+    /// it up; with <paramref name="offloads"/>, with virtio-net headers and TSO/USO; with <paramref name="queues"/>
+    /// &gt; 1, as a multi-queue TAP.
     /// </summary>
-    public static TapPort Open(string interfaceName, string? portName = null, bool offloads = true)
+    public static TapPort Open(string interfaceName, string? portName = null, bool offloads = true, int queues = 1)
     {
         ValidateName(interfaceName);
+        ArgumentOutOfRangeException.ThrowIfLessThan(queues, 1);
         var existed = NetDevice.Exists(interfaceName);
-        var tapFd = OpenTunDevice(interfaceName);
-        FdWaiter? waiter = null;
+        var fds = new List<int>();
+        var waiters = new List<FdWaiter>();
         try
         {
-            var request = IfReq.For(interfaceName);
-            request.Flags = (short)(IFF_TAP | IFF_NO_PI | (offloads ? IFF_VNET_HDR : 0));
-            Ioctl(tapFd, TUNSETIFF, ref request, "TUNSETIFF", interfaceName, existed
-                ? "the interface exists: it must be a persistent TAP that no other process holds"
-                : "run as root or grant CAP_NET_ADMIN");
-            Ioctl(tapFd, TUNGETIFF, ref request, "TUNGETIFF", interfaceName);
-            var persistent = (request.Flags & IFF_PERSIST) != 0;
-            if (offloads)
+            var persistent = false;
+            for (var queue = 0; queue < queues; queue++)
             {
-                EnableOffloads(tapFd, interfaceName);
+                var fd = OpenTunDevice(interfaceName);
+                fds.Add(fd);
+                var request = IfReq.For(interfaceName);
+                request.Flags = (short)(IFF_TAP | IFF_NO_PI | (offloads ? IFF_VNET_HDR : 0) | (queues > 1 ? IFF_MULTI_QUEUE : 0));
+                Ioctl(fd, TUNSETIFF, ref request, "TUNSETIFF", interfaceName, existed || queue > 0
+                    ? "the interface exists: it must be a persistent TAP that no other process holds, opened with the same queue setting"
+                    : "run as root or grant CAP_NET_ADMIN");
+                Ioctl(fd, TUNGETIFF, ref request, "TUNGETIFF", interfaceName);
+                persistent = (request.Flags & IFF_PERSIST) != 0;
+                if (offloads)
+                {
+                    EnableOffloads(fd, interfaceName);
+                }
+
+                waiters.Add(new FdWaiter(interfaceName));
             }
 
             BringUp(interfaceName);
-            waiter = new FdWaiter(interfaceName);
-            return new TapPort(portName ?? interfaceName, interfaceName, tapFd, waiter, !existed, persistent, offloads);
+            return new TapPort(portName ?? interfaceName, interfaceName, [.. fds], [.. waiters], !existed, persistent, offloads);
         }
         catch
         {
-            CloseQuietly(tapFd);
-            waiter?.Dispose();
+            fds.ForEach(CloseQuietly);
+            waiters.ForEach(waiter => waiter.Dispose());
             throw;
         }
     }
 
-    public int Receive(PacketBuffer[] batch) => BatchReceiver.Receive(this, batch, _waiter, _tapFd);
+    public int Receive(PacketBuffer[] batch) => Receive(batch, 0);
 
-    int IFrameSource.ReadOne(PacketBuffer buffer)
+    public int Receive(PacketBuffer[] batch, int queue) => BatchReceiver.Receive(new QueueReader(this, _fds[queue]), batch, _waiters[queue], _fds[queue]);
+
+    /// <summary>Wakes the worker of every queue.</summary>
+    public void Wake()
     {
-        long length;
-        fixed (byte* p = buffer.Array)
+        foreach (var waiter in _waiters)
         {
-            length = LibC.read(_tapFd, p, buffer.Array.Length);
+            waiter.Wake();
         }
-
-        if (length > 0 && AcceptsOffloads)
-        {
-            if (length < VnetHeaderSize)
-            {
-                return BatchReceiver.Skipped;
-            }
-
-            buffer.Offload = VirtioNetHeader.Read(buffer.Array);
-            buffer.Offset = VnetHeaderSize;
-            buffer.Length = (int)length - VnetHeaderSize;
-            return BatchReceiver.Read;
-        }
-
-        if (length > 0)
-        {
-            buffer.Length = (int)length;
-            return BatchReceiver.Read;
-        }
-
-        return length == 0 ? BatchReceiver.Empty : BatchReceiver.Failed(LibC.errno, $"read {Interface}");
     }
-
-    void IFrameSource.OnPollError(int revents) =>
-        throw new PortException($"poll {Interface}: the TAP reported an error or hang-up (revents 0x{revents:x})");
-
-    public void Wake() => _waiter.Wake();
 
     public bool Send(ReadOnlySpan<byte> frame) => Send(frame, VirtioNetHeader.None);
 
@@ -144,11 +136,12 @@ public sealed unsafe class TapPort : IPort, IOffloadPort, IFrameSource
     /// </summary>
     public bool Send(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
+        var fd = _fds.Length == 1 ? _fds[0] : _fds[(uint)WorkerThread.Index % (uint)_fds.Length];
         fixed (byte* data = frame)
         {
             if (!AcceptsOffloads)
             {
-                return LibC.write(_tapFd, data, frame.Length) == frame.Length;
+                return LibC.write(fd, data, frame.Length) == frame.Length;
             }
 
             var header = stackalloc byte[VnetHeaderSize];
@@ -160,7 +153,26 @@ public sealed unsafe class TapPort : IPort, IOffloadPort, IFrameSource
             iov[0].Length = VnetHeaderSize;
             iov[1].Base = data;
             iov[1].Length = (nuint)frame.Length;
-            return WriteV(_tapFd, iov, 2) == VnetHeaderSize + frame.Length;
+            return WriteV(fd, iov, 2) == VnetHeaderSize + frame.Length;
+        }
+    }
+
+    /// <summary>Closes the TAP. Call only after the workers have stopped (the bridge does).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (var fd in _fds)
+        {
+            CloseQuietly(fd);
+        }
+
+        foreach (var waiter in _waiters)
+        {
+            waiter.Dispose();
         }
     }
 
@@ -182,15 +194,40 @@ public sealed unsafe class TapPort : IPort, IOffloadPort, IFrameSource
         }
     }
 
-    /// <summary>Closes the TAP. Call only after the worker has stopped (the bridge does).</summary>
-    public void Dispose()
+    /// <summary>One queue's fd as <see cref="BatchReceiver"/> reads it: a struct, so the loop is specialised and allocates nothing.</summary>
+    private readonly struct QueueReader(TapPort port, int fd) : IFrameSource
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        public int ReadOne(PacketBuffer buffer)
         {
-            return;
+            long length;
+            fixed (byte* p = buffer.Array)
+            {
+                length = LibC.read(fd, p, buffer.Array.Length);
+            }
+
+            if (length <= 0)
+            {
+                return length == 0 ? BatchReceiver.Empty : BatchReceiver.Failed(LibC.errno, $"read {port.Interface}");
+            }
+
+            if (!port.AcceptsOffloads)
+            {
+                buffer.Length = (int)length;
+                return BatchReceiver.Read;
+            }
+
+            if (length < VnetHeaderSize)
+            {
+                return BatchReceiver.Skipped;
+            }
+
+            buffer.Offload = VirtioNetHeader.Read(buffer.Array);
+            buffer.Offset = VnetHeaderSize;
+            buffer.Length = (int)length - VnetHeaderSize;
+            return BatchReceiver.Read;
         }
 
-        CloseQuietly(_tapFd);
-        _waiter.Dispose();
+        public void OnPollError(int revents) =>
+            throw new PortException($"poll {port.Interface}: the TAP reported an error or hang-up (revents 0x{revents:x})");
     }
 }

@@ -87,6 +87,44 @@ public sealed class OffloadTcpTests : IDisposable
         Assert.All(counters.Values, row => Assert.Equal(0, row.GetProperty("drops").GetProperty("bad_offload").GetInt64()));
     }
 
+    [Fact]
+    public async Task AMultiQueueTapRunsAWorkerPerQueueAndCarriesConcurrentTcpIntact()
+    {
+        Privileged.Require("ping");
+        var config = Path.Combine(_directory, "switch.toml");
+        File.WriteAllText(config, $"""
+            [[port]]
+            name = "mq"
+            interface = "{_network.Tap(1)}"
+            queues = 2
+
+            [[port]]
+            name = "sq"
+            interface = "{_network.Tap(2)}"
+            """);
+        _switch = SwitchProcess.StartSwitch("--config", config, "--name", _network.Prefix, "--control", _control);
+        Assert.Contains($"port mq up: tap {_network.Tap(1)} (created; removed on exit, offloads, 2 queues)", _switch.Output, StringComparison.Ordinal);
+        _network.AddHost(1);
+        _network.AddHost(2);
+
+        var threads = Directory.GetDirectories($"/proc/{_switch.Pid}/task").Select(task => File.ReadAllText(Path.Combine(task, "comm")).Trim()).ToList();
+        Assert.Contains("ub-rx-mq-q0", threads);
+        Assert.Contains("ub-rx-mq-q1", threads);
+        Assert.Contains("ub-rx-sq", threads);
+
+        var transfers = new[] { (1, 2, 6001), (1, 2, 6002), (2, 1, 6003), (2, 1, 6004) }
+            .Select(transfer => Task.Run(() => Transfer(transfer.Item1, transfer.Item2, transfer.Item3), TestContext.Current.CancellationToken))
+            .ToList();
+        foreach (var (transfer, index) in transfers.Select((task, index) => (task, index)))
+        {
+            var (sent, received) = await transfer.WaitAsync(TimeSpan.FromSeconds(90), TestContext.Current.CancellationToken);
+            Assert.True(sent.AsSpan().SequenceEqual(received), $"transfer {index}: the bytes received differ from those sent");
+        }
+
+        var mq = Cli.Json("port", "show", "--control", _control, "--port", "mq", "-j")[0];
+        Assert.True(mq.GetProperty("rx_frames").GetInt64() > 0 && mq.GetProperty("tx_frames").GetInt64() > 0, $"no traffic counted on the multi-queue port: {mq}");
+    }
+
     /// <summary>Sends <see cref="TransferBytes"/> random bytes from host <paramref name="from"/> to <paramref name="to"/>; returns both SHA-256s.</summary>
     private (byte[] Sent, byte[] Received) Transfer(int from, int to, int port)
     {
