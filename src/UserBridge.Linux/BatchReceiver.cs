@@ -50,11 +50,15 @@ internal static class BatchReceiver
         }
     }
 
-    /// <summary>Maps a failed read's errno: EAGAIN is <see cref="Empty"/>, EINTR <see cref="Skipped"/>, the rest throws.</summary>
-    public static int Failed(int errno, string call) => errno switch
+    /// <summary>
+    /// Maps a failed read's errno: EAGAIN is <see cref="Empty"/>, EINTR <see cref="Skipped"/>, the rest throws, naming
+    /// <paramref name="call"/>, <paramref name="endpoint"/> and the port. The message is built only then: EAGAIN ends
+    /// every batch, and must cost nothing.
+    /// </summary>
+    public static int Failed(int errno, string call, string endpoint, string? port = null) => errno switch
     {
         Errno.EAGAIN => Empty,
         Errno.EINTR => Skipped,
-        _ => throw new InteropException(call, errno).ToPortException(),
+        _ => throw new InteropException(port is null ? $"{call} {endpoint}" : $"{call} {endpoint} (port {port})", errno).ToPortException(),
     };
 }

@@ -166,7 +166,7 @@ public sealed unsafe class PacketSocketPort : IPort, IOffloadPort, IFrameSource
             length = LibC.recvmsg(_fd, (msghdr*)&message, 0);
             if (length < 0)
             {
-                return BatchReceiver.Failed(LibC.errno, $"recvmsg {Interface} (port {Name})");
+                return BatchReceiver.Failed(LibC.errno, "recvmsg", Interface, Name);
             }
 
             if (from.PacketType == PACKET_OUTGOING || length < VirtioNetHeader.Size)

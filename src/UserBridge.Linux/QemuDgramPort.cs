@@ -66,7 +66,7 @@ public sealed unsafe class QemuDgramPort : IPort, IFrameSource
 
         if (length < 0)
         {
-            return BatchReceiver.Failed(LibC.errno, $"recvfrom {Interface} (port {Name})");
+            return BatchReceiver.Failed(LibC.errno, "recvfrom", Interface, Name);
         }
 
         buffer.Length = (int)length;

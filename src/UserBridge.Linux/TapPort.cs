@@ -207,7 +207,7 @@ public sealed unsafe class TapPort : IMultiQueuePort, IOffloadPort
 
             if (length <= 0)
             {
-                return length == 0 ? BatchReceiver.Empty : BatchReceiver.Failed(LibC.errno, $"read {port.Interface}");
+                return length == 0 ? BatchReceiver.Empty : BatchReceiver.Failed(LibC.errno, "read", port.Interface);
             }
 
             if (!port.AcceptsOffloads)
