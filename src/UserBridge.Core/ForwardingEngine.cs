@@ -93,6 +93,25 @@ public sealed partial class ForwardingEngine(MacTable macTable)
         return ForwardingDecision.Forward(egress, vlan) with { Ingress = classification };
     }
 
+    /// <summary>
+    /// Prefetches the MAC table entries <see cref="Decide"/> will read for this frame: its source and destination in
+    /// the VLAN it will be classified into. See <see cref="MacTable.Prefetch"/>.
+    /// </summary>
+    public void Prefetch(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var ports = snapshot.Ports;
+        var frame = new EthernetFrame(frameBytes);
+        if ((uint)ingressPort >= (uint)ports.Length || ports[ingressPort] is not { } ingress || !frame.IsValid)
+        {
+            return;
+        }
+
+        var vlan = snapshot.VlanAware ? VlanClassification.Classify(ingress.Vlan, frameBytes).Vlan : frame.VlanId;
+        MacTable.Prefetch(MacTable.Key(frame.Source, vlan));
+        MacTable.Prefetch(MacTable.Key(frame.Destination, vlan));
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ForwardingDecision Dropped(PortCounters counters, DropReason reason, int vlan)
     {

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace UserBridge.Core;
 
@@ -182,6 +183,25 @@ public sealed partial class MacTable
     }
 
     public int Lookup(MacAddress mac, int vlan) => Lookup(Key(mac, vlan), NowMs);
+
+    /// <summary>
+    /// Asks the processor to start loading <paramref name="key"/>'s bucket and its last-seen times, without waiting for
+    /// them. Prefetching the keys of a whole batch before deciding any of its frames overlaps the cache (and TLB) misses
+    /// of a large table instead of taking them one after another. A no-op where there is no prefetch instruction.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void Prefetch(ulong key)
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        var first = (int)(Mix(key) & _bucketMask) * SlotsPerBucket;
+        Sse.Prefetch0(Unsafe.AsPointer(ref _words[first]));
+        Sse.Prefetch0(Unsafe.AsPointer(ref _words[first + SlotsPerBucket - 1]));
+        Sse.Prefetch0(Unsafe.AsPointer(ref _lastSeenMs[first]));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Find(int first, ulong tag)

@@ -9,6 +9,12 @@ internal sealed class PortWorker
 {
     public const int BatchSize = 32;
 
+    /// <summary>
+    /// From this many entries on, the table outgrows the processor's L2 cache: a batch's entries are prefetched together
+    /// before its frames are decided, so that their cache misses overlap.
+    /// </summary>
+    public const int PrefetchEntries = 16384;
+
     private readonly Bridge _bridge;
     private readonly IPort _port;
     private readonly int _portIndex;
@@ -96,6 +102,14 @@ internal sealed class PortWorker
                 if (OwnsIndex(snapshot))
                 {
                     var nowMs = table.NowMs;
+                    if (table.Count >= PrefetchEntries)
+                    {
+                        for (var i = 0; i < count; i++)
+                        {
+                            engine.Prefetch(snapshot, _portIndex, batch[i].Frame);
+                        }
+                    }
+
                     for (var i = 0; i < count; i++)
                     {
                         var buffer = batch[i];
