@@ -1,4 +1,8 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Text.Json;
 
 namespace UserBridge.Integration.Tests;
@@ -125,6 +129,45 @@ public sealed class QemuSwitchTests : IDisposable
     }
 
     [Fact]
+    public void TcpBothWaysBetweenANamespaceOnAnOffloadTapAndAVmOnASocketArrivesIntact()
+    {
+        Privileged.RequireGuestsOnSwitch();
+        _lab.StartSwitch(GuestLab.TapPort("host", Network.Tap(1)), _lab.StreamPort("vm1", "vm1.sock"));
+        Network.AddHost(1);
+        var hostAddress = IPAddress.Parse(TestNetwork.Address(1));
+        using var listener = NamespaceSockets.Run(Network.Namespace(1), () =>
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(hostAddress, 5001));
+            socket.Listen(1);
+            return socket;
+        }, "cannot listen in the namespace");
+        var guest = _lab.Guest("a", _lab.StreamClient("vm1.sock"), MacA, $"{AddressA}/24", GuestScripts.Receiver + "\n" + GuestScripts.Sender(TestNetwork.Address(1)));
+
+        // Namespace -> VM: the host stack's 64 KiB GSO frames leave through the socket port as wire-sized segments.
+        var sent = RandomNumberGenerator.GetBytes(GuestScripts.TransferBytes);
+        SendFromNamespace(Network.Namespace(1), new IPEndPoint(IPAddress.Parse(AddressA), 5001), sent);
+
+        // VM -> namespace: the VM's segments arrive at the offload TAP.
+        using var connection = listener.Accept();
+        using var received = new MemoryStream();
+        var buffer = new byte[65536];
+        int read;
+        while ((read = connection.Receive(buffer)) > 0)
+        {
+            received.Write(buffer, 0, read);
+        }
+
+        var result = guest.WaitForResult(GuestDeadline);
+        Assert.True(result.ExitCode == 0, $"the guest failed: {result}");
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(sent)), result.ValueOf("RX-SHA256"));
+        Assert.Equal(result.ValueOf("TX-SHA256"), Convert.ToHexStringLower(SHA256.HashData(received.ToArray())));
+        var host = Ports().EnumerateArray().Single(p => p.GetProperty("name").GetString() == "host");
+        Assert.True(host.GetProperty("offload").GetBoolean());
+        Assert.True(host.GetProperty("rx_bytes").GetInt64() / host.GetProperty("rx_frames").GetInt64() > 1514, $"the namespace sent no GSO frames: {host}");
+    }
+
+    [Fact]
     public void DgramAndConnectRoleVmsTalkAgainAfterTheSwitchRestarts()
     {
         Privileged.RequireGuestsOnSwitch();
@@ -200,6 +243,33 @@ public sealed class QemuSwitchTests : IDisposable
     }
 
     public void Dispose() => _lab.Dispose();
+
+    /// <summary>Connects from namespace <paramref name="ns"/> (retrying while the VM boots) and sends all of <paramref name="data"/>.</summary>
+    private static void SendFromNamespace(string ns, IPEndPoint target, byte[] data)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            using var client = NamespaceSockets.Run(ns, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp), $"cannot open a socket in {ns}");
+            try
+            {
+                client.Connect(target);
+            }
+            catch (SocketException) when (deadline.Elapsed < GuestDeadline)
+            {
+                Thread.Sleep(500);
+                continue;
+            }
+
+            for (var offset = 0; offset < data.Length;)
+            {
+                offset += client.Send(data, offset, data.Length - offset, SocketFlags.None);
+            }
+
+            client.Shutdown(SocketShutdown.Send);
+            return;
+        }
+    }
 
     private static string PingForever(string address) => $$"""
         i=0
