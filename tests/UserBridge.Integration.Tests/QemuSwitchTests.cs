@@ -149,13 +149,16 @@ public sealed class QemuSwitchTests : IDisposable
         SendFromNamespace(Network.Namespace(1), new IPEndPoint(IPAddress.Parse(AddressA), 5001), sent);
 
         // VM -> namespace: the VM's segments arrive at the offload TAP.
-        using var connection = listener.Accept();
         using var received = new MemoryStream();
-        var buffer = new byte[65536];
-        int read;
-        while ((read = connection.Receive(buffer)) > 0)
+        using (var connection = listener.Accept())
         {
-            received.Write(buffer, 0, read);
+            // Busybox nc half-closes at the end of its input and waits for our side to close before it exits.
+            var buffer = new byte[65536];
+            int read;
+            while ((read = connection.Receive(buffer)) > 0)
+            {
+                received.Write(buffer, 0, read);
+            }
         }
 
         var result = guest.WaitForResult(GuestDeadline);
