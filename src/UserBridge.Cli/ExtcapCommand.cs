@@ -132,7 +132,7 @@ internal static class ExtcapCommand
         var arguments = Arguments.Parse(tokens);
         if (arguments.Has("--extcap-interfaces"))
         {
-            Console.WriteLine($"extcap {{version={ManagementVerbs.Version}}}{{help=https://github.com/userbridge/userbridge#capture}}");
+            Console.WriteLine($"extcap {{version={ManagementVerbs.Version}}}{{display=UserBridge switches and their ports}}");
             foreach (var (name, controlPath) in SwitchRegistry.Running())
             {
                 Console.WriteLine($"interface {{value={InterfacePrefix}{name}}}{{display=UserBridge {name}: all ports}}");
