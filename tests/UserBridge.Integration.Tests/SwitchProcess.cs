@@ -30,19 +30,28 @@ internal sealed class SwitchProcess : IDisposable
 
     public int Pid => _process.Id;
 
-    public static string ProgramPath
+    /// <summary>The clone the tests were built in (where UserBridge.sln is).</summary>
+    public static string RepositoryRoot
     {
         get
         {
             var directory = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory));
-            var configuration = directory.Parent?.Name ?? "Debug";
             while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "UserBridge.sln")))
             {
                 directory = directory.Parent;
             }
 
             Assert.NotNull(directory);
-            var path = Path.Combine(directory.FullName, "src", "UserBridge.Cli", "bin", configuration, "net10.0", "userbridge");
+            return directory.FullName;
+        }
+    }
+
+    public static string ProgramPath
+    {
+        get
+        {
+            var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent?.Name ?? "Debug";
+            var path = Path.Combine(RepositoryRoot, "src", "UserBridge.Cli", "bin", configuration, "net10.0", "userbridge");
             Assert.True(File.Exists(path), $"the userbridge program was not built at {path}");
             return path;
         }
