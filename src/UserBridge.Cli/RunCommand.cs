@@ -20,15 +20,16 @@ internal static class RunCommand
             Description = "print a line of counters every SECONDS when they changed (0: never)",
             DefaultValueFactory = _ => 10,
         };
+        var cpus = new Option<string?>("--cpus") { Description = "run the port workers on these CPUs, e.g. 0 or 0-1 (default: anywhere); on 2 cores, one CPU leaves the other to the hosts' stacks" };
         var logLevel = Logging.LevelOption();
-        var run = new Command("run", "run the switch in the foreground (Ctrl-C or SIGTERM stops it)") { config, taps, name, control, stats, logLevel };
+        var run = new Command("run", "run the switch in the foreground (Ctrl-C or SIGTERM stops it)") { config, taps, name, control, stats, cpus, logLevel };
         run.SetAction(result =>
         {
             using var loggerFactory = Logging.Create(result.GetValue(logLevel));
             var logger = loggerFactory.CreateLogger("userbridge");
             try
             {
-                var switchConfig = BuildConfig(result.GetValue(config), result.GetValue(taps) ?? [], result.GetValue(name), result.GetValue(control));
+                var switchConfig = BuildConfig(result.GetValue(config), result.GetValue(taps) ?? [], result.GetValue(name), result.GetValue(control), result.GetValue(cpus));
                 if (switchConfig.Ports.Count == 0 && result.GetValue(config) is null)
                 {
                     Console.Error.WriteLine("userbridge run: no ports; give --tap IFNAME, or a --config file (its ports, or none: then add them with `userbridge port add`)");
@@ -51,10 +52,22 @@ internal static class RunCommand
         return run;
     }
 
-    private static SwitchConfig BuildConfig(FileInfo? file, string[] taps, string? name, string? control)
+    private static SwitchConfig BuildConfig(FileInfo? file, string[] taps, string? name, string? control, string? cpuList)
     {
         var config = file is null ? new SwitchConfig() : ConfigLoader.LoadFile(file.FullName);
         var errors = new List<string>();
+        if (cpuList is not null)
+        {
+            if (ConfigValues.TryParseCpus(cpuList, out var cpus))
+            {
+                config = config with { Cpus = cpus };
+            }
+            else
+            {
+                errors.Add($"--cpus {cpuList}: use {ConfigValues.CpusHelp} of the {Environment.ProcessorCount} CPUs of this machine");
+            }
+        }
+
         if (name is not null && !ConfigValues.IsValidName(name))
         {
             errors.Add($"--name {name}: use {ConfigValues.NameHelp}");

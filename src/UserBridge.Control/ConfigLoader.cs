@@ -11,7 +11,7 @@ namespace UserBridge.Control;
 /// </summary>
 public static class ConfigLoader
 {
-    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control", "vlan_filtering"];
+    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control", "vlan_filtering", "cpus"];
 
     public static SwitchConfig LoadFile(string path)
     {
@@ -145,6 +145,20 @@ public static class ConfigLoader
             case "control":
                 var control = ReadString(keyValue, at, errors);
                 return control is null ? config : config with { Control = control };
+            case "cpus":
+                var cpuText = ReadString(keyValue, at, errors);
+                if (cpuText is null)
+                {
+                    return config;
+                }
+
+                if (!ConfigValues.TryParseCpus(cpuText, out var cpus))
+                {
+                    errors.Add($"{at}: cpus = \"{cpuText}\" is not valid; use {ConfigValues.CpusHelp} of the {Environment.ProcessorCount} CPUs of this machine");
+                    return config;
+                }
+
+                return config with { Cpus = cpus };
             case "vlan_filtering":
                 if (keyValue.Value is BooleanValueSyntax filtering)
                 {

@@ -30,6 +30,34 @@ public static partial class ConfigValues
         return duration >= TimeSpan.FromSeconds(1);
     }
 
+    public const string CpusHelp = "a list of CPU numbers such as \"0\", \"1,3\" or \"0-3\"";
+
+    /// <summary>Parses a CPU list ("0", "1,3", "0-3") of CPUs this machine has; false for anything else.</summary>
+    public static bool TryParseCpus(string text, out IReadOnlyList<int> cpus)
+    {
+        var list = new SortedSet<int>();
+        cpus = [];
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var bounds = part.Split('-');
+            if (bounds.Length is < 1 or > 2
+                || !int.TryParse(bounds[0], NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+                || !int.TryParse(bounds[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var last)
+                || first > last || last >= Math.Min(Environment.ProcessorCount, UserBridge.Linux.CpuAffinity.MaxCpus))
+            {
+                return false;
+            }
+
+            for (var cpu = first; cpu <= last; cpu++)
+            {
+                list.Add(cpu);
+            }
+        }
+
+        cpus = [.. list];
+        return list.Count > 0;
+    }
+
     public static bool IsValidName(string name) => NamePattern().IsMatch(name);
 
     public static bool IsValidInterfaceName(string name) =>

@@ -26,11 +26,25 @@ public sealed record SwitchConfig
     /// <summary>VLAN-aware even without port VLAN settings (<c>vlan_filtering = true</c>).</summary>
     public bool VlanFiltering { get; init; }
 
+    /// <summary>The CPUs the port workers run on (<c>cpus = "0"</c>, <c>"0-1,3"</c>); null: any, as the kernel places them.</summary>
+    public IReadOnlyList<int>? Cpus { get; init; }
+
     public string ControlPath => Control ?? DefaultControlPath(Name);
 
     public static string DefaultControlPath(string name) => $"/run/userbridge/{name}.sock";
 
-    public BridgeOptions ToBridgeOptions() => new() { Name = Name, AgingTime = Aging, MacTableSize = MacTableSize, VlanFiltering = VlanFiltering };
+    public BridgeOptions ToBridgeOptions()
+    {
+        var cpus = Cpus;
+        return new()
+        {
+            Name = Name,
+            AgingTime = Aging,
+            MacTableSize = MacTableSize,
+            VlanFiltering = VlanFiltering,
+            WorkerStarting = cpus is null ? null : () => CpuAffinity.PinCurrentThread([.. cpus]),
+        };
+    }
 }
 
 /// <summary>

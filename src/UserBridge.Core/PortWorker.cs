@@ -81,6 +81,7 @@ internal sealed class PortWorker
         var queues = _queue < 0 ? null : (IMultiQueuePort)_port;
         try
         {
+            _bridge.Options.WorkerStarting?.Invoke();
             var engine = _bridge.Engine;
             var context = new WorkerContext();
             var table = engine.MacTable;

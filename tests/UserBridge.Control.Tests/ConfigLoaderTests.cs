@@ -36,6 +36,13 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void ReadsTheWorkersCpus()
+    {
+        Assert.Equal([0], ConfigLoader.Parse("cpus = \"0\"", File).Cpus);
+        Assert.Null(ConfigLoader.Parse(string.Empty, File).Cpus);
+    }
+
+    [Fact]
     public void AnEmptyFileGivesTheDefaults()
     {
         var config = ConfigLoader.Parse(string.Empty, File);
@@ -48,12 +55,14 @@ public sealed class ConfigLoaderTests
     }
 
     [Theory]
-    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, vlan_filtering, [[port]], [[mirror]] and [capture] tables")]
+    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, vlan_filtering, cpus, [[port]], [[mirror]] and [capture] tables")]
     [InlineData("aging = \"soon\"", "switch.toml:1: aging must be a duration such as \"300s\", \"5m\", \"1h\" or \"1500ms\" (at least 1s)")]
     [InlineData("aging = \"0s\"", "switch.toml:1: aging must be a duration")]
     [InlineData("mac_table_size = 0", "switch.toml:1: mac_table_size must be an integer from 1 to 67108864")]
     [InlineData("mac_table_size = \"big\"", "switch.toml:1: mac_table_size must be an integer")]
     [InlineData("name = 5", "switch.toml:1: name must be a string in double quotes")]
+    [InlineData("cpus = \"0-999\"", "switch.toml:1: cpus = \"0-999\" is not valid; use a list of CPU numbers")]
+    [InlineData("cpus = \"x\"", "switch.toml:1: cpus = \"x\" is not valid")]
     [InlineData("name = \"has space\"", "switch.toml:1: name = \"has space\" is not valid; use 1 to 32 letters")]
     [InlineData("[bridge]\nname = \"x\"", "switch.toml:1: unknown table [bridge]; allowed: [[port]]")]
     [InlineData("\n\n[[port]]\ninterface = \"a\"\nspeed = 10", "switch.toml:5: unknown key 'speed' in [[port]] of type \"tap\"; allowed: name, type, interface")]

@@ -88,7 +88,7 @@ public sealed class OffloadTcpTests : IDisposable
     }
 
     [Fact]
-    public async Task AMultiQueueTapRunsAWorkerPerQueueAndCarriesConcurrentTcpIntact()
+    public async Task AMultiQueueTapRunsAWorkerPerQueuePinnedToTheGivenCpuAndCarriesConcurrentTcpIntact()
     {
         Privileged.Require("ping");
         var config = Path.Combine(_directory, "switch.toml");
@@ -102,15 +102,20 @@ public sealed class OffloadTcpTests : IDisposable
             name = "sq"
             interface = "{_network.Tap(2)}"
             """);
-        _switch = SwitchProcess.StartSwitch("--config", config, "--name", _network.Prefix, "--control", _control);
+        _switch = SwitchProcess.StartSwitch("--config", config, "--name", _network.Prefix, "--control", _control, "--cpus", "0");
         Assert.Contains($"port mq up: tap {_network.Tap(1)} (created; removed on exit, offloads, 2 queues)", _switch.Output, StringComparison.Ordinal);
         _network.AddHost(1);
         _network.AddHost(2);
 
-        var threads = Directory.GetDirectories($"/proc/{_switch.Pid}/task").Select(task => File.ReadAllText(Path.Combine(task, "comm")).Trim()).ToList();
-        Assert.Contains("ub-rx-mq-q0", threads);
-        Assert.Contains("ub-rx-mq-q1", threads);
-        Assert.Contains("ub-rx-sq", threads);
+        var threads = Directory.GetDirectories($"/proc/{_switch.Pid}/task")
+            .Select(task => (Name: File.ReadAllText(Path.Combine(task, "comm")).Trim(), Cpus: File.ReadAllLines(Path.Combine(task, "status")).Single(line => line.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal)).Split(':')[1].Trim()))
+            .Where(thread => thread.Name.StartsWith("ub-rx-", StringComparison.Ordinal))
+            .ToDictionary(thread => thread.Name, thread => thread.Cpus);
+        foreach (var worker in new[] { "ub-rx-mq-q0", "ub-rx-mq-q1", "ub-rx-sq" })
+        {
+            Assert.True(threads.TryGetValue(worker, out var cpus), $"no thread {worker}: {string.Join(", ", threads.Keys)}");
+            Assert.Equal("0", cpus);
+        }
 
         var transfers = new[] { (1, 2, 6001), (1, 2, 6002), (2, 1, 6003), (2, 1, 6004) }
             .Select(transfer => Task.Run(() => Transfer(transfer.Item1, transfer.Item2, transfer.Item3), TestContext.Current.CancellationToken))
