@@ -20,7 +20,7 @@
 # Usage (root): bench/e2e/run.sh [--systems LIST] [--reps N] [--time S] [--tests LIST] [--out DIR] [--smoke]
 #   --smoke: 1 repetition of 2 s per test, userbridge and kbridge only (a check that the harness works); its report
 #   goes to DIR, not bench/.
-# Raw results go to DIR/raw (default bench/e2e/out); then bench/e2e/Report writes bench/RESULTS.md and
+# Raw results go to DIR/raw (default bench/e2e/out, not kept in git); then bench/e2e/Report writes bench/RESULTS.md and
 # bench/results.png from them. Everything is named with a prefix unique to the run and removed at the end, also on
 # failure; addresses are 198.18.0.1 and .2/24, with no default route.
 set -u -o pipefail
@@ -51,7 +51,7 @@ NS1=$P-n1 NS2=$P-n2 NS0=$P-n0 TAP1=$P-t1 TAP2=$P-t2 BR=$P-br
 IP1=198.18.0.1 IP2=198.18.0.2
 WORK=$(mktemp -d "/tmp/$P.XXXX")
 RAW=$OUT/raw
-SWITCH_PIDS="" OVS_DIR=$WORK/ovs
+SWITCH_PIDS="" OVS_DIR=$WORK/ovs OVS_NETDEV_OURS=0
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
 need() { for tool in "$@"; do command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (apt-get install iperf3 iproute2 iputils-ping gcc vde2 openvswitch-switch)" >&2; exit 1; }; done; }
@@ -76,6 +76,9 @@ ovs_stop() {
 	for pidfile in "$OVS_DIR"/*.pid; do [ -f "$pidfile" ] && kill -KILL "$(cat "$pidfile")" 2>/dev/null; done
 	rm -rf "$OVS_DIR"
 	ip link del "$BR" 2>/dev/null
+	# The netdev datapath's own TAP outlives vswitchd: remove it when our vswitchd made it.
+	[ "$OVS_NETDEV_OURS" = 1 ] && ip link del ovs-netdev 2>/dev/null
+	OVS_NETDEV_OURS=0
 	return 0
 }
 
@@ -151,6 +154,7 @@ setup() { # SYSTEM
 		move_taps ;;
 	ovs | ovs-tso)
 		need ovs-vswitchd ovsdb-server
+		ip link show ovs-netdev >/dev/null 2>&1 || OVS_NETDEV_OURS=1
 		mkdir -p "$OVS_DIR"
 		ovs ovsdb-tool create "$OVS_DIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema &&
 			ovs ovsdb-server "$OVS_DIR/conf.db" --remote="punix:$OVS_DIR/db.sock" --pidfile="$OVS_DIR/ovsdb.pid" \
