@@ -215,8 +215,9 @@ public sealed class CaptureSession : IDisposable
         }
 
         var decision = record.Decision;
-        var egress = decision.Action == ForwardingAction.Forward && (uint)decision.EgressPort < (uint)_bridge.Snapshot.Ports.Length
-            ? _bridge.Snapshot.Ports[decision.EgressPort]?.Name
+        var ports = _bridge.Snapshot.Ports;
+        var egress = decision.Action == ForwardingAction.Forward && (uint)decision.EgressPort < (uint)ports.Length
+            ? ports[decision.EgressPort]?.Name
             : null;
         var comment = _texts.For(decision, slot.Name, egress, frame);
         var direction = record.Direction == TapDirection.In ? PacketDirection.Inbound : PacketDirection.Outbound;

@@ -44,7 +44,8 @@ internal static class CaptureCommand
         return capture;
     }
 
-    private static int WriteTo(string socketPath, JsonObject args, string target)
+    /// <summary>Streams a capture into <paramref name="target"/> (a file, a FIFO, or - for stdout) until it ends.</summary>
+    internal static int WriteTo(string socketPath, JsonObject args, string target)
     {
         using var signals = new ShutdownSignals();
         CaptureStreamConnection connection;

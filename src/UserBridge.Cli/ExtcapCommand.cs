@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using UserBridge.Capture;
 using UserBridge.Control;
 
 namespace UserBridge.Cli;
@@ -207,25 +206,8 @@ internal static class ExtcapCommand
             args["include_drops"] = true;
         }
 
-        using var signals = new ShutdownSignals();
-        try
-        {
-            using var connection = CaptureStreamConnection.Open(controlPath, args);
-            using var registration = signals.Token.Register(connection.RequestStop);
-            using var output = new FileStream(fifo, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
-            new PcapngRelay().Run(connection.Stream, output, () => !connection.Stream.DataAvailable);
-            return ExitCodes.Success;
-        }
-        catch (ManagementException ex)
-        {
-            Console.Error.WriteLine($"userbridge extcap: {ex.Message}");
-            return ExitCodes.Failure;
-        }
-        catch (IOException)
-        {
-            // Wireshark closed the FIFO: the capture is over.
-            return ExitCodes.Success;
-        }
+        // The same stream as `userbridge capture -w FIFO`; Wireshark's SIGTERM ends it with the statistics.
+        return CaptureCommand.WriteTo(controlPath, args, fifo);
     }
 
     private static List<string> Ports(string controlPath)

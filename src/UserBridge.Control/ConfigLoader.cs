@@ -48,6 +48,20 @@ public static class ConfigLoader
             config = ApplySwitchKey(config, keyValue, sourceName, errors);
         }
 
+        var (ports, mirrors, capture) = ReadTables(document, sourceName, errors);
+        config = config with { Ports = ports, Mirrors = mirrors, Capture = capture };
+        errors.AddRange(Validate(config, sourceName));
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(errors);
+        }
+
+        return config;
+    }
+
+    /// <summary>The <c>[[port]]</c>, <c>[[mirror]]</c> and <c>[capture]</c> tables, each checked key by key.</summary>
+    private static (List<PortConfig> Ports, List<MirrorConfig> Mirrors, CaptureConfig? Capture) ReadTables(DocumentSyntax document, string sourceName, List<string> errors)
+    {
         var ports = new List<PortConfig>();
         var mirrors = new List<MirrorConfig>();
         CaptureConfig? capture = null;
@@ -81,14 +95,7 @@ public static class ConfigLoader
             }
         }
 
-        config = config with { Ports = ports, Mirrors = mirrors, Capture = capture };
-        errors.AddRange(Validate(config, sourceName));
-        if (errors.Count > 0)
-        {
-            throw new ConfigException(errors);
-        }
-
-        return config;
+        return (ports, mirrors, capture);
     }
 
     /// <summary>The checks that span several entries (duplicates), for files and flags alike.</summary>
@@ -160,13 +167,7 @@ public static class ConfigLoader
 
                 return config with { Cpus = cpus };
             case "vlan_filtering":
-                if (keyValue.Value is BooleanValueSyntax filtering)
-                {
-                    return config with { VlanFiltering = filtering.Value };
-                }
-
-                errors.Add($"{at}: vlan_filtering must be true or false");
-                return config;
+                return ReadBoolean(keyValue, at, errors) is { } filtering ? config with { VlanFiltering = filtering } : config;
             default:
                 errors.Add($"{at}: unknown key '{key}'; allowed at the top level: {string.Join(", ", SwitchKeys)}, [[port]], [[mirror]] and [capture] tables");
                 return config;
@@ -191,7 +192,7 @@ public static class ConfigLoader
         return PortRules.Build(settings, Line(table), line => $"{sourceName}:{line}", errors);
     }
 
-    private static string? ReadString(KeyValueSyntax keyValue, string at, List<string> errors)
+    internal static string? ReadString(KeyValueSyntax keyValue, string at, List<string> errors)
     {
         if (keyValue.Value is StringValueSyntax text)
         {
@@ -202,7 +203,18 @@ public static class ConfigLoader
         return null;
     }
 
-    private static long? ReadInteger(KeyValueSyntax keyValue, string at, List<string> errors, long min, long max)
+    internal static bool? ReadBoolean(KeyValueSyntax keyValue, string at, List<string> errors)
+    {
+        if (keyValue.Value is BooleanValueSyntax flag)
+        {
+            return flag.Value;
+        }
+
+        errors.Add($"{at}: {KeyText(keyValue.Key)} must be true or false");
+        return null;
+    }
+
+    internal static long? ReadInteger(KeyValueSyntax keyValue, string at, List<string> errors, long min, long max)
     {
         if (keyValue.Value is IntegerValueSyntax number && number.Value >= min && number.Value <= max)
         {

@@ -83,8 +83,7 @@ public static class PortRules
         var mode = SocketMode(values, where, errors);
         var group = Optional(values, "group", where, errors);
         var remote = Optional(values, "remote", where, errors);
-        var offload = !values.TryGetValue("offload", out var offloadSetting) || Boolean(offloadSetting, where, errors);
-        var queues = values.TryGetValue("queues", out var queuesSetting) ? Integer(queuesSetting, 1, MaxQueues, where, errors) : 1;
+        var (offload, queues) = TapSettings(values, where, errors);
         if (errors.Count > before)
         {
             return null;
@@ -130,6 +129,14 @@ public static class PortRules
         }
 
         return (interfaceName, path);
+    }
+
+    /// <summary>A TAP's offloads (default on) and queue count (default 1).</summary>
+    private static (bool Offload, int Queues) TapSettings(Dictionary<string, PortSetting> values, Func<int, string> where, List<string> errors)
+    {
+        var offload = !values.TryGetValue("offload", out var offloadSetting) || Boolean(offloadSetting, where, errors);
+        var queues = values.TryGetValue("queues", out var queuesSetting) ? Integer(queuesSetting, 1, MaxQueues, where, errors) : 1;
+        return (offload, queues);
     }
 
     /// <summary>The qemu-stream role and multi flag, checked against each other.</summary>

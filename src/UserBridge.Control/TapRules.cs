@@ -21,7 +21,7 @@ internal static class TapRules
             switch (key)
             {
                 case "file":
-                    file = String(keyValue.Value, key, at, errors);
+                    file = ConfigLoader.ReadString(keyValue, at, errors);
                     break;
                 case "ports":
                     config = config with { Ports = Names(keyValue.Value, key, at, errors) };
@@ -30,19 +30,19 @@ internal static class TapRules
                     config = config with { Direction = Direction(keyValue.Value, at, errors) };
                     break;
                 case "filter":
-                    config = config with { Filter = String(keyValue.Value, key, at, errors) };
+                    config = config with { Filter = ConfigLoader.ReadString(keyValue, at, errors) };
                     break;
                 case "snaplen":
-                    config = config with { SnapLength = (int)(Integer(keyValue.Value, key, 64, int.MaxValue, at, errors) ?? config.SnapLength) };
+                    config = config with { SnapLength = (int)(ConfigLoader.ReadInteger(keyValue, at, errors, 64, int.MaxValue) ?? config.SnapLength) };
                     break;
                 case "include_drops":
-                    config = config with { IncludeDrops = Boolean(keyValue.Value, key, at, errors) };
+                    config = config with { IncludeDrops = ConfigLoader.ReadBoolean(keyValue, at, errors) ?? false };
                     break;
                 case "rotate_bytes":
-                    config = config with { RotateBytes = Integer(keyValue.Value, key, 1024, long.MaxValue, at, errors) ?? 0 };
+                    config = config with { RotateBytes = ConfigLoader.ReadInteger(keyValue, at, errors, 1024, long.MaxValue) ?? 0 };
                     break;
                 case "keep_files":
-                    config = config with { KeepFiles = (int)(Integer(keyValue.Value, key, 1, 100_000, at, errors) ?? 0) };
+                    config = config with { KeepFiles = (int)(ConfigLoader.ReadInteger(keyValue, at, errors, 1, 100_000) ?? 0) };
                     break;
                 default:
                     errors.Add($"{at}: unknown key '{key}' in [capture]; allowed: {string.Join(", ", CaptureKeys)}");
@@ -80,13 +80,13 @@ internal static class TapRules
                     sources = keyValue.Value is StringValueSyntax { Value: { } one } ? new HashSet<string>(StringComparer.Ordinal) { one } : Names(keyValue.Value, key, at, errors);
                     break;
                 case "output":
-                    output = String(keyValue.Value, key, at, errors);
+                    output = ConfigLoader.ReadString(keyValue, at, errors);
                     break;
                 case "direction":
                     direction = Direction(keyValue.Value, at, errors);
                     break;
                 case "vlan":
-                    vlan = (int)(Integer(keyValue.Value, key, PortVlan.MinVid, PortVlan.MaxVid, at, errors) ?? 0);
+                    vlan = (int)(ConfigLoader.ReadInteger(keyValue, at, errors, PortVlan.MinVid, PortVlan.MaxVid) ?? 0);
                     break;
                 default:
                     errors.Add($"{at}: unknown key '{key}' in [[mirror]]; allowed: {string.Join(", ", MirrorKeys)}");
@@ -136,17 +136,6 @@ internal static class TapRules
         }
     }
 
-    private static string? String(ValueSyntax? value, string key, string at, List<string> errors)
-    {
-        if (value is StringValueSyntax { Value: { } text })
-        {
-            return text;
-        }
-
-        errors.Add($"{at}: {key} must be a string in double quotes");
-        return null;
-    }
-
     private static HashSet<string>? Names(ValueSyntax? value, string key, string at, List<string> errors)
     {
         if (value is ArraySyntax array && array.Items.All(item => item.Value is StringValueSyntax))
@@ -167,27 +156,5 @@ internal static class TapRules
 
         errors.Add($"{at}: direction must be \"in\", \"out\" or \"both\"");
         return TapDirection.Both;
-    }
-
-    private static long? Integer(ValueSyntax? value, string key, long min, long max, string at, List<string> errors)
-    {
-        if (value is IntegerValueSyntax number && number.Value >= min && number.Value <= max)
-        {
-            return number.Value;
-        }
-
-        errors.Add($"{at}: {key} must be an integer from {min} to {max}");
-        return null;
-    }
-
-    private static bool Boolean(ValueSyntax? value, string key, string at, List<string> errors)
-    {
-        if (value is BooleanValueSyntax flag)
-        {
-            return flag.Value;
-        }
-
-        errors.Add($"{at}: {key} must be true or false");
-        return false;
     }
 }

@@ -9,7 +9,7 @@ namespace UserBridge.Core;
 /// plane: they are serialised by one lock and publish a new <see cref="SwitchSnapshot"/> for every change;
 /// the workers never take that lock.
 /// </summary>
-public sealed class Bridge : IDisposable
+public sealed partial class Bridge : IDisposable
 {
     private static readonly TimeSpan WorkerStopTimeout = TimeSpan.FromSeconds(1);
 
@@ -168,54 +168,6 @@ public sealed class Bridge : IDisposable
         }
     }
 
-    /// <summary>
-    /// Attaches a capture or a mirror: from the next batch on, the workers offer it copies of its ports' traffic.
-    /// A mirror's output port stops being learned on and flooded to.
-    /// </summary>
-    public void AddTap(FrameTap tap)
-    {
-        ArgumentNullException.ThrowIfNull(tap);
-        lock (_control)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_taps.Contains(tap))
-            {
-                throw new ArgumentException("the tap is already attached", nameof(tap));
-            }
-
-            _taps.Add(tap);
-            Publish(_snapshot.Ports);
-            if (tap is MirrorTap mirror && _snapshot.Find(mirror.Output) is { } output)
-            {
-                MacTable.FlushPort(output.Index, includeStatic: true);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Detaches a tap and returns once no worker can still offer it a copy: after that its consumer may drain and
-    /// close. False when it was not attached.
-    /// </summary>
-    public bool RemoveTap(FrameTap tap)
-    {
-        ArgumentNullException.ThrowIfNull(tap);
-        lock (_control)
-        {
-            if (!_taps.Remove(tap))
-            {
-                return false;
-            }
-
-            if (!_disposed)
-            {
-                Publish(_snapshot.Ports);
-            }
-        }
-
-        WaitForWorkers();
-        return true;
-    }
-
     /// <summary>Starts a worker per port and the aging sweeper.</summary>
     public void Start()
     {
@@ -321,28 +273,6 @@ public sealed class Bridge : IDisposable
                 Log.WorkerStuck(Logger, name, WorkerStopTimeout);
             }
         }
-    }
-
-    /// <summary>Sets <see cref="PortSlot.IsMirrorOutput"/> on exactly the ports that a mirror sends to.</summary>
-    private PortSlot?[] MarkMirrorOutputs(PortSlot?[] ports)
-    {
-        PortSlot?[]? marked = null;
-        for (var i = 0; i < ports.Length; i++)
-        {
-            if (ports[i] is not { } slot)
-            {
-                continue;
-            }
-
-            var isOutput = _taps.Any(tap => tap is MirrorTap mirror && mirror.Output == slot.Name);
-            if (slot.IsMirrorOutput != isOutput)
-            {
-                marked ??= (PortSlot?[])ports.Clone();
-                marked[i] = slot with { IsMirrorOutput = isOutput };
-            }
-        }
-
-        return marked ?? ports;
     }
 
     /// <summary>

@@ -53,14 +53,15 @@ public sealed partial class ForwardingEngine
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ForwardingDecision ProcessTapped(TapSet taps, SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, WorkerContext context, long nowMs)
     {
-        if (taps.IsMirrorOutput(ingressPort) && snapshot.Ports[ingressPort] is { } output)
+        var ports = snapshot.Ports;
+        if ((uint)ingressPort < (uint)ports.Length && ports[ingressPort] is { IsMirrorOutput: true } output)
         {
             output.Counters.CountReceived(frameBytes.Length);
             return Dropped(output.Counters, DropReason.MirrorOutput, 0);
         }
 
         var decision = Decide(snapshot, ingressPort, frameBytes, nowMs);
-        var stamp = taps.OnIngress(snapshot.Ports, ingressPort, frameBytes, decision, offload, context);
+        var stamp = taps.OnIngress(ports, ingressPort, frameBytes, decision, offload, context);
         if (decision.Action == ForwardingAction.Drop)
         {
             return decision;

@@ -74,6 +74,15 @@ internal sealed class PortWorker
         return (uint)_portIndex < (uint)ports.Length && ReferenceEquals(ports[_portIndex]?.Port, _port);
     }
 
+    /// <summary>Starts loading the MAC table entries of the whole batch, so that their cache misses overlap.</summary>
+    private void Prefetch(ForwardingEngine engine, SwitchSnapshot snapshot, PacketBuffer[] batch, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            engine.Prefetch(snapshot, _portIndex, batch[i].Frame);
+        }
+    }
+
     private void Run()
     {
         var batch = _bridge.BufferPool.RentBatch(BatchSize);
@@ -105,10 +114,7 @@ internal sealed class PortWorker
                     var nowMs = table.NowMs;
                     if (table.Count >= PrefetchEntries)
                     {
-                        for (var i = 0; i < count; i++)
-                        {
-                            engine.Prefetch(snapshot, _portIndex, batch[i].Frame);
-                        }
+                        Prefetch(engine, snapshot, batch, count);
                     }
 
                     for (var i = 0; i < count; i++)

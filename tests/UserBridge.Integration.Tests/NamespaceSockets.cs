@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Tmds.Linux;
 using UserBridge.Linux;
 
@@ -11,6 +13,20 @@ internal static class NamespaceSockets
     /// <summary>A packet socket on <paramref name="interfaceName"/> of namespace <paramref name="ns"/>; usable from any thread.</summary>
     public static PacketSocketPort OpenPacket(string ns, string interfaceName) =>
         Run(ns, () => PacketSocketPort.Open(interfaceName), $"cannot open a packet socket on {interfaceName} in {ns}");
+
+    /// <summary>A TCP socket of namespace <paramref name="ns"/>, not yet connected.</summary>
+    public static Socket Tcp(string ns) =>
+        Run(ns, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp), $"cannot open a TCP socket in {ns}");
+
+    /// <summary>A TCP socket of namespace <paramref name="ns"/> listening on <paramref name="endpoint"/> (an address of that namespace).</summary>
+    public static Socket Listen(string ns, IPEndPoint endpoint) =>
+        Run(ns, () =>
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(endpoint);
+            socket.Listen(1);
+            return socket;
+        }, $"cannot listen on {endpoint} in {ns}");
 
     /// <summary>
     /// Runs <paramref name="open"/> on a thread inside namespace <paramref name="ns"/>: the sockets it creates belong to

@@ -134,14 +134,8 @@ public sealed class OffloadTcpTests : IDisposable
     private (byte[] Sent, byte[] Received) Transfer(int from, int to, int port)
     {
         var address = IPAddress.Parse(TestNetwork.Address(to));
-        using var listener = NamespaceSockets.Run(_network.Namespace(to), () =>
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            socket.Bind(new IPEndPoint(address, port));
-            socket.Listen(1);
-            return socket;
-        }, $"cannot listen in h{to}");
-        using var client = NamespaceSockets.Run(_network.Namespace(from), () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp), $"cannot open a socket in h{from}");
+        using var listener = NamespaceSockets.Listen(_network.Namespace(to), new IPEndPoint(address, port));
+        using var client = NamespaceSockets.Tcp(_network.Namespace(from));
         var receiving = Task.Run(() =>
         {
             using var server = listener.Accept();

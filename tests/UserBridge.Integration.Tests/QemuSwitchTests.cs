@@ -134,14 +134,7 @@ public sealed class QemuSwitchTests : IDisposable
         Privileged.RequireGuestsOnSwitch();
         _lab.StartSwitch(GuestLab.TapPort("host", Network.Tap(1)), _lab.StreamPort("vm1", "vm1.sock"));
         Network.AddHost(1);
-        var hostAddress = IPAddress.Parse(TestNetwork.Address(1));
-        using var listener = NamespaceSockets.Run(Network.Namespace(1), () =>
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            socket.Bind(new IPEndPoint(hostAddress, 5001));
-            socket.Listen(1);
-            return socket;
-        }, "cannot listen in the namespace");
+        using var listener = NamespaceSockets.Listen(Network.Namespace(1), new IPEndPoint(IPAddress.Parse(TestNetwork.Address(1)), 5001));
         var guest = _lab.Guest("a", _lab.StreamClient("vm1.sock"), MacA, $"{AddressA}/24", GuestScripts.Receiver + "\n" + GuestScripts.Sender(TestNetwork.Address(1)));
 
         // Namespace -> VM: the host stack's 64 KiB GSO frames leave through the socket port as wire-sized segments.
@@ -253,7 +246,7 @@ public sealed class QemuSwitchTests : IDisposable
         var deadline = Stopwatch.StartNew();
         while (true)
         {
-            using var client = NamespaceSockets.Run(ns, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp), $"cannot open a socket in {ns}");
+            using var client = NamespaceSockets.Tcp(ns);
             try
             {
                 client.Connect(target);

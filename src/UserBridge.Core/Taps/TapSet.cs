@@ -4,7 +4,7 @@ namespace UserBridge.Core.Taps;
 
 /// <summary>
 /// The taps of one snapshot, resolved per port index: which taps take a port's received frames, its dropped
-/// frames and its sent frames. Built by the control plane; the workers only read it. A snapshot without taps has
+/// frames and its sent frames (a mirror's output port is marked on its <see cref="PortSlot"/>). Built by the control plane; the workers only read it. A snapshot without taps has
 /// none at all, so the data path pays one null check.
 /// </summary>
 public sealed class TapSet
@@ -15,7 +15,6 @@ public sealed class TapSet
     private readonly FrameTap[][] _in;
     private readonly FrameTap[][] _dropped;
     private readonly FrameTap[][] _out;
-    private readonly bool[] _mirrorOutputs;
 
     public TapSet(PortSlot?[] ports, IReadOnlyList<FrameTap> taps)
     {
@@ -24,19 +23,14 @@ public sealed class TapSet
         _in = new FrameTap[ports.Length][];
         _dropped = new FrameTap[ports.Length][];
         _out = new FrameTap[ports.Length][];
-        _mirrorOutputs = new bool[ports.Length];
         for (var i = 0; i < ports.Length; i++)
         {
             var slot = ports[i];
             _in[i] = slot is null ? None : [.. taps.Where(tap => tap.Direction.HasFlag(TapDirection.In) && tap.Selects(slot))];
             _dropped[i] = slot is null ? None : [.. taps.Where(tap => tap.Direction.HasFlag(TapDirection.In) && tap.IncludeDrops && tap.Selects(slot))];
             _out[i] = slot is null ? None : [.. taps.Where(tap => tap.Direction.HasFlag(TapDirection.Out) && tap.Selects(slot))];
-            _mirrorOutputs[i] = slot is { IsMirrorOutput: true };
         }
     }
-
-    /// <summary>True when the port at <paramref name="portIndex"/> is a mirror's output, which takes copies only.</summary>
-    public bool IsMirrorOutput(int portIndex) => (uint)portIndex < (uint)_mirrorOutputs.Length && _mirrorOutputs[portIndex];
 
     /// <summary>Stamps a frame and offers its ingress copy (or its dropped copy) to the taps of its port.</summary>
     public TapStamp OnIngress(PortSlot?[] ports, int ingressPort, ReadOnlySpan<byte> frame, in ForwardingDecision decision, in VirtioNetHeader offload, WorkerContext context)
