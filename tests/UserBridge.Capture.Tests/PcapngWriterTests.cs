@@ -1,4 +1,5 @@
 using System.Text;
+using UserBridge.Tests.Shared;
 
 namespace UserBridge.Capture.Tests;
 
@@ -153,13 +154,12 @@ public sealed class PcapngWriterTests
         const string comment = "flood: unknown unicast vlan 10";
         writer.WritePacket(0, 1, frame, frame.Length, PacketDirection.Inbound, 1, comment);
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var packetId = 0ul; packetId < 1000; packetId++)
-        {
-            writer.WritePacket(0, (long)packetId, frame, frame.Length, PacketDirection.Outbound, packetId, comment);
-        }
+        var packetId = 1ul;
+        var allocated = Allocations.PerAttempt(
+            () => writer.WritePacket(0, (long)packetId, frame, frame.Length, PacketDirection.Outbound, packetId++, comment),
+            rounds: 1000);
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, allocated);
     }
 
     [Fact]
