@@ -8,8 +8,9 @@
 #   vde           vde_switch -t TAP1 -t TAP2 (Debian vde2)
 #   ovs           Open vSwitch's userspace (netdev) datapath, two internal ports, private db and run directory
 #   ovs-tso       the same with other_config:userspace-tso-enable=true
-# and, on request (--systems), two UserBridge variants:
+# and, on request (--systems), UserBridge variants:
 #   userbridge-1cpu      with its port workers on CPU 0 (cpus = "0"), leaving the other cores to the hosts
+#   userbridge-poll      with one poller thread serving both ports (pollers = 1)
 #   userbridge-capture   with an always-on capture of every port to a file in the scratch directory
 #   userbridge-32        with 30 more TAP ports, idle
 # Tests: tcp1 and tcp2 (iperf3 TCP, 1 and 2 streams), udp64 (iperf3 UDP, 64-byte payloads, unlimited rate: pps
@@ -121,7 +122,7 @@ wait_for_line() { # FILE TEXT
 setup() { # SYSTEM
 	ip netns add "$NS1" && ip netns add "$NS2" || return 1
 	case $1 in
-	userbridge | userbridge-1cpu | userbridge-capture | userbridge-32)
+	userbridge | userbridge-1cpu | userbridge-poll | userbridge-capture | userbridge-32)
 		printf '[[port]]\nname = "p1"\ninterface = "%s"\nmode = "access"\nvlan = 10\n\n[[port]]\nname = "p2"\ninterface = "%s"\nmode = "access"\nvlan = 10\n' "$TAP1" "$TAP2" > "$WORK/ub.toml"
 		if [ "$1" = userbridge-32 ]; then
 			# 30 more ports, idle: TAPs nobody uses, each with its worker waiting in poll.
@@ -129,6 +130,7 @@ setup() { # SYSTEM
 		fi
 		[ "$1" = userbridge-capture ] && printf '\n[capture]\nfile = "%s/capture.pcapng"\n' "$WORK" >> "$WORK/ub.toml"
 		[ "$1" = userbridge-1cpu ] && sed -i '1i cpus = "0"' "$WORK/ub.toml"
+		[ "$1" = userbridge-poll ] && sed -i '1i pollers = 1' "$WORK/ub.toml"
 		"$ROOT/src/UserBridge.Cli/bin/Release/net10.0/userbridge" run --config "$WORK/ub.toml" --name "$P" --control "$WORK/ub.sock" --stats 1 > "$WORK/switch.log" 2>&1 &
 		SWITCH_PIDS=$!
 		wait_for_line "$WORK/switch.log" "running:" && move_taps ;;

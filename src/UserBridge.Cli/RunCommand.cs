@@ -21,15 +21,16 @@ internal static class RunCommand
             DefaultValueFactory = _ => 10,
         };
         var cpus = new Option<string?>("--cpus") { Description = "run the port workers on these CPUs, e.g. 0 or 0-1 (default: anywhere); on 2 cores, one CPU leaves the other to the hosts' stacks" };
+        var pollers = new Option<int?>("--pollers") { Description = $"poller threads serving the TAP, packet and datagram ports (0: a thread per port; default {SwitchConfig.DefaultPollers})" };
         var logLevel = Logging.LevelOption();
-        var run = new Command("run", "run the switch in the foreground (Ctrl-C or SIGTERM stops it)") { config, taps, name, control, stats, cpus, logLevel };
+        var run = new Command("run", "run the switch in the foreground (Ctrl-C or SIGTERM stops it)") { config, taps, name, control, stats, cpus, pollers, logLevel };
         run.SetAction(result =>
         {
             using var loggerFactory = Logging.Create(result.GetValue(logLevel));
             var logger = loggerFactory.CreateLogger("userbridge");
             try
             {
-                var switchConfig = BuildConfig(result.GetValue(config), result.GetValue(taps) ?? [], result.GetValue(name), result.GetValue(control), result.GetValue(cpus));
+                var switchConfig = BuildConfig(result.GetValue(config), result.GetValue(taps) ?? [], result.GetValue(name), result.GetValue(control), result.GetValue(cpus), result.GetValue(pollers));
                 if (switchConfig.Ports.Count == 0 && result.GetValue(config) is null)
                 {
                     Console.Error.WriteLine("userbridge run: no ports; give --tap IFNAME, or a --config file (its ports, or none: then add them with `userbridge port add`)");
@@ -52,10 +53,22 @@ internal static class RunCommand
         return run;
     }
 
-    private static SwitchConfig BuildConfig(FileInfo? file, string[] taps, string? name, string? control, string? cpuList)
+    private static SwitchConfig BuildConfig(FileInfo? file, string[] taps, string? name, string? control, string? cpuList, int? pollers)
     {
         var config = file is null ? new SwitchConfig() : ConfigLoader.LoadFile(file.FullName);
         var errors = new List<string>();
+        if (pollers is { } pollerCount)
+        {
+            if (pollerCount is >= 0 and <= SwitchConfig.MaxPollers)
+            {
+                config = config with { Pollers = pollerCount };
+            }
+            else
+            {
+                errors.Add($"--pollers {pollerCount}: use 0 (a thread per port) to {SwitchConfig.MaxPollers}");
+            }
+        }
+
         if (cpuList is not null)
         {
             if (ConfigValues.TryParseCpus(cpuList, out var cpus))

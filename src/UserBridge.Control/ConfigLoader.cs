@@ -11,7 +11,7 @@ namespace UserBridge.Control;
 /// </summary>
 public static class ConfigLoader
 {
-    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control", "vlan_filtering", "cpus"];
+    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control", "vlan_filtering", "cpus", "pollers"];
 
     public static SwitchConfig LoadFile(string path)
     {
@@ -166,6 +166,9 @@ public static class ConfigLoader
                 }
 
                 return config with { Cpus = cpus };
+            case "pollers":
+                var pollers = ReadInteger(keyValue, at, errors, 0, SwitchConfig.MaxPollers);
+                return pollers is null ? config : config with { Pollers = (int)pollers.Value };
             case "vlan_filtering":
                 return ReadBoolean(keyValue, at, errors) is { } filtering ? config with { VlanFiltering = filtering } : config;
             default:

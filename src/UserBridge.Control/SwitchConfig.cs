@@ -29,7 +29,17 @@ public sealed record SwitchConfig
     /// <summary>The CPUs the port workers run on (<c>cpus = "0"</c>, <c>"0-1,3"</c>); null: any, as the kernel places them.</summary>
     public IReadOnlyList<int>? Cpus { get; init; }
 
+    /// <summary>
+    /// Poller threads for the TAP, packet and datagram ports (<c>pollers = N</c>): each waits on its share of the ports'
+    /// fds and forwards every ready one's batch to completion. 0: a worker thread per port.
+    /// </summary>
+    public int Pollers { get; init; } = DefaultPollers;
+
     public string ControlPath => Control ?? DefaultControlPath(Name);
+
+    public const int DefaultPollers = 1;
+
+    public const int MaxPollers = 64;
 
     public static string DefaultControlPath(string name) => $"/run/userbridge/{name}.sock";
 
@@ -43,6 +53,8 @@ public sealed record SwitchConfig
             MacTableSize = MacTableSize,
             VlanFiltering = VlanFiltering,
             WorkerStarting = cpus is null ? null : () => CpuAffinity.PinCurrentThread([.. cpus]),
+            Pollers = Pollers,
+            CreatePollSet = static () => new EpollSet(),
         };
     }
 }

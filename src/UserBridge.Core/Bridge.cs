@@ -15,9 +15,11 @@ public sealed partial class Bridge : IDisposable
 
     private readonly Lock _control = new();
     private readonly Dictionary<string, PortWorker[]> _workers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PollWorker> _polled = new(StringComparer.Ordinal);
     private readonly List<FrameTap> _taps = [];
     private readonly TimeProvider _time;
     private SwitchSnapshot _snapshot = SwitchSnapshot.Empty;
+    private PollWorker[] _pollers = [];
     private ITimer? _sweeper;
     private bool _started;
     private bool _disposed;
@@ -98,6 +100,7 @@ public sealed partial class Bridge : IDisposable
     {
         PortSlot? slot;
         PortWorker[]? worker;
+        PollWorker? poller;
         lock (_control)
         {
             slot = _snapshot.Find(name);
@@ -110,9 +113,11 @@ public sealed partial class Bridge : IDisposable
             ports[slot.Index] = null;
             Publish(ports);
             _workers.Remove(name, out worker);
+            _polled.Remove(name, out poller);
         }
 
         StopWorker(worker, name);
+        poller?.Remove((IPollablePort)slot.Port, slot.Index);
         WaitForWorkers();
         MacTable.FlushPort(slot.Index);
         slot.Port.Dispose();
@@ -180,6 +185,7 @@ public sealed partial class Bridge : IDisposable
             }
 
             _started = true;
+            StartPollers();
             foreach (var slot in _snapshot.Ports)
             {
                 if (slot is not null)
@@ -210,6 +216,7 @@ public sealed partial class Bridge : IDisposable
     {
         PortSlot?[] ports;
         List<KeyValuePair<string, PortWorker[]>> workers;
+        PollWorker[] pollers;
         lock (_control)
         {
             if (_disposed)
@@ -222,6 +229,9 @@ public sealed partial class Bridge : IDisposable
             ports = _snapshot.Ports;
             workers = [.. _workers];
             _workers.Clear();
+            _polled.Clear();
+            pollers = _pollers;
+            _pollers = [];
             Publish([]);
         }
 
@@ -229,6 +239,8 @@ public sealed partial class Bridge : IDisposable
         {
             StopWorker(worker, name);
         }
+
+        StopPollers(pollers);
 
         foreach (var slot in ports)
         {
@@ -249,9 +261,63 @@ public sealed partial class Bridge : IDisposable
         }
     }
 
-    /// <summary>Starts the port's worker: one, or one per queue of a multi-queue port.</summary>
+    /// <summary>Starts the poller threads <see cref="BridgeOptions.Pollers"/> asks for.</summary>
+    private void StartPollers()
+    {
+        if (Options.Pollers <= 0 || Options.CreatePollSet is not { } createPollSet)
+        {
+            return;
+        }
+
+        var pollers = new List<PollWorker>();
+        try
+        {
+            for (var number = 0; number < Options.Pollers; number++)
+            {
+                pollers.Add(new PollWorker(this, createPollSet(), number));
+            }
+        }
+        catch
+        {
+            pollers.ForEach(poller => poller.Dispose());
+            throw;
+        }
+
+        _pollers = [.. pollers];
+        foreach (var poller in _pollers)
+        {
+            poller.Start();
+        }
+    }
+
+    private void StopPollers(PollWorker[] pollers)
+    {
+        foreach (var poller in pollers)
+        {
+            if (!poller.Stop(WorkerStopTimeout))
+            {
+                Log.WorkerStuck(Logger, "(poller)", WorkerStopTimeout);
+            }
+
+            poller.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Starts serving the port: on the least loaded poller when there are pollers and the port can be polled (one queue),
+    /// else on a worker of its own, or one per queue of a multi-queue port.
+    /// </summary>
     private void StartWorker(PortSlot slot)
     {
+        if (_pollers.Length > 0 && slot.Port is IPollablePort pollable and not IMultiQueuePort { QueueCount: > 1 })
+        {
+            var poller = _pollers.MinBy(candidate => candidate.Count)!;
+            _polled[slot.Name] = poller;
+            poller.Add(pollable, slot.Index);
+            Log.PortUp(Logger, slot.Name, slot.Port.Type, slot.Port.Interface, slot.Index);
+            return;
+        }
+
         PortWorker[] workers = slot.Port is IMultiQueuePort { QueueCount: > 1 } multi
             ? [.. Enumerable.Range(0, multi.QueueCount).Select(queue => new PortWorker(this, slot.Port, slot.Index, queue))]
             : [new PortWorker(this, slot.Port, slot.Index)];
@@ -281,10 +347,10 @@ public sealed partial class Bridge : IDisposable
     /// </summary>
     private void WaitForWorkers()
     {
-        PortWorker[] workers;
+        BatchWorker[] workers;
         lock (_control)
         {
-            workers = [.. _workers.Values.SelectMany(queues => queues)];
+            workers = [.. _workers.Values.SelectMany(queues => queues), .. _pollers];
         }
 
         foreach (var worker in workers)

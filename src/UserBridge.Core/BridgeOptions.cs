@@ -19,4 +19,14 @@ public sealed record BridgeOptions
     /// configured CPUs there); null: nothing.
     /// </summary>
     public Action? WorkerStarting { get; init; }
+
+    /// <summary>
+    /// How many poller threads serve the ports that can be polled (<see cref="IPollablePort"/> with one queue): each
+    /// waits on the fds of its share of the ports and forwards a batch from every ready one, run to completion. 0: a
+    /// worker thread per port (and per queue). Needs <see cref="CreatePollSet"/>.
+    /// </summary>
+    public int Pollers { get; init; }
+
+    /// <summary>Creates the fd set a poller waits on; null: no pollers, whatever <see cref="Pollers"/> says.</summary>
+    public Func<IPollSet>? CreatePollSet { get; init; }
 }

@@ -19,6 +19,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "worker of port {Port} did not stop within {Timeout}")]
     public static partial void WorkerStuck(ILogger logger, string port, TimeSpan timeout);
 
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "forwarding thread {Thread}: its start-up hook failed, it runs without it: {Reason}")]
+    public static partial void WorkerStartingFailed(ILogger logger, string? thread, string reason);
+
     [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "aged out {Count} MAC entries")]
     public static partial void Aged(ILogger logger, int count);
 }

@@ -13,8 +13,9 @@ public sealed class PacketBuffer
     /// <summary>The whole pinned buffer.</summary>
     public byte[] Array { get; }
 
-    /// <summary>Where the frame starts in <see cref="Array"/>. A worker's buffers serve one port only, so a
-    /// port type that never sets it (most) always has 0.</summary>
+    /// <summary>Where the frame starts in <see cref="Array"/>. A port type that never sets it (most) always finds 0:
+    /// a port worker's buffers serve one port only, and a poller puts it (and <see cref="Offload"/>) back to the default
+    /// after each port's batch.</summary>
     public int Offset { get; set; }
 
     /// <summary>The number of valid bytes (the frame's length), set by the port that filled it.</summary>

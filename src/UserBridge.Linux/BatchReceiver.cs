@@ -20,18 +20,7 @@ internal static class BatchReceiver
         ArgumentNullException.ThrowIfNull(batch);
         while (true)
         {
-            var count = 0;
-            while (count < batch.Length)
-            {
-                var result = source.ReadOne(batch[count]);
-                if (result == Empty)
-                {
-                    break;
-                }
-
-                count += result;
-            }
-
+            var count = ReadWaiting(source, batch);
             if (count > 0)
             {
                 return count;
@@ -51,6 +40,24 @@ internal static class BatchReceiver
     }
 
     /// <summary>
+    /// Fills <paramref name="batch"/> with what is waiting, without waiting; returns the number of frames. When nothing
+    /// was read and <paramref name="pollEvents"/> (what the poller saw on the fd) include an error or hang-up, the
+    /// source reports it as <see cref="Receive"/> would.
+    /// </summary>
+    public static int TryReceive<TSource>(TSource source, PacketBuffer[] batch, int pollEvents)
+        where TSource : IFrameSource
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var count = ReadWaiting(source, batch);
+        if (count == 0 && (pollEvents & FdWaiter.ErrorEvents) != 0)
+        {
+            source.OnPollError(pollEvents);
+        }
+
+        return count;
+    }
+
+    /// <summary>
     /// Maps a failed read's errno: EAGAIN is <see cref="Empty"/>, EINTR <see cref="Skipped"/>, the rest throws, naming
     /// <paramref name="call"/>, <paramref name="endpoint"/> and the port. The message is built only then: EAGAIN ends
     /// every batch, and must cost nothing.
@@ -61,4 +68,22 @@ internal static class BatchReceiver
         Errno.EINTR => Skipped,
         _ => throw new InteropException(port is null ? $"{call} {endpoint}" : $"{call} {endpoint} (port {port})", errno).ToPortException(),
     };
+
+    private static int ReadWaiting<TSource>(TSource source, PacketBuffer[] batch)
+        where TSource : IFrameSource
+    {
+        var count = 0;
+        while (count < batch.Length)
+        {
+            var result = source.ReadOne(batch[count]);
+            if (result == Empty)
+            {
+                break;
+            }
+
+            count += result;
+        }
+
+        return count;
+    }
 }

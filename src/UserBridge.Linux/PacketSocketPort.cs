@@ -19,7 +19,7 @@ namespace UserBridge.Linux;
 /// address bytes back. When the kernel stripped a tag, the header's checksum start (relative to the untagged
 /// frame) moves by the 4 bytes of the tag.
 /// </remarks>
-public sealed unsafe class PacketSocketPort : IPort, IOffloadPort, IFrameSource
+public sealed unsafe class PacketSocketPort : IPollablePort, IOffloadPort, IFrameSource
 {
     private const int TagRoom = EthernetFrame.VlanTagLength;
     private const int ControlBufferSize = 64;
@@ -96,7 +96,11 @@ public sealed unsafe class PacketSocketPort : IPort, IOffloadPort, IFrameSource
         }
     }
 
+    public int PollFd => _fd;
+
     public int Receive(PacketBuffer[] batch) => BatchReceiver.Receive(this, batch, _waiter, _fd);
+
+    public int TryReceive(PacketBuffer[] batch, int pollEvents) => BatchReceiver.TryReceive(this, batch, pollEvents);
 
     public void Wake() => _waiter.Wake();
 

@@ -9,7 +9,7 @@ namespace UserBridge.Linux;
 /// from. Sends never block: a full peer queue (EAGAIN) refuses the frame, counted as a tx error. Both ends are
 /// bound paths, so this survives a restart of either side.
 /// </summary>
-public sealed unsafe class QemuDgramPort : IPort, IFrameSource
+public sealed unsafe class QemuDgramPort : IPollablePort, IFrameSource
 {
     private readonly int _fd;
     private readonly FdWaiter _waiter;
@@ -52,7 +52,11 @@ public sealed unsafe class QemuDgramPort : IPort, IFrameSource
         }
     }
 
+    public int PollFd => _fd;
+
     public int Receive(PacketBuffer[] batch) => BatchReceiver.Receive(this, batch, _waiter, _fd);
+
+    public int TryReceive(PacketBuffer[] batch, int pollEvents) => BatchReceiver.TryReceive(this, batch, pollEvents);
 
     int IFrameSource.ReadOne(PacketBuffer buffer)
     {

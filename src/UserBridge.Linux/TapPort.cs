@@ -31,7 +31,7 @@ namespace UserBridge.Linux;
 /// it when the fd closes, on exit or crash alike; a TAP that was persistent before stays.
 /// </para>
 /// </remarks>
-public sealed unsafe class TapPort : IMultiQueuePort, IOffloadPort
+public sealed unsafe class TapPort : IMultiQueuePort, IPollablePort, IOffloadPort
 {
     /// <summary><c>virtio_net_hdr_mrg_rxbuf</c>: the 10-byte header and <c>num_buffers</c>, which tun ignores.</summary>
     public const int VnetHeaderSize = 12;
@@ -115,7 +115,12 @@ public sealed unsafe class TapPort : IMultiQueuePort, IOffloadPort
         }
     }
 
+    /// <summary>The first queue's fd: a poller serves only a TAP with one queue.</summary>
+    public int PollFd => _fds[0];
+
     public int Receive(PacketBuffer[] batch) => Receive(batch, 0);
+
+    public int TryReceive(PacketBuffer[] batch, int pollEvents) => BatchReceiver.TryReceive(new QueueReader(this, _fds[0]), batch, pollEvents);
 
     public int Receive(PacketBuffer[] batch, int queue) => BatchReceiver.Receive(new QueueReader(this, _fds[queue]), batch, _waiters[queue], _fds[queue]);
 

@@ -43,6 +43,15 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void ReadsThePollersWithOneByDefault()
+    {
+        Assert.Equal(3, ConfigLoader.Parse("pollers = 3", File).Pollers);
+        Assert.Equal(0, ConfigLoader.Parse("pollers = 0", File).Pollers);
+        Assert.Equal(1, ConfigLoader.Parse(string.Empty, File).Pollers);
+        Assert.Equal(1, ConfigLoader.Parse(string.Empty, File).ToBridgeOptions().Pollers);
+    }
+
+    [Fact]
     public void AnEmptyFileGivesTheDefaults()
     {
         var config = ConfigLoader.Parse(string.Empty, File);
@@ -55,7 +64,7 @@ public sealed class ConfigLoaderTests
     }
 
     [Theory]
-    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, vlan_filtering, cpus, [[port]], [[mirror]] and [capture] tables")]
+    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, vlan_filtering, cpus, pollers, [[port]], [[mirror]] and [capture] tables")]
     [InlineData("aging = \"soon\"", "switch.toml:1: aging must be a duration such as \"300s\", \"5m\", \"1h\" or \"1500ms\" (at least 1s)")]
     [InlineData("aging = \"0s\"", "switch.toml:1: aging must be a duration")]
     [InlineData("mac_table_size = 0", "switch.toml:1: mac_table_size must be an integer from 1 to 67108864")]
@@ -63,6 +72,8 @@ public sealed class ConfigLoaderTests
     [InlineData("name = 5", "switch.toml:1: name must be a string in double quotes")]
     [InlineData("cpus = \"0-999\"", "switch.toml:1: cpus = \"0-999\" is not valid; use a list of CPU numbers")]
     [InlineData("cpus = \"x\"", "switch.toml:1: cpus = \"x\" is not valid")]
+    [InlineData("pollers = 65", "switch.toml:1: pollers must be an integer from 0 to 64")]
+    [InlineData("pollers = \"one\"", "switch.toml:1: pollers must be an integer")]
     [InlineData("name = \"has space\"", "switch.toml:1: name = \"has space\" is not valid; use 1 to 32 letters")]
     [InlineData("[bridge]\nname = \"x\"", "switch.toml:1: unknown table [bridge]; allowed: [[port]]")]
     [InlineData("\n\n[[port]]\ninterface = \"a\"\nspeed = 10", "switch.toml:5: unknown key 'speed' in [[port]] of type \"tap\"; allowed: name, type, interface")]

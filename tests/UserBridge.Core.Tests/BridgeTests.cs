@@ -49,7 +49,7 @@ public sealed class BridgeTests
         }
 
         bridge.Start();
-        Eventually.True(() => bridge.BufferPool.Outstanding == ports.Length * PortWorker.BatchSize, "every worker to rent its batch of buffers");
+        Eventually.True(() => bridge.BufferPool.Outstanding == ports.Length * BatchWorker.BatchSize, "every worker to rent its batch of buffers");
         ports[0].Inject(Frames.Ethernet(MacAddress.Broadcast, StationA));
         Eventually.True(() => ports[1].SentCount == 1 && ports[2].SentCount == 1, "a broadcast to cross the switch");
 
@@ -130,7 +130,7 @@ public sealed class BridgeTests
         bridge.AddPort(a);
         bridge.AddPort(b);
         bridge.Start();
-        Eventually.True(() => bridge.BufferPool.Outstanding == 2 * PortWorker.BatchSize, "both workers to start");
+        Eventually.True(() => bridge.BufferPool.Outstanding == 2 * BatchWorker.BatchSize, "both workers to start");
         b.Inject(Frames.Ethernet(MacAddress.Broadcast, StationB));
         Eventually.True(() => a.SentCount == 1, "b's broadcast to reach a");
 
@@ -138,7 +138,7 @@ public sealed class BridgeTests
 
         Assert.Null(bridge.Snapshot.Find("b"));
         Assert.Equal(0, bridge.MacTable.Count);
-        Assert.Equal(PortWorker.BatchSize, bridge.BufferPool.Outstanding);
+        Assert.Equal(BatchWorker.BatchSize, bridge.BufferPool.Outstanding);
         Assert.Throws<ObjectDisposedException>(() => b.Inject(Frames.Ethernet(MacAddress.Broadcast, StationB)));
         Assert.False(bridge.RemovePort("b"));
     }
@@ -154,14 +154,14 @@ public sealed class BridgeTests
         var failures = new List<PortFailedEventArgs>();
         bridge.PortFailed += (_, e) => failures.Add(e);
         bridge.Start();
-        Eventually.True(() => racer.Receiving && bridge.BufferPool.Outstanding == 2 * PortWorker.BatchSize, "both workers to start, the racing one waiting for its frame");
+        Eventually.True(() => racer.Receiving && bridge.BufferPool.Outstanding == 2 * BatchWorker.BatchSize, "both workers to start, the racing one waiting for its frame");
 
         Assert.True(bridge.RemovePort("racer"));
 
         Assert.True(racer.Delivered, "the racing frame was never read: the test did not produce the race");
         Assert.Empty(failures);
         Assert.Equal(0, other.SentCount);
-        Assert.Equal(PortWorker.BatchSize, bridge.BufferPool.Outstanding);
+        Assert.Equal(BatchWorker.BatchSize, bridge.BufferPool.Outstanding);
     }
 
     [Fact]
@@ -174,7 +174,7 @@ public sealed class BridgeTests
         var failures = new List<PortFailedEventArgs>();
         bridge.PortFailed += (_, e) => failures.Add(e);
         bridge.Start();
-        Eventually.True(() => racer.Receiving && bridge.BufferPool.Outstanding == 2 * PortWorker.BatchSize, "both workers to start, the racing one waiting for its frame");
+        Eventually.True(() => racer.Receiving && bridge.BufferPool.Outstanding == 2 * BatchWorker.BatchSize, "both workers to start, the racing one waiting for its frame");
 
         bridge.Dispose();
 

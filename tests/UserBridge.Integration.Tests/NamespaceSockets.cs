@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using Tmds.Linux;
 using UserBridge.Linux;
 
@@ -27,6 +28,41 @@ internal static class NamespaceSockets
             socket.Listen(1);
             return socket;
         }, $"cannot listen on {endpoint} in {ns}");
+
+    /// <summary>
+    /// Sends <paramref name="bytes"/> random bytes over TCP from host <paramref name="from"/> of <paramref name="network"/> to
+    /// host <paramref name="to"/>; returns the SHA-256 of what was sent and of what arrived.
+    /// </summary>
+    public static (byte[] Sent, byte[] Received) Transfer(TestNetwork network, int from, int to, int port, int bytes)
+    {
+        var address = IPAddress.Parse(TestNetwork.Address(to));
+        using var listener = Listen(network.Namespace(to), new IPEndPoint(address, port));
+        using var client = Tcp(network.Namespace(from));
+        var receiving = Task.Run(() =>
+        {
+            using var server = listener.Accept();
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[256 * 1024];
+            int read;
+            while ((read = server.Receive(buffer)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+            }
+
+            return hash.GetHashAndReset();
+        });
+
+        client.Connect(new IPEndPoint(address, port));
+        var data = RandomNumberGenerator.GetBytes(bytes);
+        for (var offset = 0; offset < data.Length;)
+        {
+            offset += client.Send(data, offset, Math.Min(1024 * 1024, data.Length - offset), SocketFlags.None);
+        }
+
+        client.Shutdown(SocketShutdown.Send);
+        Assert.True(receiving.Wait(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken), $"h{from} -> h{to}: the transfer did not finish");
+        return (SHA256.HashData(data), receiving.Result);
+    }
 
     /// <summary>
     /// Runs <paramref name="open"/> on a thread inside namespace <paramref name="ns"/>: the sockets it creates belong to

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Security.Cryptography;
-
 namespace UserBridge.Integration.Tests;
 
 /// <summary>
@@ -88,7 +84,7 @@ public sealed class OffloadTcpTests : IDisposable
     }
 
     [Fact]
-    public async Task AMultiQueueTapRunsAWorkerPerQueuePinnedToTheGivenCpuAndCarriesConcurrentTcpIntact()
+    public async Task AMultiQueueTapRunsAWorkerPerQueueBesideThePollerAllPinnedToTheGivenCpuAndCarriesConcurrentTcpIntact()
     {
         Privileged.Require("ping");
         var config = Path.Combine(_directory, "switch.toml");
@@ -109,9 +105,12 @@ public sealed class OffloadTcpTests : IDisposable
 
         var threads = Directory.GetDirectories($"/proc/{_switch.Pid}/task")
             .Select(task => (Name: File.ReadAllText(Path.Combine(task, "comm")).Trim(), Cpus: File.ReadAllLines(Path.Combine(task, "status")).Single(line => line.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal)).Split(':')[1].Trim()))
-            .Where(thread => thread.Name.StartsWith("ub-rx-", StringComparison.Ordinal))
+            .Where(thread => thread.Name.StartsWith("ub-", StringComparison.Ordinal))
             .ToDictionary(thread => thread.Name, thread => thread.Cpus);
-        foreach (var worker in new[] { "ub-rx-mq-q0", "ub-rx-mq-q1", "ub-rx-sq" })
+
+        // The multi-queue port keeps a worker per queue; the single-queue one is served by the poller.
+        Assert.DoesNotContain("ub-rx-sq", threads.Keys);
+        foreach (var worker in new[] { "ub-rx-mq-q0", "ub-rx-mq-q1", "ub-poll-0" })
         {
             Assert.True(threads.TryGetValue(worker, out var cpus), $"no thread {worker}: {string.Join(", ", threads.Keys)}");
             Assert.Equal("0", cpus);
@@ -130,35 +129,5 @@ public sealed class OffloadTcpTests : IDisposable
         Assert.True(mq.GetProperty("rx_frames").GetInt64() > 0 && mq.GetProperty("tx_frames").GetInt64() > 0, $"no traffic counted on the multi-queue port: {mq}");
     }
 
-    /// <summary>Sends <see cref="TransferBytes"/> random bytes from host <paramref name="from"/> to <paramref name="to"/>; returns both SHA-256s.</summary>
-    private (byte[] Sent, byte[] Received) Transfer(int from, int to, int port)
-    {
-        var address = IPAddress.Parse(TestNetwork.Address(to));
-        using var listener = NamespaceSockets.Listen(_network.Namespace(to), new IPEndPoint(address, port));
-        using var client = NamespaceSockets.Tcp(_network.Namespace(from));
-        var receiving = Task.Run(() =>
-        {
-            using var server = listener.Accept();
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[256 * 1024];
-            int read;
-            while ((read = server.Receive(buffer)) > 0)
-            {
-                hash.AppendData(buffer, 0, read);
-            }
-
-            return hash.GetHashAndReset();
-        });
-
-        client.Connect(new IPEndPoint(address, port));
-        var data = RandomNumberGenerator.GetBytes(TransferBytes);
-        for (var offset = 0; offset < data.Length;)
-        {
-            offset += client.Send(data, offset, Math.Min(1024 * 1024, data.Length - offset), SocketFlags.None);
-        }
-
-        client.Shutdown(SocketShutdown.Send);
-        Assert.True(receiving.Wait(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken), $"h{from} -> h{to}: the transfer did not finish");
-        return (SHA256.HashData(data), receiving.Result);
-    }
+    private (byte[] Sent, byte[] Received) Transfer(int from, int to, int port) => NamespaceSockets.Transfer(_network, from, to, port, TransferBytes);
 }

@@ -321,13 +321,5 @@ public sealed class QemuSwitchTests : IDisposable
         return rows[0].GetProperty("port").GetString();
     }
 
-    private static void WaitFor(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            Thread.Sleep(50);
-        }
-    }
+    private static void WaitFor(Func<bool> condition, string what) => Waiting.Until(condition, what, TimeSpan.FromSeconds(30));
 }

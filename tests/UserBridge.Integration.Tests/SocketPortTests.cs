@@ -246,13 +246,5 @@ public sealed class SocketPortTests : IDisposable
         return frame!;
     }
 
-    private static void WaitFor(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Deadline;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out after {Deadline} waiting for {what}");
-            Thread.Sleep(10);
-        }
-    }
+    private static void WaitFor(Func<bool> condition, string what) => Waiting.Until(condition, what, Deadline, pollMilliseconds: 10);
 }

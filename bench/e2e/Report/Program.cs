@@ -130,7 +130,7 @@ internal static partial class Results
 /// <summary>Medians over repetitions, ratios to the references of the same run, the targets, and the chart.</summary>
 internal sealed class Report(List<Run> runs, string host)
 {
-    private static readonly string[] Order = ["userbridge", "userbridge-1cpu", "userbridge-capture", "userbridge-32", "kbridge", "tapfwd-vnet", "tapfwd", "ovs-tso", "ovs", "vde"];
+    private static readonly string[] Order = ["userbridge", "userbridge-poll", "userbridge-1cpu", "userbridge-capture", "userbridge-32", "kbridge", "tapfwd-vnet", "tapfwd", "ovs-tso", "ovs", "vde"];
 
     private List<string> Systems => [.. runs.Select(r => r.System).Distinct().OrderBy(s => Array.IndexOf(Order, s) is var i && i < 0 ? 99 : i)];
 
