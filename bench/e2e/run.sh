@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The end-to-end benchmark: two network namespaces talk through the system under test, and iperf3 and ping measure
 # it. Systems (interleaved, each repetition in a rotated order):
-#   userbridge    this switch (release build), two TAP ports, both access ports of VLAN 10 (learning, VLAN-aware)
+#   userbridge    this switch (release build), two TAP ports, both access ports of VLAN 10 (learning, VLAN-aware),
+#                 its default of one poller thread serving both
 #   kbridge       the Linux bridge, namespaces on veth pairs
 #   tapfwd        bench/e2e/tapfwd.c: two TAPs, read() -> write(), no offloads (built here with gcc)
 #   tapfwd-vnet   the same with virtio-net headers and TSO: 64 KiB frames pass whole
@@ -9,8 +10,8 @@
 #   ovs           Open vSwitch's userspace (netdev) datapath, two internal ports, private db and run directory
 #   ovs-tso       the same with other_config:userspace-tso-enable=true
 # and, on request (--systems), UserBridge variants:
-#   userbridge-1cpu      with its port workers on CPU 0 (cpus = "0"), leaving the other cores to the hosts
-#   userbridge-poll      with one poller thread serving both ports (pollers = 1)
+#   userbridge-threads   with a thread per port instead of the poller (pollers = 0)
+#   userbridge-1cpu      with its forwarding thread on CPU 0 (cpus = "0"), leaving the other cores to the hosts
 #   userbridge-capture   with an always-on capture of every port to a file in the scratch directory
 #   userbridge-32        with 30 more TAP ports, idle
 # Tests: tcp1 and tcp2 (iperf3 TCP, 1 and 2 streams), udp64 (iperf3 UDP, 64-byte payloads, unlimited rate: pps
@@ -122,7 +123,7 @@ wait_for_line() { # FILE TEXT
 setup() { # SYSTEM
 	ip netns add "$NS1" && ip netns add "$NS2" || return 1
 	case $1 in
-	userbridge | userbridge-1cpu | userbridge-poll | userbridge-capture | userbridge-32)
+	userbridge | userbridge-threads | userbridge-1cpu | userbridge-capture | userbridge-32)
 		printf '[[port]]\nname = "p1"\ninterface = "%s"\nmode = "access"\nvlan = 10\n\n[[port]]\nname = "p2"\ninterface = "%s"\nmode = "access"\nvlan = 10\n' "$TAP1" "$TAP2" > "$WORK/ub.toml"
 		if [ "$1" = userbridge-32 ]; then
 			# 30 more ports, idle: TAPs nobody uses, each with its worker waiting in poll.
@@ -130,7 +131,7 @@ setup() { # SYSTEM
 		fi
 		[ "$1" = userbridge-capture ] && printf '\n[capture]\nfile = "%s/capture.pcapng"\n' "$WORK" >> "$WORK/ub.toml"
 		[ "$1" = userbridge-1cpu ] && sed -i '1i cpus = "0"' "$WORK/ub.toml"
-		[ "$1" = userbridge-poll ] && sed -i '1i pollers = 1' "$WORK/ub.toml"
+		[ "$1" = userbridge-threads ] && sed -i '1i pollers = 0' "$WORK/ub.toml"
 		"$ROOT/src/UserBridge.Cli/bin/Release/net10.0/userbridge" run --config "$WORK/ub.toml" --name "$P" --control "$WORK/ub.sock" --stats 1 > "$WORK/switch.log" 2>&1 &
 		SWITCH_PIDS=$!
 		wait_for_line "$WORK/switch.log" "running:" && move_taps ;;

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace UserBridge.Core;
 
 /// <summary>The control-plane side of the MAC table: static entries, removal, aging sweeps, listing.</summary>
-public sealed partial class MacTable
+public sealed unsafe partial class MacTable
 {
     private const ulong KeyMask = (1UL << 60) - 1;
     private const ulong Multiplier1 = 0x9E37_79B9_7F4A_7C15UL;
@@ -81,7 +81,7 @@ public sealed partial class MacTable
     {
         var nowMs = NowMs;
         var entries = new List<MacTableEntry>(Count);
-        for (var slot = 0; slot < _words.Length; slot++)
+        for (var slot = 0; slot < _slots; slot++)
         {
             var word = Volatile.Read(ref _words[slot]);
             if ((word & OccupiedBit) == 0)
@@ -111,7 +111,7 @@ public sealed partial class MacTable
     private int RemoveWhere<TArg>(Func<ulong, long, TArg, bool> predicate, TArg arg)
     {
         var removed = 0;
-        for (var slot = 0; slot < _words.Length; slot++)
+        for (var slot = 0; slot < _slots; slot++)
         {
             var word = Volatile.Read(ref _words[slot]);
             if ((word & OccupiedBit) != 0 && predicate(word, Volatile.Read(ref _lastSeenMs[slot]), arg) && TryClear(slot, word))
