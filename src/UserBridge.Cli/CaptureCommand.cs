@@ -48,10 +48,10 @@ internal static class CaptureCommand
     internal static int WriteTo(string socketPath, JsonObject args, string target)
     {
         using var signals = new ShutdownSignals();
-        CaptureStreamConnection connection;
+        StreamConnection connection;
         try
         {
-            connection = CaptureStreamConnection.Open(socketPath, args);
+            connection = StreamConnection.Open(socketPath, ManagementVerbs.CaptureStreamVerb, args);
         }
         catch (ManagementException ex)
         {
@@ -78,7 +78,7 @@ internal static class CaptureCommand
     }
 
     /// <summary>Relays until the switch ends the stream; a reader that goes away ends the capture too.</summary>
-    private static string Relay(PcapngRelay relay, CaptureStreamConnection connection, Stream output)
+    private static string Relay(PcapngRelay relay, StreamConnection connection, Stream output)
     {
         try
         {
@@ -163,7 +163,7 @@ internal static class CaptureCommand
             var peer = client.Client.RemoteEndPoint;
             try
             {
-                using var connection = CaptureStreamConnection.Open(socketPath, (JsonObject)args.DeepClone());
+                using var connection = StreamConnection.Open(socketPath, ManagementVerbs.CaptureStreamVerb, (JsonObject)args.DeepClone());
                 using var registration = stop.Register(connection.RequestStop);
                 var relay = new PcapngRelay();
                 Console.Error.WriteLine($"{peer}: capture started");

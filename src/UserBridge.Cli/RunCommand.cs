@@ -1,5 +1,8 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
+using UserBridge.Capture;
 using UserBridge.Control;
 using UserBridge.Core;
 using UserBridge.Linux;
@@ -30,14 +33,15 @@ internal static class RunCommand
             var logger = loggerFactory.CreateLogger("userbridge");
             try
             {
-                var switchConfig = BuildConfig(result.GetValue(config), result.GetValue(taps) ?? [], result.GetValue(name), result.GetValue(control), result.GetValue(cpus), result.GetValue(pollers));
+                SwitchConfig Load() => BuildConfig(result.GetValue(config), result.GetValue(taps) ?? [], result.GetValue(name), result.GetValue(control), result.GetValue(cpus), result.GetValue(pollers));
+                var switchConfig = Load();
                 if (switchConfig.Ports.Count == 0 && result.GetValue(config) is null)
                 {
                     Console.Error.WriteLine("userbridge run: no ports; give --tap IFNAME, or a --config file (its ports, or none: then add them with `userbridge port add`)");
                     return ExitCodes.BadUsage;
                 }
 
-                return Run(switchConfig, logger, result.GetValue(stats));
+                return Run(switchConfig, logger, result.GetValue(stats), result.GetValue(config) is null ? null : Load);
             }
             catch (ConfigException ex)
             {
@@ -109,27 +113,61 @@ internal static class RunCommand
         return problems.Count > 0 ? throw new ConfigException(problems) : config;
     }
 
-    private static int Run(SwitchConfig config, ILogger logger, int statsSeconds)
+    private static int Run(SwitchConfig config, ILogger logger, int statsSeconds, Func<SwitchConfig>? reload)
     {
         using var signals = new ShutdownSignals();
-        using (var host = SwitchHost.Start(config, logger, Console.WriteLine))
+        var systemd = new SystemdNotifier();
+        using (var host = SwitchHost.Start(config, logger, Console.WriteLine, reload))
+        using (PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
+            context.Cancel = true;
+            ThreadPool.QueueUserWorkItem(_ => ReloadOnSignal(host), null);
+        }))
+        {
+            // Every port of the config is open (or, for a VM's port, waiting for the VM): systemd may start what needs the switch.
+            Notify(systemd, ServiceState.Ready);
             var period = statsSeconds > 0 ? TimeSpan.FromSeconds(statsSeconds) : Timeout.InfiniteTimeSpan;
             var last = host.SummaryLine();
+            Notify(systemd, new ServiceState($"STATUS={last}"));
             while (!signals.Token.WaitHandle.WaitOne(period))
             {
                 var line = host.SummaryLine();
                 if (line != last)
                 {
                     Console.WriteLine(line);
+                    Notify(systemd, new ServiceState($"STATUS={line}"));
                     last = line;
                 }
             }
 
+            Notify(systemd, ServiceState.Stopping);
             Console.WriteLine($"switch {config.Name} stopping");
         }
 
         Console.WriteLine($"switch {config.Name} stopped");
         return ExitCodes.Success;
+    }
+
+    /// <summary>Tells systemd (<c>Type=notify</c>, through <c>NOTIFY_SOCKET</c>) the service's state; nothing elsewhere.</summary>
+    private static void Notify(SystemdNotifier systemd, ServiceState state)
+    {
+        if (systemd.IsEnabled)
+        {
+            systemd.Notify(state);
+        }
+    }
+
+    /// <summary>SIGHUP: re-read the config file as <c>userbridge reload</c> does, and say what happened.</summary>
+    private static void ReloadOnSignal(SwitchHost host)
+    {
+        try
+        {
+            var changes = host.Reload();
+            Console.WriteLine($"reload: {(changes.Count == 0 ? "nothing changed" : string.Join("; ", changes))}");
+        }
+        catch (Exception ex) when (ex is ConfigException or ManagementException or InteropException or ArgumentException or CaptureException)
+        {
+            Console.Error.WriteLine($"reload refused, the running config stays: {ex.Message}");
+        }
     }
 }

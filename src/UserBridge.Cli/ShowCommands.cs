@@ -34,7 +34,7 @@ internal static class ShowCommands
 
             return Call(result, common, "fdb show", args, rows => TextTables.Fdb((JsonArray)rows));
         });
-        return new Command("fdb", "the MAC table") { show };
+        return new Command("fdb", "the MAC table") { show, ChangeCommands.FdbAdd(), ChangeCommands.FdbDel(), ChangeCommands.FdbFlush() };
     }
 
     public static Command CreatePort()
@@ -54,7 +54,7 @@ internal static class ShowCommands
 
             return Call(result, common, "port show", args, rows => TextTables.Ports((JsonArray)rows));
         });
-        return new Command("port", "the switch's ports") { show, CreatePortAdd(), CreatePortDel() };
+        return new Command("port", "the switch's ports") { show, CreatePortAdd(), CreatePortDel(), ChangeCommands.PortSet() };
     }
 
     private static Command CreatePortAdd()
@@ -155,7 +155,26 @@ internal static class ShowCommands
         var show = new Command("show", "list port mirrors: sources, direction, output and tag");
         common.AddTo(show);
         show.SetAction(result => Call(result, common, "mirror show", null, rows => TextTables.Mirrors((JsonArray)rows)));
-        return new Command("mirror", "port mirroring (SPAN), configured with [[mirror]] tables") { show };
+        return new Command("mirror", "port mirroring (SPAN): [[mirror]] tables, or at runtime") { show, ChangeCommands.MirrorAdd(), ChangeCommands.MirrorDel() };
+    }
+
+    public static Command CreateStats()
+    {
+        var common = new CommonOptions();
+        var port = new Option<string?>("--port") { Description = "only this port's counters" };
+        var stats = new Command("stats", "the switch's counters: MAC table learns, moves, ages and evictions; frames, floods and drops by reason") { port };
+        common.AddTo(stats);
+        stats.SetAction(result =>
+        {
+            var args = new JsonObject();
+            if (result.GetValue(port) is { } p)
+            {
+                args["port"] = p;
+            }
+
+            return Call(result, common, "stats", args, reply => TextTables.Stats(reply.AsObject()));
+        });
+        return stats;
     }
 
     public static Command CreateVersion()

@@ -108,6 +108,26 @@ public sealed partial class CaptureManager(Bridge bridge, ILogger logger) : IDis
         }
     }
 
+    /// <summary>Detaches the mirror whose output is <paramref name="output"/>; false when there is none.</summary>
+    public bool RemoveMirror(string output)
+    {
+        MirrorTap tap;
+        lock (_lock)
+        {
+            var index = _mirrors.FindIndex(mirror => mirror.Config.Output == output);
+            if (index < 0)
+            {
+                return false;
+            }
+
+            tap = _mirrors[index].Tap;
+            _mirrors.RemoveAt(index);
+        }
+
+        bridge.RemoveTap(tap);
+        return true;
+    }
+
     public IReadOnlyList<MirrorConfig> Mirrors()
     {
         lock (_lock)

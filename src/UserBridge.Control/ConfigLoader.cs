@@ -1,3 +1,4 @@
+using System.Net;
 using Tomlyn.Parsing;
 using Tomlyn.Syntax;
 using UserBridge.Core;
@@ -11,7 +12,7 @@ namespace UserBridge.Control;
 /// </summary>
 public static class ConfigLoader
 {
-    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control", "vlan_filtering", "cpus", "pollers"];
+    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control", "vlan_filtering", "cpus", "pollers", "metrics"];
 
     public static SwitchConfig LoadFile(string path)
     {
@@ -166,6 +167,20 @@ public static class ConfigLoader
                 }
 
                 return config with { Cpus = cpus };
+            case "metrics":
+                var metricsText = ReadString(keyValue, at, errors);
+                if (metricsText is null)
+                {
+                    return config;
+                }
+
+                if (!IPEndPoint.TryParse(metricsText, out var metrics) || metrics.Port == 0)
+                {
+                    errors.Add($"{at}: metrics = \"{metricsText}\" is not valid; use ADDRESS:PORT, such as \"127.0.0.1:9464\"");
+                    return config;
+                }
+
+                return config with { Metrics = metrics };
             case "pollers":
                 var pollers = ReadInteger(keyValue, at, errors, 0, SwitchConfig.MaxPollers);
                 return pollers is null ? config : config with { Pollers = (int)pollers.Value };

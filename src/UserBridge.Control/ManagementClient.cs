@@ -65,30 +65,31 @@ public static class ManagementClient
 }
 
 /// <summary>
-/// A connection turned into a pcapng stream by <c>capture stream</c>. <see cref="RequestStop"/> half-closes it: the
-/// switch then ends the capture, writes its statistics and closes the stream.
+/// A connection turned into a stream by its first request: pcapng by <c>capture stream</c>, JSON lines by
+/// <c>monitor</c>. <see cref="RequestStop"/> half-closes it: the switch then ends the capture (writing its
+/// statistics) or the event stream, and closes the connection.
 /// </summary>
-public sealed class CaptureStreamConnection : IDisposable
+public sealed class StreamConnection : IDisposable
 {
     private readonly Socket _socket;
 
-    private CaptureStreamConnection(Socket socket)
+    private StreamConnection(Socket socket)
     {
         _socket = socket;
         Stream = new NetworkStream(socket, ownsSocket: false);
     }
 
-    /// <summary>The pcapng bytes, from the Section Header Block on.</summary>
+    /// <summary>What follows the reply line: pcapng bytes from the Section Header Block on, or event lines.</summary>
     public NetworkStream Stream { get; }
 
-    /// <summary>Asks the switch to start a capture streamed on a new connection; throws with the switch's error.</summary>
-    public static CaptureStreamConnection Open(string path, JsonObject args)
+    /// <summary>Sends <paramref name="verb"/> as the first request of a new connection; throws with the switch's error.</summary>
+    public static StreamConnection Open(string path, string verb, JsonObject? args = null)
     {
         var socket = ManagementClient.Connect(path);
-        var connection = new CaptureStreamConnection(socket);
+        var connection = new StreamConnection(socket);
         try
         {
-            connection.Stream.Write(Encoding.UTF8.GetBytes(ManagementProtocol.Request(ManagementVerbs.CaptureStreamVerb, args) + "\n"));
+            connection.Stream.Write(Encoding.UTF8.GetBytes(ManagementProtocol.Request(verb, args) + "\n"));
             ManagementClient.ParseReply(path, connection.ReadLine() ?? throw new ManagementException($"{path}: the switch closed the connection without a reply"));
             return connection;
         }
@@ -99,7 +100,7 @@ public sealed class CaptureStreamConnection : IDisposable
         }
     }
 
-    /// <summary>Ends the capture: the switch finishes the stream with the statistics and closes it.</summary>
+    /// <summary>Ends the stream: the switch finishes it (a capture with its statistics) and closes it.</summary>
     public void RequestStop()
     {
         try
@@ -118,7 +119,7 @@ public sealed class CaptureStreamConnection : IDisposable
         _socket.Dispose();
     }
 
-    /// <summary>Reads the reply line byte by byte, so that no pcapng byte after it is consumed.</summary>
+    /// <summary>Reads the reply line byte by byte, so that no byte of the stream after it is consumed.</summary>
     private string? ReadLine()
     {
         var line = new List<byte>();

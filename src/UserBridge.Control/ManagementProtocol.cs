@@ -59,16 +59,19 @@ public static class ManagementProtocol
     }
 
     /// <summary>
-    /// True when <paramref name="requestLine"/> asks for <see cref="ManagementVerbs.CaptureStreamVerb"/>, with its
-    /// arguments (the server then serves the connection as a pcapng stream).
+    /// True when <paramref name="requestLine"/> asks for a verb that turns its connection into a stream
+    /// (<see cref="ManagementVerbs.CaptureStreamVerb"/>: pcapng; <see cref="ManagementVerbs.MonitorVerb"/>: events),
+    /// with the verb and its arguments.
     /// </summary>
-    public static bool IsCaptureStream(string requestLine, out JsonObject args)
+    public static bool IsStreamRequest(string requestLine, out string verb, out JsonObject args)
     {
         args = [];
+        verb = string.Empty;
         try
         {
-            if (JsonNode.Parse(requestLine) is JsonObject request && (string?)request["verb"] == ManagementVerbs.CaptureStreamVerb)
+            if (JsonNode.Parse(requestLine) is JsonObject request && (string?)request["verb"] is ManagementVerbs.CaptureStreamVerb or ManagementVerbs.MonitorVerb)
             {
+                verb = (string)request["verb"]!;
                 args = request["args"] as JsonObject ?? [];
                 args = (JsonObject)args.DeepClone();
                 return true;

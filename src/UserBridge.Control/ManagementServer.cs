@@ -100,9 +100,11 @@ public sealed partial class ManagementServer : IDisposable
                         return;
                     }
 
-                    if (ManagementProtocol.IsCaptureStream(line, out var args))
+                    if (ManagementProtocol.IsStreamRequest(line, out var verb, out var args))
                     {
-                        await StreamCaptureAsync(stream, reader, writer, args).ConfigureAwait(false);
+                        await (verb == ManagementVerbs.MonitorVerb
+                            ? StreamEventsAsync(reader, writer)
+                            : StreamCaptureAsync(stream, reader, writer, args)).ConfigureAwait(false);
                         return;
                     }
 
@@ -145,6 +147,34 @@ public sealed partial class ManagementServer : IDisposable
             stream.Socket.Dispose();
             await session.Completion.ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Serves <c>monitor</c>: the reply line, then one JSON object per event until the client closes the connection
+    /// or the switch stops.
+    /// </summary>
+    private async Task StreamEventsAsync(StreamReader reader, StreamWriter writer)
+    {
+        using var subscription = _ports.Events.Subscribe();
+        using var clientGone = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        await writer.WriteLineAsync(ManagementProtocol.Ok(new JsonObject { ["stream"] = "events" })).ConfigureAwait(false);
+
+        // The client sends nothing more: end of input means it is gone.
+        var watch = reader.ReadToEndAsync(clientGone.Token).ContinueWith(_ => clientGone.Cancel(), TaskScheduler.Default);
+        try
+        {
+            await foreach (var line in subscription.Lines.ReadAllAsync(clientGone.Token).ConfigureAwait(false))
+            {
+                await writer.WriteLineAsync(line).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The client left or the switch is stopping.
+        }
+
+        await clientGone.CancelAsync().ConfigureAwait(false);
+        await watch.ConfigureAwait(false);
     }
 
     /// <summary>Reads one line, refusing lines over <see cref="ManagementProtocol.MaxRequestBytes"/>.</summary>

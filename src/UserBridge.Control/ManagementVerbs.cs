@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using UserBridge.Core;
 using UserBridge.Core.Taps;
@@ -13,25 +12,37 @@ public sealed record ManagementVerb(string Name, string Help, Func<PortManager, 
 /// The verb table: the one list of what the management socket answers. The CLI sends these names; it has
 /// no logic of its own.
 /// </summary>
-public static class ManagementVerbs
+public static partial class ManagementVerbs
 {
     public static IReadOnlyDictionary<string, ManagementVerb> All { get; } = new Dictionary<string, ManagementVerb>(StringComparer.Ordinal)
     {
         ["fdb show"] = new("fdb show", "list the MAC table: mac, vlan, port, age, static (args: port, vlan)", FdbShow),
+        ["fdb add"] = new("fdb add", "add or replace a static entry (args: mac, port, vlan: default the port's access VLAN, or 0 on a switch without VLANs)", FdbAdd),
+        ["fdb del"] = new("fdb del", "remove an entry, static or learned (args: mac, vlan)", FdbDel),
+        ["fdb flush"] = new("fdb flush", "remove learned entries: all, or those on a port and/or in a VLAN; static ones stay (args: port, vlan)", FdbFlush),
         ["port show"] = new("port show", "list ports with state and counters (args: port)", PortShow),
         ["vlan show"] = new("vlan show", "list VLANs with their member ports, tagged or untagged (args: vlan, port)", VlanShow),
         ["port add"] = new("port add", "add a port at runtime (args: name, type, and the keys of a [[port]] of that type)", PortAdd),
         ["port del"] = new("port del", "remove a port, or a socket endpoint with all its ports (args: name)", PortDel),
+        ["port set"] = new("port set", "change a port at runtime without disturbing the others: state up or down, VLAN settings (args: name, state, mode, vlan, allowed, native, tpid)", PortSet),
+        ["reload"] = new("reload", "re-read the config file and apply only the difference; a bad file is refused whole and the running config stays", Reload),
+        ["stats"] = new("stats", "counters: the MAC table's entries, learns, moves, ages, evictions; frames, bytes, floods and drops by reason, for the switch or one port (args: port)", Stats),
         ["capture start"] = new("capture start", "start a capture that the switch writes to a file (args: file, ports, direction, filter, snaplen, include_drops, count, duration_s, rotate_bytes, keep_files)", CaptureStart),
         ["capture stop"] = new("capture stop", "end a capture, writing its statistics (args: id)", CaptureStop),
         ["capture list"] = new("capture list", "list running captures: output, selection, packets written and dropped", CaptureList),
         [CaptureStreamVerb] = new(CaptureStreamVerb, "stream a capture as pcapng on this connection after the reply line; half-close the connection to end it (args: as capture start, without file)", static (_, _) => throw new ManagementException($"{CaptureStreamVerb} must be the first request on its connection: the connection then carries the pcapng stream")),
+        [MonitorVerb] = new(MonitorVerb, "stream events on this connection after the reply line, one JSON object each: MAC learned, moved, aged, evicted; port added, removed, up, down", static (_, _) => throw new ManagementException($"{MonitorVerb} must be the first request on its connection: the connection then carries the events")),
         ["mirror show"] = new("mirror show", "list port mirrors: sources, direction, output, vlan", MirrorShow),
+        ["mirror add"] = new("mirror add", "mirror ports to an output port at runtime (args: sources, output, direction: in, out or both, vlan: tag the copies)", MirrorAdd),
+        ["mirror del"] = new("mirror del", "remove the mirror whose output is this port (args: output)", MirrorDel),
         ["version"] = new("version", "the switch's version", static (_, _) => new JsonObject { ["version"] = Version }),
     };
 
     /// <summary>The verb that turns its connection into a pcapng stream (served by <see cref="ManagementServer"/>).</summary>
     public const string CaptureStreamVerb = "capture stream";
+
+    /// <summary>The verb that turns its connection into a stream of events (served by <see cref="ManagementServer"/>).</summary>
+    public const string MonitorVerb = "monitor";
 
     public static string Version { get; } =
         typeof(ManagementVerbs).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
@@ -115,22 +126,8 @@ public static class ManagementVerbs
 
     private static JsonObject PortAdd(PortManager manager, JsonObject args)
     {
-        var settings = new List<PortSetting>();
-        foreach (var (key, value) in args)
-        {
-            object setting = value?.GetValueKind() switch
-            {
-                JsonValueKind.String => value.GetValue<string>(),
-                JsonValueKind.True => true,
-                JsonValueKind.False => false,
-                JsonValueKind.Number => value.GetValue<long>(),
-                _ => value?.ToJsonString() ?? "null",
-            };
-            settings.Add(new PortSetting(key, setting, 0));
-        }
-
         var errors = new List<string>();
-        var port = PortRules.Build(settings, 0, _ => "port add", errors);
+        var port = PortRules.Build(Settings(args), 0, _ => "port add", errors);
         if (port is null)
         {
             throw new ConfigException(errors);
@@ -206,13 +203,15 @@ public static class ManagementVerbs
         [.. manager.Captures.List().Select(CaptureRequest.Describe)];
 
     private static JsonArray MirrorShow(PortManager manager, JsonObject args) =>
-        [.. manager.Captures.Mirrors().Select(mirror => new JsonObject
-        {
-            ["sources"] = new JsonArray([.. mirror.Sources.Order(StringComparer.Ordinal).Select(name => JsonValue.Create(name))]),
-            ["direction"] = TapDirections.Name(mirror.Direction),
-            ["output"] = mirror.Output,
-            ["vlan"] = mirror.Vlan == 0 ? null : mirror.Vlan,
-        })];
+        [.. manager.Captures.Mirrors().Select(DescribeMirror)];
+
+    private static JsonObject DescribeMirror(MirrorConfig mirror) => new()
+    {
+        ["sources"] = new JsonArray([.. mirror.Sources.Order(StringComparer.Ordinal).Select(name => JsonValue.Create(name))]),
+        ["direction"] = TapDirections.Name(mirror.Direction),
+        ["output"] = mirror.Output,
+        ["vlan"] = mirror.Vlan == 0 ? null : mirror.Vlan,
+    };
 
     private static string ModeName(VlanMode mode) => mode switch
     {

@@ -19,6 +19,16 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
     /// <summary>The switch's captures and mirrors (served by the same management verbs).</summary>
     public CaptureManager Captures { get; } = new(bridge, logger);
 
+    /// <summary>What <see cref="ReloadConfig"/> runs (set by the host when it has a config file to re-read).</summary>
+    public Func<IReadOnlyList<string>>? Reloader { get; set; }
+
+    /// <summary>The switch's events, for <c>monitor</c> clients.</summary>
+    public EventHub Events { get; } = new(bridge);
+
+    /// <summary>Re-reads the configuration and applies the difference (<c>reload</c>, SIGHUP); returns what changed.</summary>
+    public IReadOnlyList<string> ReloadConfig() =>
+        (Reloader ?? throw new ManagementException("this switch was started without a config file: there is nothing to re-read"))();
+
     /// <summary>Opens the port; errors name the interface or path and the errno text.</summary>
     public void Add(PortConfig port)
     {
@@ -97,6 +107,7 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
         }
 
         Captures.Dispose();
+        Events.Dispose();
         foreach (var endpoint in endpoints)
         {
             endpoint.Dispose();

@@ -1,3 +1,4 @@
+using System.Net;
 using UserBridge.Core;
 using UserBridge.Linux;
 
@@ -34,6 +35,9 @@ public sealed record SwitchConfig
     /// fds and forwards every ready one's batch to completion. 0: a worker thread per port.
     /// </summary>
     public int Pollers { get; init; } = DefaultPollers;
+
+    /// <summary>Where to serve Prometheus metrics (<c>metrics = "127.0.0.1:9464"</c>); null: not served.</summary>
+    public IPEndPoint? Metrics { get; init; }
 
     public string ControlPath => Control ?? DefaultControlPath(Name);
 

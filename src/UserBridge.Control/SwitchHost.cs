@@ -1,6 +1,6 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 using UserBridge.Core;
-using UserBridge.Core.Taps;
 
 namespace UserBridge.Control;
 
@@ -13,12 +13,18 @@ public sealed class SwitchHost : IDisposable
     private readonly ManagementServer _server;
     private readonly PortManager _ports;
     private readonly IDisposable? _registration;
+    private readonly SwitchMetrics _metrics;
+    private readonly PrometheusEndpoint? _prometheus;
+    private readonly DropReporter _drops;
 
-    private SwitchHost(SwitchConfig config, PortManager ports, ManagementServer server)
+    private SwitchHost(SwitchConfig config, PortManager ports, ManagementServer server, SwitchMetrics metrics, PrometheusEndpoint? prometheus, ILogger logger)
     {
         Config = config;
         _ports = ports;
         _server = server;
+        _metrics = metrics;
+        _prometheus = prometheus;
+        _drops = new DropReporter(ports.Bridge, logger);
         _registration = SwitchRegistry.Register(config.Name, server.Path);
     }
 
@@ -33,7 +39,7 @@ public sealed class SwitchHost : IDisposable
     /// errno text), starts the workers and the management socket. <paramref name="announce"/> gets one line
     /// per port as it comes up.
     /// </summary>
-    public static SwitchHost Start(SwitchConfig config, ILogger logger, Action<string> announce)
+    public static SwitchHost Start(SwitchConfig config, ILogger logger, Action<string> announce, Func<SwitchConfig>? reload = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(announce);
@@ -45,37 +51,42 @@ public sealed class SwitchHost : IDisposable
 
         var bridge = new Bridge(config.ToBridgeOptions(), TimeProvider.System, logger);
         var ports = new PortManager(bridge, logger, announce);
+        var metrics = new SwitchMetrics(bridge);
+        PrometheusEndpoint? prometheus = null;
+        ManagementServer? server = null;
         try
         {
-            foreach (var port in config.Ports)
+            var applier = new ConfigApplier(ports, announce);
+            applier.Apply(config);
+            if (reload is not null)
             {
-                ports.Add(port);
-            }
-
-            foreach (var mirror in config.Mirrors)
-            {
-                ports.Captures.AddMirror(mirror);
-                announce($"mirror {string.Join(",", mirror.Sources)} ({TapDirections.Name(mirror.Direction)}) -> {mirror.Output}{(mirror.Vlan == 0 ? string.Empty : $" tagged vlan {mirror.Vlan}")}");
-            }
-
-            if (config.Capture is { } capture)
-            {
-                var session = ports.Captures.Start(capture);
-                announce($"capture {session.Id}: {session.Description}");
+                ports.Reloader = () => applier.Apply(reload());
             }
 
             bridge.Start();
-            var server = ManagementServer.Start(config.ControlPath, ports, logger);
+            server = ManagementServer.Start(config.ControlPath, ports, logger);
+            if (config.Metrics is { } endpoint)
+            {
+                prometheus = PrometheusEndpoint.Start(endpoint);
+                announce($"metrics at {prometheus.Url}{(IPAddress.IsLoopback(endpoint.Address) ? string.Empty : " (not loopback: anyone who reaches it reads the counters)")}");
+            }
+
             announce($"switch {config.Name} running: {config.Ports.Count} port(s), control socket {server.Path}");
-            return new SwitchHost(config, ports, server);
+            return new SwitchHost(config, ports, server, metrics, prometheus, logger);
         }
         catch
         {
+            prometheus?.Dispose();
+            server?.Dispose();
+            metrics.Dispose();
             ports.Dispose();
             bridge.Dispose();
             throw;
         }
     }
+
+    /// <summary>Re-reads the configuration and applies the difference (what SIGHUP does); returns what changed.</summary>
+    public IReadOnlyList<string> Reload() => _ports.ReloadConfig();
 
     /// <summary>One line of totals, for live progress output.</summary>
     public string SummaryLine()
@@ -102,6 +113,9 @@ public sealed class SwitchHost : IDisposable
     public void Dispose()
     {
         _registration?.Dispose();
+        _drops.Dispose();
+        _prometheus?.Dispose();
+        _metrics.Dispose();
         _server.Dispose();
         _ports.Dispose();
         Bridge.Dispose();

@@ -136,7 +136,54 @@ public static class TextTables
 
     private static string Number(JsonNode? node) => ((long?)node ?? 0).ToString(CultureInfo.InvariantCulture);
 
-    private static string Render(List<string[]> rows)
+    /// <summary>
+    /// <c>stats</c> as two columns, nested objects flattened (<c>mac_table.learned</c>); drop reasons that never
+    /// happened are left out, so what is listed is what went wrong.
+    /// </summary>
+    public static string Stats(JsonObject stats)
+    {
+        ArgumentNullException.ThrowIfNull(stats);
+        var table = new List<string[]>();
+        foreach (var (key, value) in stats)
+        {
+            if (value is JsonObject nested)
+            {
+                foreach (var (innerKey, innerValue) in nested)
+                {
+                    if (key != "drops" || (long?)innerValue > 0)
+                    {
+                        table.Add([$"{key}.{innerKey}", innerValue?.ToString() ?? "-"]);
+                    }
+                }
+            }
+            else
+            {
+                table.Add([key, value?.ToString() ?? "-"]);
+            }
+        }
+
+        return Render(table);
+    }
+
+    /// <summary>One <c>monitor</c> event as a line, like <c>bridge monitor</c>'s: time, what, and where.</summary>
+    public static string Event(JsonObject item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        var time = (string?)item["time"] is { Length: >= 23 } stamp ? stamp[11..23] : "-";
+        var what = (string?)item["event"];
+        var text = what switch
+        {
+            "moved" => $"moved {item["mac"]} vlan {item["vlan"]} from {item["from"]} to {item["port"]}",
+            "learned" or "aged" or "evicted" => $"{what} {item["mac"]} vlan {item["vlan"]} port {item["port"]}",
+            "lost" => $"lost {item["count"]} events (the monitor fell behind)",
+            "config_applied" => $"config applied: {item["changes"]}",
+            _ when what?.StartsWith("port_", StringComparison.Ordinal) == true => $"port {item["port"]} {what["port_".Length..]}",
+            _ => item.ToJsonString(),
+        };
+        return $"{time} {text}";
+    }
+
+    internal static string Render(List<string[]> rows)
     {
         var widths = new int[rows[0].Length];
         foreach (var row in rows)

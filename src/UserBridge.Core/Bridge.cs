@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using UserBridge.Core.Events;
 using UserBridge.Core.Taps;
 
 namespace UserBridge.Core;
@@ -30,7 +31,7 @@ public sealed partial class Bridge : IDisposable
         Options = options;
         _time = timeProvider ?? TimeProvider.System;
         Logger = logger ?? NullLogger.Instance;
-        MacTable = new MacTable(options.MacTableSize, options.AgingTime, _time);
+        MacTable = new MacTable(options.MacTableSize, options.AgingTime, _time) { Events = Events };
         Engine = new ForwardingEngine(MacTable);
     }
 
@@ -41,6 +42,9 @@ public sealed partial class Bridge : IDisposable
     public ForwardingEngine Engine { get; }
 
     public BufferPool BufferPool { get; } = new();
+
+    /// <summary>Port and MAC table events, recorded while a reader has turned them on (<c>monitor</c>).</summary>
+    public EventRing Events { get; } = new();
 
     public ILogger Logger { get; }
 
@@ -86,6 +90,7 @@ public sealed partial class Bridge : IDisposable
             var slot = new PortSlot(index, port, new PortCounters(sharedReceive: port is IMultiQueuePort { QueueCount: > 1 }), isUp) { Vlan = vlan ?? PortVlan.Default, HasVlanSettings = vlan is not null };
             ports[index] = slot;
             Publish(ports);
+            Events.Publish(BridgeEvent.ForPort(BridgeEventKind.PortAdded, slot.Name, index));
             if (_started)
             {
                 StartWorker(slot);
@@ -122,6 +127,7 @@ public sealed partial class Bridge : IDisposable
         MacTable.FlushPort(slot.Index);
         slot.Port.Dispose();
         Log.PortRemoved(Logger, name);
+        Events.Publish(BridgeEvent.ForPort(BridgeEventKind.PortRemoved, name, slot.Index));
         return true;
     }
 
@@ -145,6 +151,8 @@ public sealed partial class Bridge : IDisposable
                 {
                     MacTable.FlushPort(slot.Index, includeStatic: false);
                 }
+
+                Events.Publish(BridgeEvent.ForPort(isUp ? BridgeEventKind.PortUp : BridgeEventKind.PortDown, name, slot.Index));
             }
 
             return true;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using UserBridge.Core.Events;
 
 namespace UserBridge.Core;
 
@@ -71,7 +72,8 @@ public sealed unsafe partial class MacTable
         var nowMs = NowMs;
         var aged = RemoveWhere(
             static (word, lastSeenMs, arg) => (word & StaticBit) == 0 && arg.NowMs - lastSeenMs > arg.AgingMs,
-            (NowMs: nowMs, AgingMs: _agingMs));
+            (NowMs: nowMs, AgingMs: _agingMs),
+            BridgeEventKind.Aged);
         Interlocked.Add(ref _aged, aged);
         return aged;
     }
@@ -96,7 +98,7 @@ public sealed unsafe partial class MacTable
                 continue;
             }
 
-            var key = Unmix((TagOf(word) << _bucketBits) | (uint)(slot / SlotsPerBucket));
+            var key = KeyAt(slot, word);
             entries.Add(new MacTableEntry(
                 new MacAddress(key & 0xFFFF_FFFF_FFFFUL),
                 (int)(key >> 48),
@@ -108,7 +110,8 @@ public sealed unsafe partial class MacTable
         return entries;
     }
 
-    private int RemoveWhere<TArg>(Func<ulong, long, TArg, bool> predicate, TArg arg)
+    /// <summary>Removes the entries <paramref name="predicate"/> picks; with <paramref name="report"/>, publishes each as that event.</summary>
+    private int RemoveWhere<TArg>(Func<ulong, long, TArg, bool> predicate, TArg arg, BridgeEventKind? report = null)
     {
         var removed = 0;
         for (var slot = 0; slot < _slots; slot++)
@@ -117,11 +120,18 @@ public sealed unsafe partial class MacTable
             if ((word & OccupiedBit) != 0 && predicate(word, Volatile.Read(ref _lastSeenMs[slot]), arg) && TryClear(slot, word))
             {
                 removed++;
+                if (report is { } kind)
+                {
+                    Report(kind, slot, word);
+                }
             }
         }
 
         return removed;
     }
+
+    /// <summary>The (VLAN, MAC) key of the entry <paramref name="word"/> stored in <paramref name="slot"/>.</summary>
+    private ulong KeyAt(int slot, ulong word) => Unmix((TagOf(word) << _bucketBits) | (uint)(slot / SlotsPerBucket));
 
     private bool TryClear(int slot, ulong word)
     {

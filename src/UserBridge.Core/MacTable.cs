@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
+using UserBridge.Core.Events;
 
 namespace UserBridge.Core;
 
@@ -114,6 +115,9 @@ public sealed unsafe partial class MacTable
 
     public long EvictedCount => Volatile.Read(ref _evicted);
 
+    /// <summary>Where learns, moves, evictions and age-outs of dynamic entries are published (for <c>monitor</c>); null: nowhere.</summary>
+    public EventRing? Events { get; init; }
+
     /// <summary>MACs not learned because their bucket held only static entries.</summary>
     public long LearnFailureCount => Volatile.Read(ref _learnFailures);
 
@@ -162,6 +166,7 @@ public sealed unsafe partial class MacTable
             if (Interlocked.CompareExchange(ref _words[slot], word, current) == current)
             {
                 Interlocked.Increment(ref _moved);
+                Events?.Publish(new BridgeEvent(BridgeEventKind.Moved, key, port, PortOf(current), null));
                 return LearnResult.Moved;
             }
         }
@@ -233,6 +238,15 @@ public sealed unsafe partial class MacTable
         return -1;
     }
 
+    /// <summary>Publishes what happened to the dynamic entry <paramref name="word"/> in <paramref name="slot"/> (static ones are the operator's own doing).</summary>
+    private void Report(BridgeEventKind kind, int slot, ulong word)
+    {
+        if (Events is { Enabled: true } events && (word & StaticBit) == 0)
+        {
+            events.Publish(new BridgeEvent(kind, KeyAt(slot, word), PortOf(word), -1, null));
+        }
+    }
+
     private void RefreshIfStale(int slot, long nowMs)
     {
         // Only write when the time moved by more than the refresh interval: steady traffic then reads the
@@ -255,6 +269,7 @@ public sealed unsafe partial class MacTable
                 {
                     Interlocked.Increment(ref _learned);
                     RemoveDuplicates(first, tag);
+                    Report(BridgeEventKind.Learned, empty, word);
                     return LearnResult.Learned;
                 }
 
@@ -281,6 +296,8 @@ public sealed unsafe partial class MacTable
                 Interlocked.Increment(ref _evicted);
                 Interlocked.Increment(ref _learned);
                 RemoveDuplicates(first, tag);
+                Report(BridgeEventKind.Evicted, victim, old);
+                Report(BridgeEventKind.Learned, victim, word);
                 return LearnResult.Learned;
             }
         }

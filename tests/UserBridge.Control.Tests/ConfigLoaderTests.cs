@@ -43,6 +43,13 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void ReadsTheMetricsEndpoint()
+    {
+        Assert.Equal(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 9464), ConfigLoader.Parse("metrics = \"127.0.0.1:9464\"", File).Metrics);
+        Assert.Null(ConfigLoader.Parse(string.Empty, File).Metrics);
+    }
+
+    [Fact]
     public void ReadsThePollersWithOneByDefault()
     {
         Assert.Equal(3, ConfigLoader.Parse("pollers = 3", File).Pollers);
@@ -64,7 +71,7 @@ public sealed class ConfigLoaderTests
     }
 
     [Theory]
-    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, vlan_filtering, cpus, pollers, [[port]], [[mirror]] and [capture] tables")]
+    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, vlan_filtering, cpus, pollers, metrics, [[port]], [[mirror]] and [capture] tables")]
     [InlineData("aging = \"soon\"", "switch.toml:1: aging must be a duration such as \"300s\", \"5m\", \"1h\" or \"1500ms\" (at least 1s)")]
     [InlineData("aging = \"0s\"", "switch.toml:1: aging must be a duration")]
     [InlineData("mac_table_size = 0", "switch.toml:1: mac_table_size must be an integer from 1 to 67108864")]
@@ -72,6 +79,8 @@ public sealed class ConfigLoaderTests
     [InlineData("name = 5", "switch.toml:1: name must be a string in double quotes")]
     [InlineData("cpus = \"0-999\"", "switch.toml:1: cpus = \"0-999\" is not valid; use a list of CPU numbers")]
     [InlineData("cpus = \"x\"", "switch.toml:1: cpus = \"x\" is not valid")]
+    [InlineData("metrics = \"localhost\"", "switch.toml:1: metrics = \"localhost\" is not valid; use ADDRESS:PORT, such as \"127.0.0.1:9464\"")]
+    [InlineData("metrics = \"127.0.0.1\"", "switch.toml:1: metrics = \"127.0.0.1\" is not valid")]
     [InlineData("pollers = 65", "switch.toml:1: pollers must be an integer from 0 to 64")]
     [InlineData("pollers = \"one\"", "switch.toml:1: pollers must be an integer")]
     [InlineData("name = \"has space\"", "switch.toml:1: name = \"has space\" is not valid; use 1 to 32 letters")]

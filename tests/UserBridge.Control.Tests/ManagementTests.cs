@@ -70,7 +70,7 @@ public sealed class ManagementTests : IDisposable
     [InlineData("not json", "the request is not valid JSON")]
     [InlineData("[1,2]", "a request is a JSON object")]
     [InlineData("{\"verb\":7}", "a request is a JSON object")]
-    [InlineData("{\"verb\":\"fly\"}", "unknown verb 'fly'; known: fdb show, port show, vlan show, port add, port del, capture start, capture stop, capture list, capture stream, mirror show, version")]
+    [InlineData("{\"verb\":\"fly\"}", "unknown verb 'fly'; known: fdb show, fdb add, fdb del, fdb flush, port show, vlan show, port add, port del, port set, reload, stats, capture start, capture stop, capture list, capture stream, monitor, mirror show, mirror add, mirror del, version")]
     [InlineData("{\"verb\":\"port add\",\"args\":{\"name\":\"x\",\"type\":\"qemu-stream\"}}", "port add: [[port]] of type \"qemu-stream\" has no path")]
     [InlineData("{\"verb\":\"port add\",\"args\":{\"name\":\"p1\",\"type\":\"qemu-dgram\",\"path\":\"/tmp/ub-dup.sock\"}}", "a port named 'p1' already exists")]
     [InlineData("{\"verb\":\"port del\",\"args\":{\"name\":\"nope\"}}", "no port named 'nope'")]

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Tmds.Linux;
 using UserBridge.Control;
@@ -126,7 +124,7 @@ public sealed class CaptureTests : IDisposable
     public async Task TsharkReadsTheTcpListenerWithTcpAt()
     {
         StartThreeHosts("tshark");
-        var port = FreeTcpPort();
+        var port = Loopback.FreeTcpPort();
         using var listen = SwitchProcess.Launch("capture", "--control", _control, "--filter", "icmp", "--listen", $"127.0.0.1:{port}");
         WaitUntil(() => listen.Errors.Contains("serving the capture on", StringComparison.Ordinal), "the TCP listener did not start");
 
@@ -242,7 +240,7 @@ public sealed class CaptureTests : IDisposable
     {
         StartThreeHosts();
         Assert.Equal(0, _network.Ping(1, 2).ExitCode);
-        using var stalled = CaptureStreamConnection.Open(_control, new JsonObject());
+        using var stalled = StreamConnection.Open(_control, ManagementVerbs.CaptureStreamVerb, new JsonObject());
 
         var ping = FastPing();
         Assert.True(ping.ExitCode == 0 && ping.Output.Contains(" 0% packet loss", StringComparison.Ordinal), $"forwarding lost frames while the capture stalled: {ping.Output}{ping.Error}");
@@ -276,13 +274,6 @@ public sealed class CaptureTests : IDisposable
         {
             Shell.Run("umount", disk);
         }
-    }
-
-    private static int FreeTcpPort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     private static Process Start(string program, params string[] arguments)

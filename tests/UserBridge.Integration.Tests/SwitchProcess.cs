@@ -58,7 +58,10 @@ internal sealed class SwitchProcess : IDisposable
     }
 
     /// <summary>Starts <c>userbridge ARGS</c> and returns at once.</summary>
-    public static SwitchProcess Launch(params string[] arguments)
+    public static SwitchProcess Launch(params string[] arguments) => LaunchWith(new Dictionary<string, string>(), arguments);
+
+    /// <summary>Starts <c>userbridge ARGS</c> with these environment variables added, and returns at once.</summary>
+    public static SwitchProcess LaunchWith(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo(ProgramPath)
         {
@@ -66,6 +69,11 @@ internal sealed class SwitchProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

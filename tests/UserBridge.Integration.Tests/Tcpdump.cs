@@ -3,7 +3,11 @@ using Tmds.Linux;
 
 namespace UserBridge.Integration.Tests;
 
-/// <summary>tcpdump in a namespace, writing a pcap file; Dispose stops it (SIGINT, by PID) and waits for the file.</summary>
+/// <summary>
+/// tcpdump in a namespace, writing a pcap file; Dispose stops it (SIGINT, by PID) and waits for the file. It runs in
+/// immediate mode: otherwise libpcap hands packets over a ring block at a time, after up to a second, and a tcpdump
+/// stopped sooner exits with packets "received by filter" but never written.
+/// </summary>
 internal sealed class Tcpdump : IDisposable
 {
     private readonly Process _process;
@@ -19,7 +23,7 @@ internal sealed class Tcpdump : IDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "netns", "exec", ns, "tcpdump", "-i", interfaceName, "-nn", "-U", "-w", file, filter })
+        foreach (var argument in new[] { "netns", "exec", ns, "tcpdump", "--immediate-mode", "-i", interfaceName, "-nn", "-U", "-w", file, filter })
         {
             start.ArgumentList.Add(argument);
         }

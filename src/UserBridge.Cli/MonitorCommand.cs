@@ -1,0 +1,49 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json.Nodes;
+using UserBridge.Control;
+
+namespace UserBridge.Cli;
+
+/// <summary><c>userbridge monitor</c>: prints the switch's events as they happen, like <c>bridge monitor</c>.</summary>
+internal static class MonitorCommand
+{
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var count = new Option<int?>("--count", "-c") { Description = "exit after this many events" };
+        var monitor = new Command("monitor", "print events as they happen until Ctrl-C: MAC learned, moved, aged, evicted; port added, removed, up, down (-j: one JSON object per line)") { count };
+        common.AddTo(monitor);
+        monitor.SetAction(result =>
+        {
+            using var signals = new ShutdownSignals();
+            StreamConnection connection;
+            try
+            {
+                connection = StreamConnection.Open(common.SocketPath(result), ManagementVerbs.MonitorVerb);
+            }
+            catch (ManagementException ex)
+            {
+                Console.Error.WriteLine($"userbridge monitor: {ex.Message}");
+                return ExitCodes.Failure;
+            }
+
+            using (connection)
+            using (signals.Token.Register(connection.RequestStop))
+            using (var reader = new StreamReader(connection.Stream, Encoding.UTF8))
+            {
+                var json = result.GetValue(common.Json);
+                var limit = result.GetValue(count);
+                var seen = 0;
+                while ((limit is null || seen < limit) && reader.ReadLine() is { } line)
+                {
+                    Console.WriteLine(json ? line : TextTables.Event(JsonNode.Parse(line)!.AsObject()));
+                    seen++;
+                }
+            }
+
+            return ExitCodes.Success;
+        });
+        return monitor;
+    }
+}

@@ -1,0 +1,207 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using UserBridge.Core;
+using UserBridge.Core.Events;
+
+namespace UserBridge.Control;
+
+/// <summary>
+/// Hands the bridge's events to every <c>monitor</c> client: one thread drains the bridge's <see cref="EventRing"/>
+/// (turned on only while someone listens), names the ports, and gives each subscriber a JSON object per event. A
+/// subscriber that stops reading loses events of its own (it is told how many), never the others' and never the
+/// workers' time.
+/// </summary>
+public sealed class EventHub : IDisposable
+{
+    private const int SubscriberCapacity = 4096;
+    private static readonly TimeSpan DrainInterval = TimeSpan.FromMilliseconds(20);
+
+    private readonly Bridge _bridge;
+    private readonly Lock _lock = new();
+    private readonly List<Subscription> _subscribers = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+    private long _ringLostReported;
+
+    public EventHub(Bridge bridge)
+    {
+        _bridge = bridge;
+        _thread = new Thread(Run) { IsBackground = true, Name = "ub-events" };
+        _thread.Start();
+    }
+
+    /// <summary>How many monitors are listening.</summary>
+    public int Subscribers
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _subscribers.Count;
+            }
+        }
+    }
+
+    /// <summary>Starts a subscription: events from now on, until it is disposed.</summary>
+    public Subscription Subscribe()
+    {
+        var subscription = new Subscription(this);
+        lock (_lock)
+        {
+            _subscribers.Add(subscription);
+            _bridge.Events.Enabled = true;
+        }
+
+        return subscription;
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _thread.Join();
+        lock (_lock)
+        {
+            foreach (var subscriber in _subscribers)
+            {
+                subscriber.Complete();
+            }
+
+            _subscribers.Clear();
+            _bridge.Events.Enabled = false;
+        }
+
+        _stop.Dispose();
+    }
+
+    /// <summary>The JSON form of an event, its ports named as the snapshot names them now.</summary>
+    public static JsonObject Describe(in BridgeEvent item, SwitchSnapshot snapshot, DateTimeOffset time)
+    {
+        var json = new JsonObject
+        {
+            ["time"] = time.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+            ["event"] = Name(item.Kind),
+        };
+        if (item.Kind == BridgeEventKind.ConfigApplied)
+        {
+            json["changes"] = item.Text;
+            return json;
+        }
+
+        if (item.Text is not null)
+        {
+            json["port"] = item.Text;
+            return json;
+        }
+
+        json["mac"] = item.Mac.ToString();
+        json["vlan"] = item.Vlan;
+        json["port"] = PortName(snapshot, item.Port);
+        if (item.Kind == BridgeEventKind.Moved)
+        {
+            json["from"] = PortName(snapshot, item.FromPort);
+        }
+
+        return json;
+    }
+
+    public static string Name(BridgeEventKind kind) => kind switch
+    {
+        BridgeEventKind.Learned => "learned",
+        BridgeEventKind.Moved => "moved",
+        BridgeEventKind.Aged => "aged",
+        BridgeEventKind.Evicted => "evicted",
+        BridgeEventKind.PortAdded => "port_added",
+        BridgeEventKind.PortRemoved => "port_removed",
+        BridgeEventKind.PortUp => "port_up",
+        BridgeEventKind.PortDown => "port_down",
+        _ => "config_applied",
+    };
+
+    private static string PortName(SwitchSnapshot snapshot, int index) =>
+        (uint)index < (uint)snapshot.Ports.Length && snapshot.Ports[index] is { } slot ? slot.Name : $"#{index}";
+
+    private void Unsubscribe(Subscription subscription)
+    {
+        lock (_lock)
+        {
+            _subscribers.Remove(subscription);
+            _bridge.Events.Enabled = _subscribers.Count > 0;
+        }
+    }
+
+    private void Run()
+    {
+        var ring = _bridge.Events;
+        while (!_stop.Token.WaitHandle.WaitOne(DrainInterval))
+        {
+            Subscription[] subscribers;
+            lock (_lock)
+            {
+                subscribers = [.. _subscribers];
+            }
+
+            var snapshot = _bridge.Snapshot;
+            var now = DateTimeOffset.UtcNow;
+            while (ring.TryTake(out var item))
+            {
+                var line = Describe(item, snapshot, now).ToJsonString();
+                foreach (var subscriber in subscribers)
+                {
+                    subscriber.Offer(line, now);
+                }
+            }
+
+            var lost = ring.Lost;
+            if (lost != _ringLostReported)
+            {
+                var line = Lost(now, lost - _ringLostReported).ToJsonString();
+                _ringLostReported = lost;
+                foreach (var subscriber in subscribers)
+                {
+                    subscriber.Offer(line, now);
+                }
+            }
+        }
+    }
+
+    private static JsonObject Lost(DateTimeOffset time, long count) => new()
+    {
+        ["time"] = time.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+        ["event"] = "lost",
+        ["count"] = count,
+    };
+
+    /// <summary>One monitor client's queue of JSON lines.</summary>
+    public sealed class Subscription : IDisposable
+    {
+        private readonly EventHub _hub;
+        private readonly Channel<string> _lines = Channel.CreateBounded<string>(new BoundedChannelOptions(SubscriberCapacity) { SingleReader = true, SingleWriter = true });
+        private long _lost;
+
+        internal Subscription(EventHub hub) => _hub = hub;
+
+        public ChannelReader<string> Lines => _lines.Reader;
+
+        public void Dispose()
+        {
+            _hub.Unsubscribe(this);
+            Complete();
+        }
+
+        internal void Complete() => _lines.Writer.TryComplete();
+
+        internal void Offer(string line, DateTimeOffset now)
+        {
+            if (_lost > 0 && _lines.Writer.TryWrite(Lost(now, _lost).ToJsonString()))
+            {
+                _lost = 0;
+            }
+
+            if (_lost > 0 || !_lines.Writer.TryWrite(line))
+            {
+                _lost++;
+            }
+        }
+    }
+}

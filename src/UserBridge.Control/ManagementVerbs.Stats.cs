@@ -1,0 +1,58 @@
+using System.Text.Json.Nodes;
+using UserBridge.Core;
+
+namespace UserBridge.Control;
+
+/// <summary>The <c>stats</c> verb: the switch's counters, summed over its ports or for one.</summary>
+public static partial class ManagementVerbs
+{
+    private static JsonObject Stats(PortManager manager, JsonObject args)
+    {
+        var bridge = manager.Bridge;
+        var portName = (string?)args["port"];
+        var slots = bridge.Snapshot.Ports.Where(slot => slot is not null && (portName is null || slot.Name == portName)).Select(slot => slot!).ToList();
+        if (portName is not null && slots.Count == 0)
+        {
+            throw new ManagementException($"no port named '{portName}'");
+        }
+
+        var table = bridge.MacTable;
+        var drops = new JsonObject();
+        foreach (var reason in DropReasons.All)
+        {
+            drops[DropReasons.Name(reason)] = slots.Sum(slot => slot.Counters.Drops(reason));
+        }
+
+        var result = new JsonObject();
+        if (portName is null)
+        {
+            result["ports"] = slots.Count;
+            result["monitors"] = manager.Events.Subscribers;
+            result["mac_table"] = new JsonObject
+            {
+                ["entries"] = table.Count,
+                ["capacity"] = table.Capacity,
+                ["learned"] = table.LearnedCount,
+                ["moved"] = table.MovedCount,
+                ["aged"] = table.AgedCount,
+                ["evicted"] = table.EvictedCount,
+                ["learn_failures"] = table.LearnFailureCount,
+            };
+        }
+        else
+        {
+            result["port"] = portName;
+            result["mac_entries"] = table.GetEntries().Count(entry => entry.Port == slots[0].Index);
+        }
+
+        result["rx_frames"] = slots.Sum(slot => slot.Counters.RxFrames);
+        result["tx_frames"] = slots.Sum(slot => slot.Counters.TxFrames);
+        result["rx_bytes"] = slots.Sum(slot => slot.Counters.RxBytes);
+        result["tx_bytes"] = slots.Sum(slot => slot.Counters.TxBytes);
+        result["tx_errors"] = slots.Sum(slot => slot.Counters.TxErrors);
+        result["floods"] = slots.Sum(slot => slot.Counters.Floods);
+        result["capture_drops"] = slots.Sum(slot => slot.Counters.CaptureDrops);
+        result["drops"] = drops;
+        return result;
+    }
+}

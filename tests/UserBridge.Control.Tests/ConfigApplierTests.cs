@@ -1,0 +1,90 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using UserBridge.Core;
+
+namespace UserBridge.Control.Tests;
+
+/// <summary>
+/// Start and reload as one step from one config to the next, over QEMU datagram ports (unix sockets: no privileges).
+/// </summary>
+public sealed class ConfigApplierTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("ub-apply-").FullName;
+    private readonly Bridge _bridge = new(new BridgeOptions());
+    private readonly PortManager _ports;
+    private readonly List<string> _announced = [];
+    private readonly ConfigApplier _applier;
+
+    public ConfigApplierTests()
+    {
+        _ports = new PortManager(_bridge, NullLogger.Instance, _announced.Add);
+        _applier = new ConfigApplier(_ports, _announced.Add);
+    }
+
+    public void Dispose()
+    {
+        _ports.Dispose();
+        _bridge.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public void AReloadAppliesOnlyTheDifferenceAndLeavesUnchangedPortsAlone()
+    {
+        _applier.Apply(Config(Dgram("keep"), Dgram("gone"), Dgram("retag"), Dgram("reopen")));
+        var kept = _bridge.Snapshot.Find("keep")!;
+        var retagged = _bridge.Snapshot.Find("retag")!.Port;
+        var reopened = _bridge.Snapshot.Find("reopen")!.Port;
+        _bridge.MacTable.Learn(MacTable.Key(MacAddress.Parse("02:00:00:00:00:01"), 0), kept.Index, _bridge.MacTable.NowMs);
+
+        var changes = _applier.Apply(Config(
+            Dgram("keep") with { Line = 40 },
+            Dgram("retag") with { Vlan = PortVlan.Access(20) },
+            Dgram("reopen") with { Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite },
+            Dgram("new")));
+
+        Assert.Equal(["port gone removed", "port reopen removed to be re-opened", "port retag: VLAN settings changed", "port reopen added: qemu-dgram " + SocketPath("reopen"), "port new added: qemu-dgram " + SocketPath("new")], changes);
+        Assert.Same(kept, _bridge.Snapshot.Find("keep"));
+        Assert.Same(retagged, _bridge.Snapshot.Find("retag")!.Port);
+        Assert.Equal(20, _bridge.Snapshot.Find("retag")!.Vlan.Vlan);
+        Assert.NotSame(reopened, _bridge.Snapshot.Find("reopen")!.Port);
+        Assert.Null(_bridge.Snapshot.Find("gone"));
+        Assert.NotNull(_bridge.Snapshot.Find("new"));
+        Assert.Equal(0, _bridge.MacTable.Lookup(MacAddress.Parse("02:00:00:00:00:01"), 0));
+        Assert.Empty(_applier.Apply(_applier.Current));
+    }
+
+    [Fact]
+    public void MirrorsAndTheCaptureFollowTheConfig()
+    {
+        var capture = new CaptureConfig(Path.Combine(_directory, "all.pcapng"));
+        _applier.Apply(Config(Dgram("a"), Dgram("b"), Dgram("c")) with { Mirrors = [new MirrorConfig(new HashSet<string> { "a" }, "c")], Capture = capture });
+        Assert.Single(_ports.Captures.Mirrors());
+        Assert.Single(_ports.Captures.List());
+
+        var changes = _applier.Apply(Config(Dgram("a"), Dgram("b"), Dgram("c")) with { Mirrors = [new MirrorConfig(new HashSet<string> { "b" }, "c")], Capture = capture with { Line = 9 } });
+
+        Assert.Equal(["mirror to c removed", "mirror b (both) -> c"], changes);
+        Assert.Equal(["b"], _ports.Captures.Mirrors().Single().Sources);
+        Assert.Single(_ports.Captures.List());
+        Assert.Equal(["capture 1 stopped"], _applier.Apply(Config(Dgram("a"), Dgram("b"), Dgram("c")) with { Mirrors = [new MirrorConfig(new HashSet<string> { "b" }, "c")] }));
+    }
+
+    [Fact]
+    public void AChangeOnlyARestartAppliesIsRefusedBeforeAnythingIsTouched()
+    {
+        _applier.Apply(Config(Dgram("a")));
+        var before = _bridge.Snapshot;
+
+        var refused = Assert.Throws<ManagementException>(() => _applier.Apply(Config(Dgram("a"), Dgram("b")) with { Pollers = 2, MacTableSize = 1024 }));
+
+        Assert.Equal("mac_table_size, pollers changed: only a restart applies them; nothing was applied (undo the change to reload the rest)", refused.Message);
+        Assert.Same(before, _bridge.Snapshot);
+        Assert.Single(_applier.Current.Ports);
+    }
+
+    private static SwitchConfig Config(params PortConfig[] ports) => new() { Name = "applied", Ports = ports };
+
+    private PortConfig Dgram(string name) => new(name, PortRules.TypeQemuDgram) { Path = SocketPath(name) };
+
+    private string SocketPath(string name) => Path.Combine(_directory, $"{name}.sock");
+}

@@ -1,0 +1,99 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging.Abstractions;
+using UserBridge.Core;
+
+namespace UserBridge.Control.Tests;
+
+/// <summary><c>monitor</c> over the management socket: events as JSON lines, in order, only while someone listens.</summary>
+public sealed class MonitorTests : IDisposable
+{
+    private static readonly MacAddress Station = MacAddress.Parse("02:00:00:00:00:0a");
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+
+    private readonly Bridge _bridge = new(new BridgeOptions());
+    private readonly PortManager _ports;
+    private readonly ManagementServer _server;
+    private readonly string _socketPath = Path.Combine(Path.GetTempPath(), $"ub-monitor-{Guid.NewGuid():N}.sock");
+
+    public MonitorTests()
+    {
+        _ports = new PortManager(_bridge, NullLogger.Instance, _ => { });
+        _bridge.AddPort(new MemoryPort("p1"));
+        _bridge.AddPort(new MemoryPort("p2"));
+        _server = ManagementServer.Start(_socketPath, _ports, NullLogger.Instance);
+    }
+
+    public void Dispose()
+    {
+        _server.Dispose();
+        _ports.Dispose();
+        _bridge.Dispose();
+    }
+
+    [Fact]
+    public void AMonitorGetsEveryEventAsAJsonLineInOrderFromWhenItStarted()
+    {
+        _bridge.MacTable.Learn(MacTable.Key(Station, 0), 1, _bridge.MacTable.NowMs);
+        using var connection = StreamConnection.Open(_socketPath, ManagementVerbs.MonitorVerb);
+        using var reader = new StreamReader(connection.Stream, Encoding.UTF8);
+        Assert.True(_bridge.Events.Enabled);
+
+        _bridge.MacTable.Learn(MacTable.Key(Station, 0), 0, _bridge.MacTable.NowMs);
+        _bridge.SetPortUp("p2", isUp: false);
+        _bridge.AddPort(new MemoryPort("p3"));
+
+        var moved = Next(reader);
+        Assert.Equal("moved", (string?)moved["event"]);
+        Assert.Equal("02:00:00:00:00:0a", (string?)moved["mac"]);
+        Assert.Equal(0, (int?)moved["vlan"]);
+        Assert.Equal("p1", (string?)moved["port"]);
+        Assert.Equal("p2", (string?)moved["from"]);
+        Assert.True(DateTimeOffset.TryParse((string?)moved["time"], out var time) && Math.Abs((DateTimeOffset.UtcNow - time).TotalMinutes) < 1, $"bad time: {moved}");
+        Assert.Equal("{\"event\":\"port_down\",\"port\":\"p2\"}", Without(Next(reader), "time"));
+        Assert.Equal("{\"event\":\"port_added\",\"port\":\"p3\"}", Without(Next(reader), "time"));
+    }
+
+    [Fact]
+    public void EventsAreOffWhenTheLastMonitorLeavesAndASecondMonitorIsServedAlongside()
+    {
+        var first = StreamConnection.Open(_socketPath, ManagementVerbs.MonitorVerb);
+        using (var second = StreamConnection.Open(_socketPath, ManagementVerbs.MonitorVerb))
+        using (var reader = new StreamReader(second.Stream, Encoding.UTF8))
+        {
+            first.Dispose();
+            _bridge.SetPortUp("p1", isUp: false);
+            Assert.Equal("port_down", (string?)Next(reader)["event"]);
+            Assert.Equal("{\"ok\":true,\"result\":[]}", ManagementProtocol.Handle(_ports, ManagementProtocol.Request("mirror show")));
+        }
+
+        var deadline = DateTime.UtcNow + Deadline;
+        while (_bridge.Events.Enabled && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
+        Assert.False(_bridge.Events.Enabled, "events stayed on after every monitor left");
+    }
+
+    [Fact]
+    public void MonitorIsRefusedAfterAnotherRequestOnTheSameConnection()
+    {
+        var reply = ManagementProtocol.Handle(_ports, ManagementProtocol.Request(ManagementVerbs.MonitorVerb));
+
+        Assert.StartsWith("{\"ok\":false,\"error\":\"monitor must be the first request on its connection", reply, StringComparison.Ordinal);
+    }
+
+    private static JsonObject Next(StreamReader reader)
+    {
+        var line = reader.ReadLineAsync(TestContext.Current.CancellationToken).AsTask();
+        Assert.True(line.Wait(Deadline, TestContext.Current.CancellationToken), "no event within the deadline");
+        return JsonNode.Parse(line.Result ?? throw new InvalidOperationException("the monitor stream ended"))!.AsObject();
+    }
+
+    private static string Without(JsonObject item, string key)
+    {
+        item.Remove(key);
+        return item.ToJsonString();
+    }
+}
