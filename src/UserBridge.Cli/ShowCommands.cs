@@ -184,11 +184,29 @@ internal static class ShowCommands
         common.AddTo(version);
         version.SetAction(result =>
         {
-            Console.WriteLine($"userbridge {ManagementVerbs.Version}");
             var path = common.SocketPath(result);
+            string? running = null;
             if (File.Exists(path) && ManagementClient.IsAlive(path))
             {
-                return Call(result, common, "version", null, reply => $"switch at {path}: {(string?)reply["version"]}\n");
+                try
+                {
+                    running = (string?)ManagementClient.Call(path, "version")["version"];
+                }
+                catch (ManagementException ex)
+                {
+                    Console.Error.WriteLine($"userbridge version: {ex.Message}");
+                    return ExitCodes.Failure;
+                }
+            }
+
+            if (result.GetValue(common.Json))
+            {
+                var json = new JsonObject { ["version"] = ManagementVerbs.Version, ["switch"] = running };
+                Console.WriteLine(result.GetValue(common.Pretty) ? json.ToJsonString(Indented) : json.ToJsonString());
+            }
+            else
+            {
+                Console.WriteLine($"userbridge {ManagementVerbs.Version}{(running is null ? string.Empty : $"\nswitch at {path}: {running}")}");
             }
 
             return ExitCodes.Success;

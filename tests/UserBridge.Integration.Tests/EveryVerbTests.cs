@@ -1,0 +1,123 @@
+using System.Text.Json;
+using UserBridge.Control;
+
+namespace UserBridge.Integration.Tests;
+
+/// <summary>
+/// Every verb of the management table through the CLI against one running switch, as text and as JSON (<c>-j</c>); the
+/// streaming verbs (<c>capture stream</c>, <c>monitor</c>) have tests of their own. A verb added to the table without a
+/// CLI form fails this test.
+/// </summary>
+public sealed class EveryVerbTests : IDisposable
+{
+    private const string Station = "02:00:00:5e:00:77";
+
+    private readonly TestNetwork _network = new();
+    private readonly string _directory;
+    private readonly string _control;
+    private readonly HashSet<string> _exercised = [];
+    private SwitchProcess? _switch;
+
+    public EveryVerbTests()
+    {
+        _directory = Directory.CreateTempSubdirectory($"{_network.Prefix}-").FullName;
+        _control = Path.Combine(_directory, "switch.sock");
+    }
+
+    public void Dispose()
+    {
+        _switch?.Dispose();
+        _network.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public void EveryVerbAnswersThroughTheCliInTextAndInJson()
+    {
+        Privileged.Require("ping");
+        var config = Path.Combine(_directory, "switch.toml");
+        File.WriteAllText(config, $"""
+            [[port]]
+            name = "p1"
+            interface = "{_network.Tap(1)}"
+
+            [[port]]
+            name = "p2"
+            interface = "{_network.Tap(2)}"
+
+            [[port]]
+            name = "p3"
+            interface = "{_network.Tap(3)}"
+            """);
+        _switch = SwitchProcess.StartSwitch("--config", config, "--name", _network.Prefix, "--control", _control);
+        _network.AddHost(1);
+        _network.AddHost(2);
+        Assert.Equal(0, _network.Ping(1, 2).ExitCode);
+
+        Both("fdb show", ["fdb", "show"], text => Assert.Contains(_network.MacOf(1), text, StringComparison.Ordinal), json => Assert.True(json.GetArrayLength() >= 2));
+        Both("port show", ["port", "show"], text => Assert.Matches(@"(?m)^p3\s+tap\s", text), json => Assert.Equal(3, json.GetArrayLength()));
+        Both("vlan show", ["vlan", "show"], text => Assert.StartsWith("no VLANs: the switch is VLAN-transparent", text, StringComparison.Ordinal), json => Assert.Equal(0, json.GetArrayLength()));
+        Both("stats", ["stats"], text => Assert.Matches(@"(?m)^ports\s+3$", text), json => Assert.Equal(3, json.GetProperty("ports").GetInt32()));
+        Both("version", ["version"], text => Assert.Contains($"switch at {_control}: ", text, StringComparison.Ordinal), json => Assert.Equal(JsonValueKind.String, json.GetProperty("switch").ValueKind));
+        Pair("fdb add", ["fdb", "add", Station, "--port", "p2"], "fdb del", ["fdb", "del", Station]);
+        Both("fdb flush", ["fdb", "flush"], text => Assert.EndsWith("learned entries removed", text, StringComparison.Ordinal), json => Assert.True(json.GetProperty("flushed").GetInt32() >= 0));
+        Pair("port add", ["port", "add", "p9", "--type", "qemu-dgram", "--path", Path.Combine(_directory, "p9.sock")], "port del", ["port", "del", "p9"]);
+        Both("port set", ["port", "set", "p3", "--up"], text => Assert.Matches(@"(?m)^p3\s+tap\s+\S+\s+up\s", text), json => Assert.Equal("up", json.GetProperty("state").GetString()));
+        Pair("mirror add", ["mirror", "add", "--source", "p1", "--output", "p3"], "mirror del", ["mirror", "del", "p3"]);
+        Both("mirror show", ["mirror", "show"], text => Assert.StartsWith("SOURCES", text, StringComparison.Ordinal), json => Assert.Equal(0, json.GetArrayLength()));
+        Both("reload", ["reload"], text => Assert.Equal("nothing changed", text), json => Assert.Equal(0, json.GetProperty("changes").GetArrayLength()));
+        CaptureVerbs();
+
+        var expected = ManagementVerbs.All.Keys.Where(verb => verb is not (ManagementVerbs.CaptureStreamVerb or ManagementVerbs.MonitorVerb)).Order(StringComparer.Ordinal);
+        Assert.Equal(expected, _exercised.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary><c>capture start</c>, <c>list</c> and <c>stop</c>, once in text and once in JSON.</summary>
+    private void CaptureVerbs()
+    {
+        foreach (var json in new[] { false, true })
+        {
+            var file = Path.Combine(_directory, json ? "json.pcapng" : "text.pcapng");
+            var started = Run(json, "capture", "start", "--file", file);
+            var list = Run(json, "capture", "list");
+            var id = json ? JsonDocument.Parse(started).RootElement.GetProperty("id").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture) : list.Split('\n')[1].Split(' ')[0];
+            Assert.Contains(file, list, StringComparison.Ordinal);
+            var stopped = Run(json, "capture", "stop", id);
+            Assert.Contains(json ? "\"summary\"" : "capture", stopped, StringComparison.Ordinal);
+            Assert.True(File.Exists(file), $"capture {id} wrote no {file}");
+        }
+
+        _exercised.UnionWith(["capture start", "capture list", "capture stop"]);
+    }
+
+    /// <summary>Runs a verb that changes nothing lasting as text and as JSON, checking each.</summary>
+    private void Both(string verb, string[] arguments, Action<string> checkText, Action<JsonElement> checkJson)
+    {
+        var text = Run(json: false, arguments);
+        Assert.False(text.TrimStart().StartsWith('{') || text.TrimStart().StartsWith('['), $"{verb} printed JSON without -j: {text}");
+        checkText(text);
+        checkJson(JsonDocument.Parse(Run(json: true, arguments)).RootElement);
+        _exercised.Add(verb);
+    }
+
+    /// <summary>Runs a verb and the one that undoes it, first as text, then as JSON.</summary>
+    private void Pair(string verb, string[] arguments, string undo, string[] undoArguments)
+    {
+        foreach (var json in new[] { false, true })
+        {
+            foreach (var output in new[] { Run(json, arguments), Run(json, undoArguments) })
+            {
+                Assert.False(string.IsNullOrWhiteSpace(output), $"{verb}/{undo} printed nothing");
+                if (json)
+                {
+                    Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(output).RootElement.ValueKind);
+                }
+            }
+        }
+
+        _exercised.UnionWith([verb, undo]);
+    }
+
+    private string Run(bool json, params string[] arguments) =>
+        Cli.Run([.. arguments, "--control", _control, .. json ? new[] { "-j" } : []]);
+}
