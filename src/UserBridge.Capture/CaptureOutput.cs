@@ -1,3 +1,5 @@
+using UserBridge.Linux;
+
 namespace UserBridge.Capture;
 
 /// <summary>
@@ -17,6 +19,9 @@ public abstract class CaptureOutput : IDisposable
 
     /// <summary>True when the current section should end and the next begin (the file reached its size).</summary>
     public virtual bool ShouldRotate => false;
+
+    /// <summary>Blocks that were written and then lost to a failed write of the output (a full disk), so far.</summary>
+    public virtual long LostBlocks => 0;
 
     /// <summary>Opens the stream of the next section: the first, then one per rotation.</summary>
     public abstract Stream OpenSection();
@@ -80,7 +85,8 @@ public sealed class StreamCaptureOutput(Stream stream, string description, byte[
 /// A capture into files. Without rotation: exactly <see cref="Path"/>. With <c>rotate_bytes</c>: numbered files
 /// next to it, named as Wireshark's ring buffer names them (<c>ub0_00001_20261128140101.pcapng</c>), a new one
 /// when the current one reaches the size, keeping at most <c>keep_files</c> (the oldest are deleted). Each block is
-/// one write; a write that fails (a full disk) is cut off again, so the file stays readable.
+/// one write; a write that fails (a full disk) is cut off again, so the file stays readable. The file's page cache is
+/// kept small (<see cref="WriteBehind"/>): a capture is written once and not read back by the switch.
 /// </summary>
 public sealed class FileCaptureOutput : CaptureOutput
 {
@@ -89,6 +95,7 @@ public sealed class FileCaptureOutput : CaptureOutput
     private readonly Queue<string> _files = new();
     private BlockFileStream? _current;
     private int _sequence;
+    private long _lostInClosedFiles;
 
     public FileCaptureOutput(string path, long rotateBytes = 0, int keepFiles = 0)
     {
@@ -111,8 +118,11 @@ public sealed class FileCaptureOutput : CaptureOutput
 
     public override bool ShouldRotate => _rotateBytes > 0 && _current is not null && _current.Length >= _rotateBytes;
 
+    public override long LostBlocks => _lostInClosedFiles + (_current?.LostBlocks ?? 0);
+
     public override Stream OpenSection()
     {
+        _lostInClosedFiles += _current?.LostBlocks ?? 0;
         _current?.Dispose();
         _current = null;
         var file = _rotateBytes > 0 ? RingFileName(++_sequence) : Path;
@@ -127,11 +137,11 @@ public sealed class FileCaptureOutput : CaptureOutput
             _current = new BlockFileStream(new FileStream(file, new FileStreamOptions
             {
                 Mode = FileMode.Create,
-                Access = FileAccess.Write,
+                Access = FileAccess.ReadWrite,
                 Share = FileShare.Read,
                 BufferSize = 0,
                 UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            }));
+            }), file);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -167,39 +177,69 @@ public sealed class FileCaptureOutput : CaptureOutput
         return System.IO.Path.Combine(directory, $"{stem}_{sequence:D5}_{DateTime.Now:yyyyMMddHHmmss}{(extension.Length == 0 ? ".pcapng" : extension)}");
     }
 
-    /// <summary>A file written one block per write, where a write that fails is cut off again.</summary>
-    private sealed class BlockFileStream(FileStream file) : Stream
+    /// <summary>
+    /// A file written one block at a time: with <c>O_DIRECT</c> where the filesystem has it (<see cref="DirectFileWriter"/>),
+    /// else through the page cache, one write per block (a large frame gathered from where it lies), the cache kept small
+    /// (<see cref="WriteBehind"/>). Either way a write that fails leaves the file readable, cut back to a block boundary.
+    /// </summary>
+    private sealed class BlockFileStream : Stream, IBlockSink
     {
+        private readonly FileStream _file;
+        private readonly string _path;
+        private readonly DirectFileWriter? _direct;
+        private readonly WriteBehind? _writeBehind;
+        private long _position;
+
+        public BlockFileStream(FileStream file, string path)
+        {
+            _file = file;
+            _path = path;
+            _direct = DirectFileWriter.TryOpen(path, file.SafeFileHandle);
+            _writeBehind = _direct is null ? new WriteBehind(file.SafeFileHandle) : null;
+        }
+
         public override bool CanRead => false;
 
         public override bool CanSeek => false;
 
         public override bool CanWrite => true;
 
-        public override long Length => file.Length;
+        public override long Length => _direct?.Length ?? _position;
+
+        public long LostBlocks => _direct?.LostBlocks ?? 0;
 
         public override long Position
         {
-            get => file.Position;
+            get => Length;
             set => throw new NotSupportedException();
         }
 
-        public override void Write(byte[] buffer, int offset, int count)
+        public override void Write(byte[] buffer, int offset, int count) => WriteBlock(buffer.AsSpan(offset, count), default, default);
+
+        public void WriteBlock(ReadOnlySpan<byte> head, ReadOnlySpan<byte> body, ReadOnlySpan<byte> tail)
         {
-            var start = file.Position;
+            if (_direct is not null)
+            {
+                _direct.Write(head, body, tail);
+                return;
+            }
+
+            var start = _position;
             try
             {
-                file.Write(buffer, offset, count);
+                FileGather.Write(_file.SafeFileHandle, start, head, body, tail, _path);
             }
             catch (IOException)
             {
-                file.SetLength(start);
-                file.Position = start;
+                RandomAccess.SetLength(_file.SafeFileHandle, start);
                 throw;
             }
+
+            _position = start + head.Length + body.Length + tail.Length;
+            _writeBehind!.Written(_position);
         }
 
-        public override void Flush() => file.Flush();
+        public override void Flush() => _direct?.Flush();
 
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
@@ -211,7 +251,8 @@ public sealed class FileCaptureOutput : CaptureOutput
         {
             if (disposing)
             {
-                file.Dispose();
+                _direct?.Dispose();
+                _file.Dispose();
             }
 
             base.Dispose(disposing);

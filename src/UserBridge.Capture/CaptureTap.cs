@@ -57,6 +57,9 @@ internal sealed class CaptureTap : FrameTap, IDisposable
         }
     }
 
+    /// <summary>Counts copies that were written and then lost with the output's failed write, their ports unknown.</summary>
+    public void CountLost(long copies) => Interlocked.Add(ref _dropped, copies);
+
     /// <summary>Counts a copy that was taken but could not be written (a full disk).</summary>
     public void CountDrop(PortSlot port)
     {

@@ -62,6 +62,9 @@ public sealed class PcapngWriter
     private const int EnhancedPacketFixedOptionsBytes = (OptionHeaderBytes + 4) + (OptionHeaderBytes + 8) + OptionHeaderBytes;
     private const int InitialCommentBytes = 256;
 
+    /// <summary>From this many captured bytes on, a frame goes to an <see cref="IBlockSink"/> without being copied.</summary>
+    private const int GatherFrom = 2048;
+
     private readonly Stream _stream;
     private readonly List<int> _snapLengthsBytes = [];
     private byte[] _buffer;
@@ -142,14 +145,27 @@ public sealed class PcapngWriter
         var commentBytes = comment is null ? 0 : Utf8OptionBytes(comment, nameof(comment));
         var commentOptionBytes = comment is null ? 0 : OptionHeaderBytes + Padded(commentBytes);
 
-        EnsureCapacity(EnhancedPacketFixedBytes + Padded(capturedLength) + commentOptionBytes + EnhancedPacketFixedOptionsBytes);
+        // A sink that gathers (a file) takes the frame where it lies; any other stream gets the block in one piece.
+        var sink = capturedLength >= GatherFrom ? _stream as IBlockSink : null;
+        EnsureCapacity(EnhancedPacketFixedBytes + (sink is null ? Padded(capturedLength) : 3) + commentOptionBytes + EnhancedPacketFixedOptionsBytes);
         BeginBlock(EnhancedPacketBlockType);
         PutUInt32((uint)interfaceId);
         PutTimestamp(timestampNs);
         PutUInt32((uint)capturedLength);
         PutUInt32((uint)originalLength);
-        frame[..capturedLength].CopyTo(_buffer.AsSpan(_blockBytes));
-        PutPadding(capturedLength);
+        var headBytes = _blockBytes;
+        if (sink is null)
+        {
+            frame[..capturedLength].CopyTo(_buffer.AsSpan(_blockBytes));
+            PutPadding(capturedLength);
+        }
+        else
+        {
+            var padding = Padded(capturedLength) - capturedLength;
+            _buffer.AsSpan(_blockBytes, padding).Clear();
+            _blockBytes += padding;
+        }
+
         if (comment is not null)
         {
             PutStringOption(CommentCode, comment, commentBytes);
@@ -160,7 +176,16 @@ public sealed class PcapngWriter
         PutOptionHeader(PacketIdCode, 8);
         PutUInt64(packetId);
         PutOptionHeader(EndOfOptionsCode, 0);
-        EndBlock();
+        if (sink is null)
+        {
+            EndBlock();
+            return;
+        }
+
+        var totalBytes = _blockBytes + capturedLength + 4;
+        BinaryPrimitives.WriteUInt32LittleEndian(_buffer.AsSpan(4), (uint)totalBytes);
+        PutUInt32((uint)totalBytes);
+        sink.WriteBlock(_buffer.AsSpan(0, headBytes), frame[..capturedLength], _buffer.AsSpan(headBytes, _blockBytes - headBytes));
     }
 
     /// <summary>

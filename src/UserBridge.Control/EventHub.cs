@@ -21,6 +21,7 @@ public sealed class EventHub : IDisposable
     private readonly Lock _lock = new();
     private readonly List<Subscription> _subscribers = [];
     private readonly CancellationTokenSource _stop = new();
+    private readonly ManualResetEventSlim _listened = new(false);
     private readonly Thread _thread;
     private long _ringLostReported;
 
@@ -51,6 +52,7 @@ public sealed class EventHub : IDisposable
         {
             _subscribers.Add(subscription);
             _bridge.Events.Enabled = true;
+            _listened.Set();
         }
 
         return subscription;
@@ -72,6 +74,7 @@ public sealed class EventHub : IDisposable
         }
 
         _stop.Dispose();
+        _listened.Dispose();
     }
 
     /// <summary>The JSON form of an event, its ports named as the snapshot names them now.</summary>
@@ -127,42 +130,63 @@ public sealed class EventHub : IDisposable
         {
             _subscribers.Remove(subscription);
             _bridge.Events.Enabled = _subscribers.Count > 0;
+            if (_subscribers.Count == 0)
+            {
+                _listened.Reset();
+            }
         }
     }
 
     private void Run()
     {
-        var ring = _bridge.Events;
-        while (!_stop.Token.WaitHandle.WaitOne(DrainInterval))
+        var waits = new[] { _stop.Token.WaitHandle, _listened.WaitHandle };
+        while (true)
         {
-            Subscription[] subscribers;
-            lock (_lock)
+            // Drain first, also when the last monitor just left: no event recorded for it reaches the next one.
+            var listening = Drain();
+            var stopped = listening
+                ? _stop.Token.WaitHandle.WaitOne(DrainInterval)
+                : WaitHandle.WaitAny(waits) == 0; // Nobody listens: sleep until someone does (an idle switch wakes no thread).
+            if (stopped)
             {
-                subscribers = [.. _subscribers];
-            }
-
-            var snapshot = _bridge.Snapshot;
-            var now = DateTimeOffset.UtcNow;
-            while (ring.TryTake(out var item))
-            {
-                var line = Describe(item, snapshot, now).ToJsonString();
-                foreach (var subscriber in subscribers)
-                {
-                    subscriber.Offer(line, now);
-                }
-            }
-
-            var lost = ring.Lost;
-            if (lost != _ringLostReported)
-            {
-                var line = Lost(now, lost - _ringLostReported).ToJsonString();
-                _ringLostReported = lost;
-                foreach (var subscriber in subscribers)
-                {
-                    subscriber.Offer(line, now);
-                }
+                return;
             }
         }
+    }
+
+    /// <summary>Hands every recorded event to the subscribers; returns whether there are any.</summary>
+    private bool Drain()
+    {
+        Subscription[] subscribers;
+        lock (_lock)
+        {
+            subscribers = [.. _subscribers];
+        }
+
+        var ring = _bridge.Events;
+        var snapshot = _bridge.Snapshot;
+        var now = DateTimeOffset.UtcNow;
+        while (ring.TryTake(out var item))
+        {
+            var line = Describe(item, snapshot, now).ToJsonString();
+            foreach (var subscriber in subscribers)
+            {
+                subscriber.Offer(line, now);
+            }
+        }
+
+        var lost = ring.Lost;
+        if (lost != _ringLostReported)
+        {
+            var line = Lost(now, lost - _ringLostReported).ToJsonString();
+            _ringLostReported = lost;
+            foreach (var subscriber in subscribers)
+            {
+                subscriber.Offer(line, now);
+            }
+        }
+
+        return subscribers.Length > 0;
     }
 
     private static JsonObject Lost(DateTimeOffset time, long count) => new()
