@@ -13,35 +13,21 @@ public sealed class CaptureTests : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
-    private readonly TestNetwork _network = new();
-    private readonly string _directory;
-    private readonly string _control;
-    private SwitchProcess? _switch;
+    private readonly SwitchLab _lab = new();
 
-    public CaptureTests()
-    {
-        _directory = Directory.CreateTempSubdirectory($"{_network.Prefix}-").FullName;
-        _control = Path.Combine(_directory, "switch.sock");
-    }
-
-    public void Dispose()
-    {
-        _switch?.Dispose();
-        _network.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public void Dispose() => _lab.Dispose();
 
     [Fact]
     public void ACaptureShowsEachPortItsDirectionsDecisionsAndSharedPacketIdsToTsharkTcpdumpAndCapinfos()
     {
         StartThreeHosts("tshark", "tcpdump", "capinfos");
-        var file = Path.Combine(_directory, "ping.pcapng");
-        using (var capture = SwitchProcess.Launch("capture", "--control", _control, "--filter", "icmp", "-c", "8", "-w", file))
+        var file = Path.Combine(_lab.Directory, "ping.pcapng");
+        using (var capture = SwitchProcess.Launch("capture", "--control", _lab.Control, "--filter", "icmp", "-c", "8", "-w", file))
         {
             WaitForCaptures(1);
 
             // h1 has never talked to h3: ARP goes first, and the filter keeps it out.
-            Assert.Equal(0, _network.Ping(1, 3).ExitCode);
+            Assert.Equal(0, _lab.Network.Ping(1, 3).ExitCode);
             Assert.Equal(0, capture.WaitForExit(Deadline));
             Assert.Contains("8 packets captured, 0 dropped by the capture", capture.Errors, StringComparison.Ordinal);
         }
@@ -50,8 +36,8 @@ public sealed class CaptureTests : IDisposable
         Assert.Contains("Number of interfaces in file: 3", capinfos, StringComparison.Ordinal);
         for (var host = 1; host <= 3; host++)
         {
-            Assert.Contains($"Name = {_network.Tap(host)}", capinfos, StringComparison.Ordinal);
-            Assert.Contains($"Description = tap {_network.Tap(host)}", capinfos, StringComparison.Ordinal);
+            Assert.Contains($"Name = {_lab.Network.Tap(host)}", capinfos, StringComparison.Ordinal);
+            Assert.Contains($"Description = tap {_lab.Network.Tap(host)}", capinfos, StringComparison.Ordinal);
         }
 
         var rows = Shell.Check("tshark", "-r", file, "-T", "fields", "-E", "separator=|", "-e", "frame.interface_name", "-e", "frame.packet_flags_direction", "-e", "frame.packet_id", "-e", "frame.comment", "-e", "frame.protocols")
@@ -70,7 +56,7 @@ public sealed class CaptureTests : IDisposable
             Assert.All(copies, row => Assert.Equal($"forward: learned on {egressPort}", row[3]));
         }
 
-        var requests = rows.Where(row => row[0] == _network.Tap(1) && row[1] == "0x00000001").ToList();
+        var requests = rows.Where(row => row[0] == _lab.Network.Tap(1) && row[1] == "0x00000001").ToList();
         Assert.Equal(2, requests.Count);
         Assert.Equal(8, Tcpdump.Read(file).Count);
     }
@@ -79,15 +65,15 @@ public sealed class CaptureTests : IDisposable
     public async Task StdoutPipedIntoTsharkShowsFramesWhileTheCaptureRuns()
     {
         StartThreeHosts("tshark");
-        using var capture = Start(SwitchProcess.ProgramPath, "capture", "--control", _control, "--filter", "icmp", "-w", "-");
+        using var capture = Start(SwitchProcess.ProgramPath, "capture", "--control", _lab.Control, "--filter", "icmp", "-w", "-");
         using var tshark = Start("tshark", "-l", "-r", "-", "-T", "fields", "-e", "frame.interface_name", "-e", "frame.comment");
         var pump = Task.Run(() => capture.StandardOutput.BaseStream.CopyTo(tshark.StandardInput.BaseStream, 256), TestContext.Current.CancellationToken);
         WaitForCaptures(1);
 
-        var ping = Task.Run(() => _network.Ping(1, 2, count: 30), TestContext.Current.CancellationToken);
+        var ping = Task.Run(() => _lab.Network.Ping(1, 2, count: 30), TestContext.Current.CancellationToken);
         var first = await tshark.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(Deadline, TestContext.Current.CancellationToken);
         Assert.False(capture.HasExited, "the capture had already ended: the frames were not live");
-        Assert.Equal($"{_network.Tap(1)}\tforward: learned on {_network.Tap(2)}", first);
+        Assert.Equal($"{_lab.Network.Tap(1)}\tforward: learned on {_lab.Network.Tap(2)}", first);
 
         Assert.Equal(0, LibC.kill(capture.Id, LibC.SIGINT));
         Assert.True(capture.WaitForExit(Deadline), "the capture did not end on SIGINT");
@@ -103,16 +89,16 @@ public sealed class CaptureTests : IDisposable
     public async Task AFifoCarriesTheCaptureLiveUntilItsDurationEndsIt()
     {
         StartThreeHosts("tshark", "mkfifo");
-        var fifo = Path.Combine(_directory, "capture.fifo");
+        var fifo = Path.Combine(_lab.Directory, "capture.fifo");
         Shell.Check("mkfifo", fifo);
         using var tshark = Start("tshark", "-l", "-r", fifo, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.comment");
-        using var capture = SwitchProcess.Launch("capture", "--control", _control, "--filter", "icmp", "--duration", "8", "-w", fifo);
+        using var capture = SwitchProcess.Launch("capture", "--control", _lab.Control, "--filter", "icmp", "--duration", "8", "-w", fifo);
         WaitForCaptures(1);
 
-        var ping = Task.Run(() => _network.Ping(1, 2, count: 3), TestContext.Current.CancellationToken);
+        var ping = Task.Run(() => _lab.Network.Ping(1, 2, count: 3), TestContext.Current.CancellationToken);
         var first = await tshark.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(Deadline, TestContext.Current.CancellationToken);
-        Assert.Equal($"{_network.Tap(1)}\tforward: learned on {_network.Tap(2)}", first);
-        Assert.Equal(1, Cli.Json("capture", "list", "--control", _control, "-j").GetArrayLength());
+        Assert.Equal($"{_lab.Network.Tap(1)}\tforward: learned on {_lab.Network.Tap(2)}", first);
+        Assert.Equal(1, Cli.Json("capture", "list", "--control", _lab.Control, "-j").GetArrayLength());
 
         Assert.Equal(0, capture.WaitForExit(Deadline));
         Assert.Contains("12 packets captured, 0 dropped by the capture", capture.Errors, StringComparison.Ordinal);
@@ -125,19 +111,19 @@ public sealed class CaptureTests : IDisposable
     {
         StartThreeHosts("tshark");
         var port = Loopback.FreeTcpPort();
-        using var listen = SwitchProcess.Launch("capture", "--control", _control, "--filter", "icmp", "--listen", $"127.0.0.1:{port}");
+        using var listen = SwitchProcess.Launch("capture", "--control", _lab.Control, "--filter", "icmp", "--listen", $"127.0.0.1:{port}");
         WaitUntil(() => listen.Errors.Contains("serving the capture on", StringComparison.Ordinal), "the TCP listener did not start");
 
         using var tshark = Start("tshark", "-i", $"TCP@127.0.0.1:{port}", "-c", "4", "-T", "fields", "-e", "frame.interface_name", "-e", "frame.comment");
         var output = tshark.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         WaitForCaptures(1);
-        Assert.Equal(0, _network.Ping(1, 2, count: 3).ExitCode);
+        Assert.Equal(0, _lab.Network.Ping(1, 2, count: 3).ExitCode);
         Assert.True(tshark.WaitForExit(Deadline), "tshark -i TCP@ did not get 4 packets");
 
         var lines = (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(4, lines.Length);
-        Assert.Contains($"{_network.Tap(1)}\tforward: learned on {_network.Tap(2)}", lines);
-        Assert.Contains($"{_network.Tap(1)}\tforward: learned on {_network.Tap(1)}", lines);
+        Assert.Contains($"{_lab.Network.Tap(1)}\tforward: learned on {_lab.Network.Tap(2)}", lines);
+        Assert.Contains($"{_lab.Network.Tap(1)}\tforward: learned on {_lab.Network.Tap(1)}", lines);
         Assert.Equal(0, ExitCodeAfterSigint(listen));
     }
 
@@ -145,7 +131,7 @@ public sealed class CaptureTests : IDisposable
     public async Task TheExtcapListsTheSwitchAndItsPortsToTsharkAndCapturesThroughIt()
     {
         StartThreeHosts("tshark");
-        var name = _network.Prefix;
+        var name = _lab.Network.Prefix;
         var folder = Shell.Check("tshark", "-G", "folders").Split('\n').Single(line => line.StartsWith("Extcap path:", StringComparison.Ordinal))[12..].Trim();
         var launcher = Path.Combine(folder, "userbridge-extcap");
         var previous = File.Exists(launcher) ? File.ReadAllBytes(launcher) : null;
@@ -156,16 +142,16 @@ public sealed class CaptureTests : IDisposable
             Assert.Contains($"userbridge:{name} (UserBridge {name}: all ports)", interfaces, StringComparison.Ordinal);
             for (var host = 1; host <= 3; host++)
             {
-                Assert.Contains($"userbridge:{name}:{_network.Tap(host)} (UserBridge {name}: port {_network.Tap(host)})", interfaces, StringComparison.Ordinal);
+                Assert.Contains($"userbridge:{name}:{_lab.Network.Tap(host)} (UserBridge {name}: port {_lab.Network.Tap(host)})", interfaces, StringComparison.Ordinal);
             }
 
-            using var tshark = Start("tshark", "-i", $"userbridge:{name}:{_network.Tap(2)}", "-f", "icmp", "-c", "2", "-T", "fields", "-e", "frame.interface_name", "-e", "frame.comment");
+            using var tshark = Start("tshark", "-i", $"userbridge:{name}:{_lab.Network.Tap(2)}", "-f", "icmp", "-c", "2", "-T", "fields", "-e", "frame.interface_name", "-e", "frame.comment");
             var output = tshark.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
             WaitForCaptures(1);
-            Assert.Equal(0, _network.Ping(1, 2, count: 2).ExitCode);
+            Assert.Equal(0, _lab.Network.Ping(1, 2, count: 2).ExitCode);
             Assert.True(tshark.WaitForExit(Deadline), "tshark did not capture 2 packets through the extcap");
             Assert.Equal(
-                [$"{_network.Tap(2)}\tforward: learned on {_network.Tap(2)}", $"{_network.Tap(2)}\tforward: learned on {_network.Tap(1)}"],
+                [$"{_lab.Network.Tap(2)}\tforward: learned on {_lab.Network.Tap(2)}", $"{_lab.Network.Tap(2)}\tforward: learned on {_lab.Network.Tap(1)}"],
                 (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries));
             WaitForCaptures(0);
         }
@@ -186,20 +172,20 @@ public sealed class CaptureTests : IDisposable
     public void ABadFilterIsRefusedWithLibpcapsMessage()
     {
         StartThreeHosts();
-        using var capture = SwitchProcess.Launch("capture", "--control", _control, "--filter", "icmp or nonsense-here", "-w", Path.Combine(_directory, "x.pcapng"));
+        using var capture = SwitchProcess.Launch("capture", "--control", _lab.Control, "--filter", "icmp or nonsense-here", "-w", Path.Combine(_lab.Directory, "x.pcapng"));
 
         Assert.Equal(1, capture.WaitForExit(Deadline));
         Assert.Contains("userbridge capture: filter \"icmp or nonsense-here\":", capture.Errors, StringComparison.Ordinal);
-        Assert.Equal(0, Cli.Json("capture", "list", "--control", _control, "-j").GetArrayLength());
+        Assert.Equal(0, Cli.Json("capture", "list", "--control", _lab.Control, "-j").GetArrayLength());
     }
 
     [Fact]
     public void TheConfigsCaptureRotatesAndKeepsAtMostKeepFiles()
     {
-        var file = Path.Combine(_directory, "always", "ub.pcapng");
+        var file = Path.Combine(_lab.Directory, "always", "ub.pcapng");
         StartThreeHostsWithConfig("tshark", $"[capture]\nfile = \"{file}\"\nfilter = \"icmp\"\nrotate_bytes = 4096\nkeep_files = 2\n");
-        Assert.Equal(0, _network.Ping(1, 2, count: 12).ExitCode);
-        _switch!.Terminate(Deadline);
+        Assert.Equal(0, _lab.Network.Ping(1, 2, count: 12).ExitCode);
+        _lab.Switch!.Terminate(Deadline);
 
         var files = Directory.GetFiles(Path.GetDirectoryName(file)!);
         Assert.Equal(2, files.Length);
@@ -214,24 +200,24 @@ public sealed class CaptureTests : IDisposable
     [Fact]
     public void AMirrorPortSeesCopiesOfItsSourceAndIsNeverLearnedOn()
     {
-        StartThreeHostsWithConfig("tcpdump", $"[[mirror]]\nsource = [\"{_network.Tap(1)}\"]\noutput = \"{_network.Tap(3)}\"\n");
-        Assert.Equal(0, _network.Ping(1, 2).ExitCode);
-        var copies = Path.Combine(_directory, "mirror.pcap");
-        using (Tcpdump.Start(_network.Namespace(3), _network.Tap(3), copies, "icmp"))
+        StartThreeHostsWithConfig("tcpdump", $"[[mirror]]\nsource = [\"{_lab.Network.Tap(1)}\"]\noutput = \"{_lab.Network.Tap(3)}\"\n");
+        Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
+        var copies = Path.Combine(_lab.Directory, "mirror.pcap");
+        using (Tcpdump.Start(_lab.Network.Namespace(3), _lab.Network.Tap(3), copies, "icmp"))
         {
-            Assert.Equal(0, _network.Ping(1, 2, count: 3).ExitCode);
-            Assert.NotEqual(0, _network.PingAddress(3, TestNetwork.Address(1), count: 1).ExitCode);
+            Assert.Equal(0, _lab.Network.Ping(1, 2, count: 3).ExitCode);
+            Assert.NotEqual(0, _lab.Network.PingAddress(3, TestNetwork.Address(1), count: 1).ExitCode);
         }
 
         var lines = Tcpdump.Read(copies);
         Assert.Equal(3, lines.Count(line => line.Contains($"{TestNetwork.Address(1)} > {TestNetwork.Address(2)}: ICMP echo request", StringComparison.Ordinal)));
         Assert.Equal(3, lines.Count(line => line.Contains($"{TestNetwork.Address(2)} > {TestNetwork.Address(1)}: ICMP echo reply", StringComparison.Ordinal)));
 
-        var mirror = Cli.Json("mirror", "show", "--control", _control, "-j")[0];
-        Assert.Equal(_network.Tap(3), mirror.GetProperty("output").GetString());
-        var fdb = Cli.Json("fdb", "show", "--control", _control, "-j");
-        Assert.DoesNotContain(fdb.EnumerateArray(), row => row.GetProperty("port").GetString() == _network.Tap(3));
-        var p3 = Cli.Json("port", "show", "--control", _control, "--port", _network.Tap(3), "-j")[0];
+        var mirror = Cli.Json("mirror", "show", "--control", _lab.Control, "-j")[0];
+        Assert.Equal(_lab.Network.Tap(3), mirror.GetProperty("output").GetString());
+        var fdb = Cli.Json("fdb", "show", "--control", _lab.Control, "-j");
+        Assert.DoesNotContain(fdb.EnumerateArray(), row => row.GetProperty("port").GetString() == _lab.Network.Tap(3));
+        var p3 = Cli.Json("port", "show", "--control", _lab.Control, "--port", _lab.Network.Tap(3), "-j")[0];
         Assert.True(p3.GetProperty("drops").GetProperty("mirror_output").GetInt64() > 0, $"frames from the mirror output were not counted: {p3}");
     }
 
@@ -239,14 +225,14 @@ public sealed class CaptureTests : IDisposable
     public void AReaderThatStopsReadingNeverSlowsForwarding()
     {
         StartThreeHosts();
-        Assert.Equal(0, _network.Ping(1, 2).ExitCode);
-        using var stalled = StreamConnection.Open(_control, ManagementVerbs.CaptureStreamVerb, new JsonObject());
+        Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
+        using var stalled = StreamConnection.Open(_lab.Control, ManagementVerbs.CaptureStreamVerb, new JsonObject());
 
         var ping = FastPing();
         Assert.True(ping.ExitCode == 0 && ping.Output.Contains(" 0% packet loss", StringComparison.Ordinal), $"forwarding lost frames while the capture stalled: {ping.Output}{ping.Error}");
-        var capture = Cli.Json("capture", "list", "--control", _control, "-j")[0];
+        var capture = Cli.Json("capture", "list", "--control", _lab.Control, "-j")[0];
         Assert.True(capture.GetProperty("dropped").GetInt64() > 0, $"the capture reported no drops: {capture}");
-        var p1 = Cli.Json("port", "show", "--control", _control, "--port", _network.Tap(1), "-j")[0];
+        var p1 = Cli.Json("port", "show", "--control", _lab.Control, "--port", _lab.Network.Tap(1), "-j")[0];
         Assert.True(p1.GetProperty("capture_drops").GetInt64() > 0, $"port show has no capture drops: {p1}");
     }
 
@@ -254,18 +240,18 @@ public sealed class CaptureTests : IDisposable
     public void AFullDiskNeverStopsForwardingAndLeavesAReadableFile()
     {
         StartThreeHosts("tshark", "mount", "umount");
-        var disk = Path.Combine(_directory, "disk");
+        var disk = Path.Combine(_lab.Directory, "disk");
         Directory.CreateDirectory(disk);
-        Shell.Check("mount", "-t", "tmpfs", "-o", "size=256k", $"{_network.Prefix}-disk", disk);
+        Shell.Check("mount", "-t", "tmpfs", "-o", "size=256k", $"{_lab.Network.Prefix}-disk", disk);
         try
         {
             var file = Path.Combine(disk, "full.pcapng");
-            var started = Cli.Json("capture", "start", "--control", _control, "--file", file, "-j");
-            Assert.Equal(0, _network.Ping(1, 2).ExitCode);
+            var started = Cli.Json("capture", "start", "--control", _lab.Control, "--file", file, "-j");
+            Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
 
             var ping = FastPing();
             Assert.True(ping.ExitCode == 0 && ping.Output.Contains(" 0% packet loss", StringComparison.Ordinal), $"forwarding lost frames while the disk was full: {ping.Output}{ping.Error}");
-            var stopped = Cli.Json("capture", "stop", "--control", _control, started.GetProperty("id").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture), "-j");
+            var stopped = Cli.Json("capture", "stop", "--control", _lab.Control, started.GetProperty("id").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture), "-j");
             Assert.True(stopped.GetProperty("dropped").GetInt64() > 0, $"the full disk cost no packets: {stopped}");
             Assert.Contains("dropped by the capture", stopped.GetProperty("summary").GetString(), StringComparison.Ordinal);
             Assert.NotEmpty(Shell.Check("tshark", "-r", file, "-T", "fields", "-e", "frame.comment").Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -314,33 +300,30 @@ public sealed class CaptureTests : IDisposable
 
     /// <summary>300 pings of 1200 bytes, 5 ms apart: about 1,200 copies, more than a stalled capture can hold.</summary>
     private ExternalCommand.Result FastPing() =>
-        Shell.Run("ip", "netns", "exec", _network.Namespace(1), "ping", "-c", "300", "-i", "0.005", "-s", "1200", "-W", "2", "-q", TestNetwork.Address(2));
+        Shell.Run("ip", "netns", "exec", _lab.Network.Namespace(1), "ping", "-c", "300", "-i", "0.005", "-s", "1200", "-W", "2", "-q", TestNetwork.Address(2));
 
     private void WaitForCaptures(int count) =>
-        WaitUntil(() => Cli.Json("capture", "list", "--control", _control, "-j").GetArrayLength() == count, $"capture list did not show {count} capture(s)");
+        WaitUntil(() => Cli.Json("capture", "list", "--control", _lab.Control, "-j").GetArrayLength() == count, $"capture list did not show {count} capture(s)");
 
     private void StartThreeHosts(params string[] tools)
     {
         Privileged.Require(["ping", .. tools]);
-        _switch = SwitchProcess.StartSwitch(
-            "--tap", _network.Tap(1), "--tap", _network.Tap(2), "--tap", _network.Tap(3),
-            "--name", _network.Prefix, "--control", _control);
+        _lab.Start("--tap", _lab.Network.Tap(1), "--tap", _lab.Network.Tap(2), "--tap", _lab.Network.Tap(3));
         for (var host = 1; host <= 3; host++)
         {
-            _network.AddHost(host);
+            _lab.Network.AddHost(host);
         }
     }
 
     private void StartThreeHostsWithConfig(string tool, string tables)
     {
         Privileged.Require("ping", tool);
-        var config = Path.Combine(_directory, "switch.toml");
-        var ports = string.Concat(Enumerable.Range(1, 3).Select(host => $"[[port]]\ninterface = \"{_network.Tap(host)}\"\n\n"));
-        File.WriteAllText(config, ports + tables);
-        _switch = SwitchProcess.StartSwitch("--config", config, "--name", _network.Prefix, "--control", _control);
+        var ports = string.Concat(Enumerable.Range(1, 3).Select(host => $"[[port]]\ninterface = \"{_lab.Network.Tap(host)}\"\n\n"));
+        var config = _lab.WriteConfig(ports + tables);
+        _lab.Start("--config", config);
         for (var host = 1; host <= 3; host++)
         {
-            _network.AddHost(host);
+            _lab.Network.AddHost(host);
         }
     }
 }

@@ -12,56 +12,29 @@ public sealed class EveryVerbTests : IDisposable
 {
     private const string Station = "02:00:00:5e:00:77";
 
-    private readonly TestNetwork _network = new();
-    private readonly string _directory;
-    private readonly string _control;
+    private readonly SwitchLab _lab = new();
     private readonly HashSet<string> _exercised = [];
-    private SwitchProcess? _switch;
 
-    public EveryVerbTests()
-    {
-        _directory = Directory.CreateTempSubdirectory($"{_network.Prefix}-").FullName;
-        _control = Path.Combine(_directory, "switch.sock");
-    }
-
-    public void Dispose()
-    {
-        _switch?.Dispose();
-        _network.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public void Dispose() => _lab.Dispose();
 
     [Fact]
     public void EveryVerbAnswersThroughTheCliInTextAndInJson()
     {
         Privileged.Require("ping");
-        var config = Path.Combine(_directory, "switch.toml");
-        File.WriteAllText(config, $"""
-            [[port]]
-            name = "p1"
-            interface = "{_network.Tap(1)}"
+        var config = _lab.WriteConfig(_lab.TapPorts(3));
+        _lab.Start("--config", config);
+        _lab.Network.AddHost(1);
+        _lab.Network.AddHost(2);
+        Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
 
-            [[port]]
-            name = "p2"
-            interface = "{_network.Tap(2)}"
-
-            [[port]]
-            name = "p3"
-            interface = "{_network.Tap(3)}"
-            """);
-        _switch = SwitchProcess.StartSwitch("--config", config, "--name", _network.Prefix, "--control", _control);
-        _network.AddHost(1);
-        _network.AddHost(2);
-        Assert.Equal(0, _network.Ping(1, 2).ExitCode);
-
-        Both("fdb show", ["fdb", "show"], text => Assert.Contains(_network.MacOf(1), text, StringComparison.Ordinal), json => Assert.True(json.GetArrayLength() >= 2));
+        Both("fdb show", ["fdb", "show"], text => Assert.Contains(_lab.Network.MacOf(1), text, StringComparison.Ordinal), json => Assert.True(json.GetArrayLength() >= 2));
         Both("port show", ["port", "show"], text => Assert.Matches(@"(?m)^p3\s+tap\s", text), json => Assert.Equal(3, json.GetArrayLength()));
         Both("vlan show", ["vlan", "show"], text => Assert.StartsWith("no VLANs: the switch is VLAN-transparent", text, StringComparison.Ordinal), json => Assert.Equal(0, json.GetArrayLength()));
         Both("stats", ["stats"], text => Assert.Matches(@"(?m)^ports\s+3$", text), json => Assert.Equal(3, json.GetProperty("ports").GetInt32()));
-        Both("version", ["version"], text => Assert.Contains($"switch at {_control}: ", text, StringComparison.Ordinal), json => Assert.Equal(JsonValueKind.String, json.GetProperty("switch").ValueKind));
+        Both("version", ["version"], text => Assert.Contains($"switch at {_lab.Control}: ", text, StringComparison.Ordinal), json => Assert.Equal(JsonValueKind.String, json.GetProperty("switch").ValueKind));
         Pair("fdb add", ["fdb", "add", Station, "--port", "p2"], "fdb del", ["fdb", "del", Station]);
         Both("fdb flush", ["fdb", "flush"], text => Assert.EndsWith("learned entries removed", text, StringComparison.Ordinal), json => Assert.True(json.GetProperty("flushed").GetInt32() >= 0));
-        Pair("port add", ["port", "add", "p9", "--type", "qemu-dgram", "--path", Path.Combine(_directory, "p9.sock")], "port del", ["port", "del", "p9"]);
+        Pair("port add", ["port", "add", "p9", "--type", "qemu-dgram", "--path", Path.Combine(_lab.Directory, "p9.sock")], "port del", ["port", "del", "p9"]);
         Both("port set", ["port", "set", "p3", "--up"], text => Assert.Matches(@"(?m)^p3\s+tap\s+\S+\s+up\s", text), json => Assert.Equal("up", json.GetProperty("state").GetString()));
         Pair("mirror add", ["mirror", "add", "--source", "p1", "--output", "p3"], "mirror del", ["mirror", "del", "p3"]);
         Both("mirror show", ["mirror", "show"], text => Assert.StartsWith("SOURCES", text, StringComparison.Ordinal), json => Assert.Equal(0, json.GetArrayLength()));
@@ -77,7 +50,7 @@ public sealed class EveryVerbTests : IDisposable
     {
         foreach (var json in new[] { false, true })
         {
-            var file = Path.Combine(_directory, json ? "json.pcapng" : "text.pcapng");
+            var file = Path.Combine(_lab.Directory, json ? "json.pcapng" : "text.pcapng");
             var started = Run(json, "capture", "start", "--file", file);
             var list = Run(json, "capture", "list");
             var id = json ? JsonDocument.Parse(started).RootElement.GetProperty("id").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture) : list.Split('\n')[1].Split(' ')[0];
@@ -119,5 +92,5 @@ public sealed class EveryVerbTests : IDisposable
     }
 
     private string Run(bool json, params string[] arguments) =>
-        Cli.Run([.. arguments, "--control", _control, .. json ? new[] { "-j" } : []]);
+        Cli.Run([.. arguments, "--control", _lab.Control, .. json ? new[] { "-j" } : []]);
 }

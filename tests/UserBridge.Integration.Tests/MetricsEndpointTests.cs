@@ -6,41 +6,21 @@ namespace UserBridge.Integration.Tests;
 /// <summary><c>metrics = "127.0.0.1:PORT"</c>: the switch serves its counters to Prometheus.</summary>
 public sealed class MetricsEndpointTests : IDisposable
 {
-    private readonly TestNetwork _network = new();
-    private readonly string _directory;
-    private SwitchProcess? _switch;
+    private readonly SwitchLab _lab = new();
 
-    public MetricsEndpointTests() => _directory = Directory.CreateTempSubdirectory($"{_network.Prefix}-").FullName;
-
-    public void Dispose()
-    {
-        _switch?.Dispose();
-        _network.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public void Dispose() => _lab.Dispose();
 
     [Fact]
     public async Task ThePrometheusEndpointServesEveryPortsCountersAndTheMacTables()
     {
         Privileged.Require("ping");
         var port = Loopback.FreeTcpPort();
-        var config = Path.Combine(_directory, "switch.toml");
-        File.WriteAllText(config, $"""
-            metrics = "127.0.0.1:{port}"
-
-            [[port]]
-            name = "p1"
-            interface = "{_network.Tap(1)}"
-
-            [[port]]
-            name = "p2"
-            interface = "{_network.Tap(2)}"
-            """);
-        _switch = SwitchProcess.StartSwitch("--config", config, "--name", _network.Prefix, "--control", Path.Combine(_directory, "switch.sock"));
-        Assert.Contains($"metrics at http://127.0.0.1:{port}/metrics", _switch.Output, StringComparison.Ordinal);
-        _network.AddHost(1);
-        _network.AddHost(2);
-        Assert.Equal(0, _network.Ping(1, 2, count: 3).ExitCode);
+        var config = _lab.WriteConfig(_lab.TapPorts(2, header: $"metrics = \"127.0.0.1:{port}\"\n"));
+        _lab.Start("--config", config);
+        Assert.Contains($"metrics at http://127.0.0.1:{port}/metrics", _lab.Switch!.Output, StringComparison.Ordinal);
+        _lab.Network.AddHost(1);
+        _lab.Network.AddHost(2);
+        Assert.Equal(0, _lab.Network.Ping(1, 2, count: 3).ExitCode);
 
         using var http = new HttpClient();
         var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"), TestContext.Current.CancellationToken);

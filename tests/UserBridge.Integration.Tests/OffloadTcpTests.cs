@@ -11,62 +11,29 @@ public sealed class OffloadTcpTests : IDisposable
     private const int TransferBytes = 8 * 1024 * 1024;
     private const int MaxWireFrame = 1514;
 
-    private readonly TestNetwork _network = new();
-    private readonly string _directory;
-    private readonly string _control;
+    private readonly SwitchLab _lab = new();
     private readonly string _veth;
-    private SwitchProcess? _switch;
 
-    public OffloadTcpTests()
-    {
-        _directory = Directory.CreateTempSubdirectory($"{_network.Prefix}-").FullName;
-        _control = Path.Combine(_directory, "switch.sock");
-        _veth = $"{_network.Prefix}-v3";
-    }
+    public OffloadTcpTests() => _veth = $"{_lab.Network.Prefix}-v3";
 
     public void Dispose()
     {
-        _switch?.Dispose();
-        _network.Dispose();
+        _lab.Dispose();
         Shell.Run("ip", "link", "delete", "dev", _veth);
-        Directory.Delete(_directory, recursive: true);
     }
 
     [Fact]
     public void TcpMovesDataIntactInEveryPairingOfOffloadAndNoOffloadPorts()
     {
         Privileged.Require("ping");
-        Shell.Check("ip", "link", "add", _veth, "type", "veth", "peer", "name", _network.Tap(3));
-        var config = Path.Combine(_directory, "switch.toml");
-        File.WriteAllText(config, $"""
-            [[port]]
-            name = "gso"
-            interface = "{_network.Tap(1)}"
-            mode = "access"
-            vlan = 10
-
-            [[port]]
-            name = "plain"
-            interface = "{_network.Tap(2)}"
-            offload = false
-            mode = "access"
-            vlan = 10
-
-            [[port]]
-            name = "veth"
-            type = "packet"
-            interface = "{_veth}"
-            mode = "access"
-            vlan = 10
-            """);
-        Shell.Check("ip", "link", "set", _veth, "up");
-        _switch = SwitchProcess.StartSwitch("--config", config, "--name", _network.Prefix, "--control", _control);
+        var config = _lab.WriteConfig(_lab.OffloadPairingPorts(_veth));
+        _lab.Start("--config", config);
         for (var host = 1; host <= 3; host++)
         {
-            _network.AddHost(host);
+            _lab.Network.AddHost(host);
         }
 
-        var ports = Cli.Json("port", "show", "--control", _control, "-j").EnumerateArray().ToDictionary(row => row.GetProperty("name").GetString()!, row => row.GetProperty("offload").GetBoolean());
+        var ports = Cli.Json("port", "show", "--control", _lab.Control, "-j").EnumerateArray().ToDictionary(row => row.GetProperty("name").GetString()!, row => row.GetProperty("offload").GetBoolean());
         Assert.Equal(new Dictionary<string, bool> { ["gso"] = true, ["plain"] = false, ["veth"] = true }, ports);
 
         foreach (var (from, to) in new[] { (1, 2), (2, 1), (1, 3), (3, 1), (2, 3), (3, 2) })
@@ -75,7 +42,7 @@ public sealed class OffloadTcpTests : IDisposable
             Assert.True(sent.AsSpan().SequenceEqual(received), $"h{from} -> h{to}: the bytes received differ from those sent");
         }
 
-        var counters = Cli.Json("port", "show", "--control", _control, "-j").EnumerateArray().ToDictionary(row => row.GetProperty("name").GetString()!);
+        var counters = Cli.Json("port", "show", "--control", _lab.Control, "-j").EnumerateArray().ToDictionary(row => row.GetProperty("name").GetString()!);
         var gso = counters["gso"];
         Assert.True(gso.GetProperty("rx_bytes").GetInt64() / gso.GetProperty("rx_frames").GetInt64() > MaxWireFrame, $"the offload TAP sent no GSO frames: {gso}");
         var plain = counters["plain"];
@@ -87,23 +54,22 @@ public sealed class OffloadTcpTests : IDisposable
     public async Task AMultiQueueTapRunsAWorkerPerQueueBesideThePollerAllPinnedToTheGivenCpuAndCarriesConcurrentTcpIntact()
     {
         Privileged.Require("ping");
-        var config = Path.Combine(_directory, "switch.toml");
-        File.WriteAllText(config, $"""
+        var config = _lab.WriteConfig($"""
             [[port]]
             name = "mq"
-            interface = "{_network.Tap(1)}"
+            interface = "{_lab.Network.Tap(1)}"
             queues = 2
 
             [[port]]
             name = "sq"
-            interface = "{_network.Tap(2)}"
+            interface = "{_lab.Network.Tap(2)}"
             """);
-        _switch = SwitchProcess.StartSwitch("--config", config, "--name", _network.Prefix, "--control", _control, "--cpus", "0");
-        Assert.Contains($"port mq up: tap {_network.Tap(1)} (created; removed on exit, offloads, 2 queues)", _switch.Output, StringComparison.Ordinal);
-        _network.AddHost(1);
-        _network.AddHost(2);
+        _lab.Start("--config", config, "--cpus", "0");
+        Assert.Contains($"port mq up: tap {_lab.Network.Tap(1)} (created; removed on exit, offloads, 2 queues)", _lab.Switch!.Output, StringComparison.Ordinal);
+        _lab.Network.AddHost(1);
+        _lab.Network.AddHost(2);
 
-        var threads = Directory.GetDirectories($"/proc/{_switch.Pid}/task")
+        var threads = Directory.GetDirectories($"/proc/{_lab.Switch!.Pid}/task")
             .Select(task => (Name: File.ReadAllText(Path.Combine(task, "comm")).Trim(), Cpus: File.ReadAllLines(Path.Combine(task, "status")).Single(line => line.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal)).Split(':')[1].Trim()))
             .Where(thread => thread.Name.StartsWith("ub-", StringComparison.Ordinal))
             .ToDictionary(thread => thread.Name, thread => thread.Cpus);
@@ -125,9 +91,9 @@ public sealed class OffloadTcpTests : IDisposable
             Assert.True(sent.AsSpan().SequenceEqual(received), $"transfer {index}: the bytes received differ from those sent");
         }
 
-        var mq = Cli.Json("port", "show", "--control", _control, "--port", "mq", "-j")[0];
+        var mq = Cli.Json("port", "show", "--control", _lab.Control, "--port", "mq", "-j")[0];
         Assert.True(mq.GetProperty("rx_frames").GetInt64() > 0 && mq.GetProperty("tx_frames").GetInt64() > 0, $"no traffic counted on the multi-queue port: {mq}");
     }
 
-    private (byte[] Sent, byte[] Received) Transfer(int from, int to, int port) => NamespaceSockets.Transfer(_network, from, to, port, TransferBytes);
+    private (byte[] Sent, byte[] Received) Transfer(int from, int to, int port) => NamespaceSockets.Transfer(_lab.Network, from, to, port, TransferBytes);
 }
