@@ -6,7 +6,8 @@ namespace UserBridge.Control;
 
 /// <summary>
 /// Brings a running switch from one configuration to another by applying only the difference: ports added, removed
-/// or changed (a change of VLAN settings alone is applied in place, anything else re-opens the port), mirrors and the
+/// or changed (a change of VLAN settings alone is applied in place on TAP and datagram ports, anything else re-opens
+/// the port), mirrors and the
 /// always-on capture. Ports that did not change are not touched and keep forwarding. The switch's start is the same
 /// step from an empty configuration; <c>reload</c> (or SIGHUP) is a later one.
 /// </summary>
@@ -130,8 +131,14 @@ public sealed class ConfigApplier(PortManager ports, Action<string> announce)
         }
     }
 
-    /// <summary>Everything but the line it was declared on and its VLAN settings (which change in place).</summary>
-    private static bool SameExceptVlan(PortConfig a, PortConfig b) => a with { Line = 0, Vlan = null } == b with { Line = 0, Vlan = null };
+    /// <summary>
+    /// Everything but the line it was declared on and its VLAN settings, which change in place on a TAP or datagram port.
+    /// A packet or QEMU stream port is kept by a supervisor or listener that re-attaches it with the VLAN settings it was
+    /// opened with: any change re-opens it.
+    /// </summary>
+    private static bool SameExceptVlan(PortConfig a, PortConfig b) =>
+        a with { Line = 0, Vlan = null } == b with { Line = 0, Vlan = null }
+        && (a.Type is PortRules.TypeTap or PortRules.TypeQemuDgram || SameVlan(a.Vlan, b.Vlan));
 
     private static bool SameVlan(PortVlan? a, PortVlan? b) =>
         ReferenceEquals(a, b)

@@ -85,8 +85,9 @@ public sealed partial class PortSupervisor : IDisposable
                 if (port is not null)
                 {
                     _attached = true;
+                    var vlan = CurrentVlan();
                     _bridge.RemovePort(Name);
-                    _bridge.AddPort(port, isUp: true, _vlan);
+                    _bridge.AddPort(port, isUp: true, vlan);
                     _announce($"port {Name} up: {port.Type} {port.Interface}");
                     lastError = null;
                     waitingLogged = false;
@@ -122,12 +123,21 @@ public sealed partial class PortSupervisor : IDisposable
         }
 
         // The port stays listed, down, until its far end is back (a VM that stopped shows as such).
+        var vlan = CurrentVlan();
         _bridge.RemovePort(Name);
-        _bridge.AddPort(new DetachedPort(Name, Type, Endpoint), isUp: false, _vlan);
+        _bridge.AddPort(new DetachedPort(Name, Type, Endpoint), isUp: false, vlan);
         _announce($"port {Name} down: {e.Exception.Message}; waiting for {WaitingFor}");
         _attached = false;
         _detached.Set();
     }
+
+    /// <summary>The port's VLAN settings as they are now (<c>port set</c> may have changed them since it was configured).</summary>
+    private PortVlan? CurrentVlan() => _bridge.Snapshot.Find(Name) switch
+    {
+        { HasVlanSettings: true } slot => slot.Vlan,
+        null => _vlan,
+        _ => null,
+    };
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Information, Message = "port {Port}: waiting for {What}")]
     private static partial void LogWaiting(ILogger logger, string port, string what);

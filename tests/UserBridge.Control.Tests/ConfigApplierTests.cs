@@ -54,6 +54,16 @@ public sealed class ConfigApplierTests : IDisposable
     }
 
     [Fact]
+    public void AQemuStreamPortWhoseVlanChangedIsReopenedAndOneThatDidNotIsLeftAlone()
+    {
+        var stream = new PortConfig("vm", PortRules.TypeQemuStream) { Path = SocketPath("vm"), Vlan = PortVlan.Access(10) };
+        _applier.Apply(Config(stream));
+
+        Assert.Empty(_applier.Apply(Config(stream with { Vlan = PortVlan.Access(10), Line = 3 })));
+        Assert.Equal(["port vm removed to be re-opened", "port vm added: qemu-stream " + SocketPath("vm")], _applier.Apply(Config(stream with { Vlan = PortVlan.Access(20) })));
+    }
+
+    [Fact]
     public void MirrorsAndTheCaptureFollowTheConfig()
     {
         var capture = new CaptureConfig(Path.Combine(_directory, "all.pcapng"));

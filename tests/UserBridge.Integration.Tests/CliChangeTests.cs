@@ -138,6 +138,42 @@ public sealed class CliChangeTests : IDisposable
         }
     }
 
+    [Fact]
+    public void APacketPortKeepsVlanSettingsSetAtRuntimeWhenItsInterfaceComesBack()
+    {
+        StartTwoHosts();
+        var veth = $"{_network.Prefix}-v5";
+        try
+        {
+            AddVeth(veth);
+            Cli.Run("port", "add", "p5", "--type", "packet", "--interface", veth, "--control", _control);
+            Waiting.Until(() => State("p5") == "up", "port p5 to attach", TimeSpan.FromSeconds(10));
+            Cli.Run("port", "set", "p5", "--mode", "access", "--vlan", "20", "--control", _control);
+
+            Shell.Check("ip", "link", "delete", "dev", veth);
+            Waiting.Until(() => State("p5") == "down", "port p5 to go down with its interface", TimeSpan.FromSeconds(10));
+            AddVeth(veth);
+            Waiting.Until(() => State("p5") == "up", "port p5 to come back with its interface", TimeSpan.FromSeconds(10));
+
+            var port = Cli.Json("port", "show", "--port", "p5", "--control", _control, "-j")[0];
+            Assert.Equal("access", port.GetProperty("vlan_mode").GetString());
+            Assert.Equal(20, port.GetProperty("vlan").GetProperty("vlan").GetInt32());
+        }
+        finally
+        {
+            Shell.Run("ip", "link", "delete", "dev", veth);
+        }
+
+        void AddVeth(string name)
+        {
+            Shell.Check("ip", "link", "add", name, "type", "veth", "peer", "name", $"{name}p");
+            Shell.Check("ip", "link", "set", name, "up");
+        }
+    }
+
+    private string? State(string port) =>
+        Cli.Json("port", "show", "--port", port, "--control", _control, "-j")[0].GetProperty("state").GetString();
+
     /// <summary>
     /// What host 3 sees while host 1 pings host 2 and then host 3. The request to host 3 reaches it either way (as a
     /// copy while host 3's port is a mirror output, which takes copies only, and forwarded otherwise): seeing it
