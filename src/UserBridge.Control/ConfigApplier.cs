@@ -36,12 +36,12 @@ public sealed class ConfigApplier(PortManager ports, Action<string> announce)
             }
 
             var changes = new List<string>();
-            var currentPorts = current.Ports.ToDictionary(port => port.Name, StringComparer.Ordinal);
-            var nextPorts = next.Ports.ToDictionary(port => port.Name, StringComparer.Ordinal);
             var removedMirrors = current.Mirrors.Where(mirror => !next.Mirrors.Any(other => SameMirror(mirror, other))).ToList();
             var addedMirrors = next.Mirrors.Where(mirror => !current.Mirrors.Any(other => SameMirror(mirror, other))).ToList();
             var captureChanged = !SameCapture(current.Capture, next.Capture);
 
+            // What depends on ports goes first and comes back last, so that a mirror or the capture never names a
+            // port that is being re-opened.
             foreach (var mirror in removedMirrors)
             {
                 ports.Captures.RemoveMirror(mirror.Output);
@@ -55,32 +55,7 @@ public sealed class ConfigApplier(PortManager ports, Action<string> announce)
                 changes.Add($"capture {id} stopped");
             }
 
-            foreach (var (name, port) in currentPorts)
-            {
-                if (!nextPorts.TryGetValue(name, out var wanted) || !SameExceptVlan(port, wanted))
-                {
-                    ports.Remove(name);
-                    changes.Add($"port {name} removed{(nextPorts.ContainsKey(name) ? " to be re-opened" : string.Empty)}");
-                }
-            }
-
-            foreach (var (name, port) in nextPorts)
-            {
-                if (!currentPorts.TryGetValue(name, out var had) || !SameExceptVlan(had, port))
-                {
-                    ports.Add(port);
-                    if (!first)
-                    {
-                        changes.Add($"port {name} added: {port.Type} {port.Endpoint}");
-                    }
-                }
-                else if (!SameVlan(had.Vlan, port.Vlan))
-                {
-                    ports.Bridge.SetPortVlan(name, port.Vlan);
-                    changes.Add($"port {name}: VLAN settings changed");
-                }
-            }
-
+            ApplyPorts(current.Ports, next.Ports, reportAdded: !first, changes);
             foreach (var mirror in addedMirrors)
             {
                 ports.Captures.AddMirror(mirror);
@@ -102,6 +77,41 @@ public sealed class ConfigApplier(PortManager ports, Action<string> announce)
             }
 
             return changes;
+        }
+    }
+
+    /// <summary>
+    /// Closes the ports that went or changed, then opens the new and changed ones; a change of VLAN settings alone is
+    /// applied in place. The ports opened at start announce themselves (<paramref name="reportAdded"/> false).
+    /// </summary>
+    private void ApplyPorts(IReadOnlyList<PortConfig> currentList, IReadOnlyList<PortConfig> nextList, bool reportAdded, List<string> changes)
+    {
+        var current = currentList.ToDictionary(port => port.Name, StringComparer.Ordinal);
+        var next = nextList.ToDictionary(port => port.Name, StringComparer.Ordinal);
+        foreach (var (name, port) in current)
+        {
+            if (!next.TryGetValue(name, out var wanted) || !SameExceptVlan(port, wanted))
+            {
+                ports.Remove(name);
+                changes.Add($"port {name} removed{(next.ContainsKey(name) ? " to be re-opened" : string.Empty)}");
+            }
+        }
+
+        foreach (var (name, port) in next)
+        {
+            if (!current.TryGetValue(name, out var had) || !SameExceptVlan(had, port))
+            {
+                ports.Add(port);
+                if (reportAdded)
+                {
+                    changes.Add($"port {name} added: {port.Type} {port.Endpoint}");
+                }
+            }
+            else if (!SameVlan(had.Vlan, port.Vlan))
+            {
+                ports.Bridge.SetPortVlan(name, port.Vlan);
+                changes.Add($"port {name}: VLAN settings changed");
+            }
         }
     }
 

@@ -136,14 +136,9 @@ public static class ConfigLoader
         switch (key)
         {
             case "name":
-                var name = ReadString(keyValue, at, errors);
-                if (name is not null && !ConfigValues.IsValidName(name))
-                {
-                    errors.Add($"{at}: name = \"{name}\" is not valid; use {ConfigValues.NameHelp}");
-                    return config;
-                }
-
-                return name is null ? config : config with { Name = name };
+                return TryReadParsed(keyValue, at, errors, key, static (string text, out string name) => ConfigValues.IsValidName(name = text), $"use {ConfigValues.NameHelp}", out var name)
+                    ? config with { Name = name }
+                    : config;
             case "aging":
                 var aging = ReadDuration(keyValue, at, errors);
                 return aging is null ? config : config with { Aging = aging.Value };
@@ -154,33 +149,13 @@ public static class ConfigLoader
                 var control = ReadString(keyValue, at, errors);
                 return control is null ? config : config with { Control = control };
             case "cpus":
-                var cpuText = ReadString(keyValue, at, errors);
-                if (cpuText is null)
-                {
-                    return config;
-                }
-
-                if (!ConfigValues.TryParseCpus(cpuText, out var cpus))
-                {
-                    errors.Add($"{at}: cpus = \"{cpuText}\" is not valid; use {ConfigValues.CpusHelp} of the {Environment.ProcessorCount} CPUs of this machine");
-                    return config;
-                }
-
-                return config with { Cpus = cpus };
+                return TryReadParsed<IReadOnlyList<int>>(keyValue, at, errors, key, ConfigValues.TryParseCpus, $"use {ConfigValues.CpusHelp} of the {Environment.ProcessorCount} CPUs of this machine", out var cpus)
+                    ? config with { Cpus = cpus }
+                    : config;
             case "metrics":
-                var metricsText = ReadString(keyValue, at, errors);
-                if (metricsText is null)
-                {
-                    return config;
-                }
-
-                if (!IPEndPoint.TryParse(metricsText, out var metrics) || metrics.Port == 0)
-                {
-                    errors.Add($"{at}: metrics = \"{metricsText}\" is not valid; use ADDRESS:PORT, such as \"127.0.0.1:9464\"");
-                    return config;
-                }
-
-                return config with { Metrics = metrics };
+                return TryReadParsed(keyValue, at, errors, key, static (string text, out IPEndPoint? endpoint) => IPEndPoint.TryParse(text, out endpoint) && endpoint.Port != 0, "use ADDRESS:PORT, such as \"127.0.0.1:9464\"", out var metrics)
+                    ? config with { Metrics = metrics }
+                    : config;
             case "pollers":
                 var pollers = ReadInteger(keyValue, at, errors, 0, SwitchConfig.MaxPollers);
                 return pollers is null ? config : config with { Pollers = (int)pollers.Value };
@@ -191,6 +166,27 @@ public static class ConfigLoader
                 return config;
         }
     }
+
+    /// <summary>A string value parsed by <paramref name="parse"/>; false (with an error naming the value and <paramref name="help"/>) when it does not parse.</summary>
+    private static bool TryReadParsed<T>(KeyValueSyntax keyValue, string at, List<string> errors, string key, TextParser<T> parse, string help, out T value)
+    {
+        value = default!;
+        var text = ReadString(keyValue, at, errors);
+        if (text is null)
+        {
+            return false;
+        }
+
+        if (!parse(text, out value))
+        {
+            errors.Add($"{at}: {key} = \"{text}\" is not valid; {help}");
+            return false;
+        }
+
+        return true;
+    }
+
+    private delegate bool TextParser<T>(string text, out T value);
 
     private static PortConfig? ReadPort(TableSyntaxBase table, string sourceName, List<string> errors)
     {

@@ -82,7 +82,7 @@ public sealed class EventHub : IDisposable
     {
         var json = new JsonObject
         {
-            ["time"] = time.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+            ["time"] = Stamp(time),
             ["event"] = Name(item.Kind),
         };
         if (item.Kind == BridgeEventKind.ConfigApplied)
@@ -189,9 +189,11 @@ public sealed class EventHub : IDisposable
         return subscribers.Length > 0;
     }
 
+    private static string Stamp(DateTimeOffset time) => time.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+
     private static JsonObject Lost(DateTimeOffset time, long count) => new()
     {
-        ["time"] = time.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+        ["time"] = Stamp(time),
         ["event"] = "lost",
         ["count"] = count,
     };

@@ -50,7 +50,7 @@ public sealed unsafe class DirectFileWriter : IDisposable
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(file);
         int fd;
-        fixed (byte* name = System.Text.Encoding.UTF8.GetBytes(path + "\0"))
+        fixed (byte* name = NativePath.Bytes(path))
         {
             fd = LibC.open(name, LibC.O_WRONLY | LibC.O_DIRECT | LibC.O_CLOEXEC, 0);
         }

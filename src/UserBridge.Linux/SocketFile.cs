@@ -1,4 +1,3 @@
-using System.Text;
 using Tmds.Linux;
 
 namespace UserBridge.Linux;
@@ -17,7 +16,7 @@ public static unsafe class SocketFile
         }
 
         var gid = GroupId(group) ?? throw new ArgumentException($"group '{group}' does not exist (see /etc/group)");
-        var bytes = Encoding.UTF8.GetBytes(path + "\0");
+        var bytes = NativePath.Bytes(path);
         fixed (byte* p = bytes)
         {
             if (LibC.chown(p, uint.MaxValue, gid) < 0)

@@ -91,7 +91,7 @@ internal static unsafe class UnixSocket
     /// <summary>Removes a socket file if it is there.</summary>
     public static void Unlink(string path)
     {
-        var bytes = Encoding.UTF8.GetBytes(path + "\0");
+        var bytes = NativePath.Bytes(path);
         fixed (byte* p = bytes)
         {
             _ = LibC.unlink(p);

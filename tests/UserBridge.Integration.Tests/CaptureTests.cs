@@ -20,7 +20,7 @@ public sealed class CaptureTests : IDisposable
     [Fact]
     public void ACaptureShowsEachPortItsDirectionsDecisionsAndSharedPacketIdsToTsharkTcpdumpAndCapinfos()
     {
-        StartThreeHosts("tshark", "tcpdump", "capinfos");
+        _lab.StartWithHosts(3, "tshark", "tcpdump", "capinfos");
         var file = Path.Combine(_lab.Directory, "ping.pcapng");
         using (var capture = SwitchProcess.Launch("capture", "--control", _lab.Control, "--filter", "icmp", "-c", "8", "-w", file))
         {
@@ -64,7 +64,7 @@ public sealed class CaptureTests : IDisposable
     [Fact]
     public async Task StdoutPipedIntoTsharkShowsFramesWhileTheCaptureRuns()
     {
-        StartThreeHosts("tshark");
+        _lab.StartWithHosts(3, "tshark");
         using var capture = Start(SwitchProcess.ProgramPath, "capture", "--control", _lab.Control, "--filter", "icmp", "-w", "-");
         using var tshark = Start("tshark", "-l", "-r", "-", "-T", "fields", "-e", "frame.interface_name", "-e", "frame.comment");
         var pump = Task.Run(() => capture.StandardOutput.BaseStream.CopyTo(tshark.StandardInput.BaseStream, 256), TestContext.Current.CancellationToken);
@@ -88,7 +88,7 @@ public sealed class CaptureTests : IDisposable
     [Fact]
     public async Task AFifoCarriesTheCaptureLiveUntilItsDurationEndsIt()
     {
-        StartThreeHosts("tshark", "mkfifo");
+        _lab.StartWithHosts(3, "tshark", "mkfifo");
         var fifo = Path.Combine(_lab.Directory, "capture.fifo");
         Shell.Check("mkfifo", fifo);
         using var tshark = Start("tshark", "-l", "-r", fifo, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.comment");
@@ -109,7 +109,7 @@ public sealed class CaptureTests : IDisposable
     [Fact]
     public async Task TsharkReadsTheTcpListenerWithTcpAt()
     {
-        StartThreeHosts("tshark");
+        _lab.StartWithHosts(3, "tshark");
         var port = Loopback.FreeTcpPort();
         using var listen = SwitchProcess.Launch("capture", "--control", _lab.Control, "--filter", "icmp", "--listen", $"127.0.0.1:{port}");
         WaitUntil(() => listen.Errors.Contains("serving the capture on", StringComparison.Ordinal), "the TCP listener did not start");
@@ -130,7 +130,7 @@ public sealed class CaptureTests : IDisposable
     [Fact]
     public async Task TheExtcapListsTheSwitchAndItsPortsToTsharkAndCapturesThroughIt()
     {
-        StartThreeHosts("tshark");
+        _lab.StartWithHosts(3, "tshark");
         var name = _lab.Network.Prefix;
         var folder = Shell.Check("tshark", "-G", "folders").Split('\n').Single(line => line.StartsWith("Extcap path:", StringComparison.Ordinal))[12..].Trim();
         var launcher = Path.Combine(folder, "userbridge-extcap");
@@ -171,7 +171,7 @@ public sealed class CaptureTests : IDisposable
     [Fact]
     public void ABadFilterIsRefusedWithLibpcapsMessage()
     {
-        StartThreeHosts();
+        _lab.StartWithHosts(3);
         using var capture = SwitchProcess.Launch("capture", "--control", _lab.Control, "--filter", "icmp or nonsense-here", "-w", Path.Combine(_lab.Directory, "x.pcapng"));
 
         Assert.Equal(1, capture.WaitForExit(Deadline));
@@ -224,7 +224,7 @@ public sealed class CaptureTests : IDisposable
     [Fact]
     public void AReaderThatStopsReadingNeverSlowsForwarding()
     {
-        StartThreeHosts();
+        _lab.StartWithHosts(3);
         Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
         using var stalled = StreamConnection.Open(_lab.Control, ManagementVerbs.CaptureStreamVerb, new JsonObject());
 
@@ -239,7 +239,7 @@ public sealed class CaptureTests : IDisposable
     [Fact]
     public void AFullDiskNeverStopsForwardingAndLeavesAReadableFile()
     {
-        StartThreeHosts("tshark", "mount", "umount");
+        _lab.StartWithHosts(3, "tshark", "mount", "umount");
         var disk = Path.Combine(_lab.Directory, "disk");
         Directory.CreateDirectory(disk);
         Shell.Check("mount", "-t", "tmpfs", "-o", "size=256k", $"{_lab.Network.Prefix}-disk", disk);
@@ -304,16 +304,6 @@ public sealed class CaptureTests : IDisposable
 
     private void WaitForCaptures(int count) =>
         WaitUntil(() => Cli.Json("capture", "list", "--control", _lab.Control, "-j").GetArrayLength() == count, $"capture list did not show {count} capture(s)");
-
-    private void StartThreeHosts(params string[] tools)
-    {
-        Privileged.Require(["ping", .. tools]);
-        _lab.Start("--tap", _lab.Network.Tap(1), "--tap", _lab.Network.Tap(2), "--tap", _lab.Network.Tap(3));
-        for (var host = 1; host <= 3; host++)
-        {
-            _lab.Network.AddHost(host);
-        }
-    }
 
     private void StartThreeHostsWithConfig(string tool, string tables)
     {

@@ -8,33 +8,25 @@ public sealed class CliChangeTests : IDisposable
 {
     private const string Station = "02:00:00:5e:00:99";
 
-    private readonly TestNetwork _network = new();
-    private readonly string _control;
-    private SwitchProcess? _switch;
+    private readonly SwitchLab _lab = new();
 
-    public CliChangeTests() => _control = Path.Combine(Path.GetTempPath(), $"{_network.Prefix}.sock");
-
-    public void Dispose()
-    {
-        _switch?.Dispose();
-        _network.Dispose();
-    }
+    public void Dispose() => _lab.Dispose();
 
     [Fact]
     public void StatsCountTheTrafficAndTheLearnedStations()
     {
-        StartTwoHosts();
-        Assert.Equal(0, _network.Ping(1, 2).ExitCode);
+        _lab.StartWithHosts(2);
+        Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
 
-        var stats = Cli.Json("stats", "--control", _control, "-j");
+        var stats = Cli.Json("stats", "--control", _lab.Control, "-j");
         Assert.Equal(2, stats.GetProperty("ports").GetInt32());
         Assert.True(stats.GetProperty("rx_frames").GetInt64() >= 4, $"too few frames counted: {stats}");
         Assert.True(stats.GetProperty("mac_table").GetProperty("learned").GetInt64() >= 2, $"the two hosts were not counted as learned: {stats}");
         Assert.Equal(0, stats.GetProperty("drops").GetProperty("too_short").GetInt64());
 
-        var text = Cli.Run("stats", "--control", _control, "--port", _network.Tap(2));
+        var text = Cli.Run("stats", "--control", _lab.Control, "--port", _lab.Network.Tap(2));
         Assert.Contains($"port ", text, StringComparison.Ordinal);
-        Assert.Contains(_network.Tap(2), text, StringComparison.Ordinal);
+        Assert.Contains(_lab.Network.Tap(2), text, StringComparison.Ordinal);
         Assert.Matches(@"(?m)^mac_entries\s+1$", text);
         Assert.Matches(@"(?m)^rx_frames\s+[1-9]", text);
     }
@@ -42,50 +34,50 @@ public sealed class CliChangeTests : IDisposable
     [Fact]
     public void AStaticEntryPinsAStationToItsPortUntilDeletedAndFlushForgetsLearnedOnes()
     {
-        StartTwoHosts();
-        Assert.Equal(0, _network.Ping(1, 2).ExitCode);
+        _lab.StartWithHosts(2);
+        Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
 
-        Assert.Equal($"{Station} vlan 0 on port {_network.Tap(2)}: static entry added", Cli.Run("fdb", "add", Station, "--port", _network.Tap(2), "--control", _control));
-        var fdb = Cli.Json("fdb", "show", "--control", _control, "-j").EnumerateArray().ToList();
+        Assert.Equal($"{Station} vlan 0 on port {_lab.Network.Tap(2)}: static entry added", Cli.Run("fdb", "add", Station, "--port", _lab.Network.Tap(2), "--control", _lab.Control));
+        var fdb = Cli.Json("fdb", "show", "--control", _lab.Control, "-j").EnumerateArray().ToList();
         var pinned = Assert.Single(fdb, row => row.GetProperty("mac").GetString() == Station);
         Assert.True(pinned.GetProperty("static").GetBoolean());
-        Assert.Equal(_network.Tap(2), pinned.GetProperty("port").GetString());
+        Assert.Equal(_lab.Network.Tap(2), pinned.GetProperty("port").GetString());
 
-        var flushed = Cli.Json("fdb", "flush", "--port", _network.Tap(1), "--control", _control, "-j");
+        var flushed = Cli.Json("fdb", "flush", "--port", _lab.Network.Tap(1), "--control", _lab.Control, "-j");
         Assert.Equal(1, flushed.GetProperty("flushed").GetInt32());
-        var afterFlush = Cli.Json("fdb", "show", "--control", _control, "-j").EnumerateArray().Select(row => row.GetProperty("mac").GetString()).ToList();
-        Assert.DoesNotContain(_network.MacOf(1), afterFlush);
-        Assert.Contains(_network.MacOf(2), afterFlush);
+        var afterFlush = Cli.Json("fdb", "show", "--control", _lab.Control, "-j").EnumerateArray().Select(row => row.GetProperty("mac").GetString()).ToList();
+        Assert.DoesNotContain(_lab.Network.MacOf(1), afterFlush);
+        Assert.Contains(_lab.Network.MacOf(2), afterFlush);
         Assert.Contains(Station, afterFlush);
-        Assert.Contains("learned entries removed", Cli.Run("fdb", "flush", "--control", _control), StringComparison.Ordinal);
+        Assert.Contains("learned entries removed", Cli.Run("fdb", "flush", "--control", _lab.Control), StringComparison.Ordinal);
 
-        var deleted = Cli.Json("fdb", "del", Station, "--control", _control, "-j");
+        var deleted = Cli.Json("fdb", "del", Station, "--control", _lab.Control, "-j");
         Assert.Equal(Station, deleted.GetProperty("removed").GetString());
-        Assert.DoesNotContain(Cli.Json("fdb", "show", "--control", _control, "-j").EnumerateArray(), row => row.GetProperty("mac").GetString() == Station);
+        Assert.DoesNotContain(Cli.Json("fdb", "show", "--control", _lab.Control, "-j").EnumerateArray(), row => row.GetProperty("mac").GetString() == Station);
     }
 
     [Fact]
     public void PortSetTakesAPortDownAndUpAndMovesItBetweenVlans()
     {
-        StartTwoHosts();
-        Assert.Equal(0, _network.Ping(1, 2).ExitCode);
+        _lab.StartWithHosts(2);
+        Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
 
-        var down = Cli.Run("port", "set", _network.Tap(2), "--down", "--control", _control);
-        Assert.Matches($@"(?m)^{_network.Tap(2)}\s+tap\s+{_network.Tap(2)}\s+down\s", down);
-        Assert.NotEqual(0, _network.Ping(1, 2).ExitCode);
+        var down = Cli.Run("port", "set", _lab.Network.Tap(2), "--down", "--control", _lab.Control);
+        Assert.Matches($@"(?m)^{_lab.Network.Tap(2)}\s+tap\s+{_lab.Network.Tap(2)}\s+down\s", down);
+        Assert.NotEqual(0, _lab.Network.Ping(1, 2).ExitCode);
 
-        var up = Cli.Json("port", "set", _network.Tap(2), "--up", "--control", _control, "-j");
+        var up = Cli.Json("port", "set", _lab.Network.Tap(2), "--up", "--control", _lab.Control, "-j");
         Assert.Equal("up", up.GetProperty("state").GetString());
-        Assert.Equal(0, _network.Ping(1, 2).ExitCode);
+        Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
 
-        var moved = Cli.Json("port", "set", _network.Tap(1), "--mode", "access", "--vlan", "20", "--control", _control, "-j");
+        var moved = Cli.Json("port", "set", _lab.Network.Tap(1), "--mode", "access", "--vlan", "20", "--control", _lab.Control, "-j");
         Assert.Equal("access", moved.GetProperty("vlan_mode").GetString());
         Assert.Equal(20, moved.GetProperty("vlan").GetProperty("vlan").GetInt32());
-        Assert.NotEqual(0, _network.Ping(1, 2).ExitCode);
+        Assert.NotEqual(0, _lab.Network.Ping(1, 2).ExitCode);
 
-        Cli.Run("port", "set", _network.Tap(2), "--vlan", "20", "--control", _control);
-        Assert.Equal(0, _network.Ping(1, 2).ExitCode);
-        var vlans = Cli.Json("vlan", "show", "--control", _control, "-j");
+        Cli.Run("port", "set", _lab.Network.Tap(2), "--vlan", "20", "--control", _lab.Control);
+        Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
+        var vlans = Cli.Json("vlan", "show", "--control", _lab.Control, "-j");
         var vlan20 = Assert.Single(vlans.EnumerateArray());
         Assert.Equal(20, vlan20.GetProperty("vlan").GetInt32());
         Assert.Equal(2, vlan20.GetProperty("ports").GetArrayLength());
@@ -94,43 +86,43 @@ public sealed class CliChangeTests : IDisposable
     [Fact]
     public void MirrorAddCopiesAPortsTrafficToAnotherUntilMirrorDel()
     {
-        StartHosts(3, "tcpdump");
-        Assert.Equal(0, _network.Ping(1, 2).ExitCode);
-        Assert.Equal(0, _network.Ping(1, 3).ExitCode);
+        _lab.StartWithHosts(3, "tcpdump");
+        Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
+        Assert.Equal(0, _lab.Network.Ping(1, 3).ExitCode);
 
-        var added = Cli.Run("mirror", "add", "--source", _network.Tap(1), "--output", _network.Tap(3), "--direction", "in", "--control", _control);
-        Assert.Matches($@"(?m)^{_network.Tap(1)}\s+in\s+{_network.Tap(3)}\s+-\s*$", added);
-        var shown = Assert.Single(Cli.Json("mirror", "show", "--control", _control, "-j").EnumerateArray());
-        Assert.Equal(_network.Tap(3), shown.GetProperty("output").GetString());
+        var added = Cli.Run("mirror", "add", "--source", _lab.Network.Tap(1), "--output", _lab.Network.Tap(3), "--direction", "in", "--control", _lab.Control);
+        Assert.Matches($@"(?m)^{_lab.Network.Tap(1)}\s+in\s+{_lab.Network.Tap(3)}\s+-\s*$", added);
+        var shown = Assert.Single(Cli.Json("mirror", "show", "--control", _lab.Control, "-j").EnumerateArray());
+        Assert.Equal(_lab.Network.Tap(3), shown.GetProperty("output").GetString());
         Assert.Contains($"{TestNetwork.Address(1)} > {TestNetwork.Address(2)}", Captured(), StringComparison.Ordinal);
 
-        Assert.Equal($"mirror to {_network.Tap(3)} removed", Cli.Run("mirror", "del", _network.Tap(3), "--control", _control));
-        Assert.Empty(Cli.Json("mirror", "show", "--control", _control, "-j").EnumerateArray());
+        Assert.Equal($"mirror to {_lab.Network.Tap(3)} removed", Cli.Run("mirror", "del", _lab.Network.Tap(3), "--control", _lab.Control));
+        Assert.Empty(Cli.Json("mirror", "show", "--control", _lab.Control, "-j").EnumerateArray());
         Assert.DoesNotContain($"{TestNetwork.Address(1)} > {TestNetwork.Address(2)}", Captured(), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task PortAddOfATapAndOfAPacketPortWhileTrafficFlowsElsewhereLosesNothingAndBothForward()
     {
-        StartTwoHosts();
-        var veth = $"{_network.Prefix}-v4";
+        _lab.StartWithHosts(2);
+        var veth = $"{_lab.Network.Prefix}-v4";
         try
         {
-            Shell.Check("ip", "link", "add", veth, "type", "veth", "peer", "name", _network.Tap(4));
+            Shell.Check("ip", "link", "add", veth, "type", "veth", "peer", "name", _lab.Network.Tap(4));
             Shell.Check("ip", "link", "set", veth, "up");
-            Assert.Equal(0, _network.Ping(1, 2).ExitCode);
-            var pinging = Task.Run(() => Shell.Run("ip", "netns", "exec", _network.Namespace(1), "ping", "-c", "300", "-i", "0.005", "-W", "1", "-q", TestNetwork.Address(2)), TestContext.Current.CancellationToken);
+            Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
+            var pinging = Task.Run(() => Shell.Run("ip", "netns", "exec", _lab.Network.Namespace(1), "ping", "-c", "300", "-i", "0.005", "-W", "1", "-q", TestNetwork.Address(2)), TestContext.Current.CancellationToken);
 
-            Assert.Contains($"port p3 added: tap {_network.Tap(3)}", Cli.Run("port", "add", "p3", "--interface", _network.Tap(3), "--control", _control), StringComparison.Ordinal);
-            var packet = Cli.Json("port", "add", "p4", "--type", "packet", "--interface", veth, "--control", _control, "-j");
+            Assert.Contains($"port p3 added: tap {_lab.Network.Tap(3)}", Cli.Run("port", "add", "p3", "--interface", _lab.Network.Tap(3), "--control", _lab.Control), StringComparison.Ordinal);
+            var packet = Cli.Json("port", "add", "p4", "--type", "packet", "--interface", veth, "--control", _lab.Control, "-j");
             Assert.Equal("packet", packet.GetProperty("type").GetString());
             var ping = await pinging.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
 
             Assert.True(ping.Output.Contains("300 packets transmitted, 300 received", StringComparison.Ordinal), $"traffic between h1 and h2 lost pings while ports were added: {ping.Output}");
-            _network.AddHost(3);
-            _network.AddHost(4);
-            Assert.Equal(0, _network.Ping(3, 4).ExitCode);
-            Assert.Equal(0, _network.Ping(1, 4).ExitCode);
+            _lab.Network.AddHost(3);
+            _lab.Network.AddHost(4);
+            Assert.Equal(0, _lab.Network.Ping(3, 4).ExitCode);
+            Assert.Equal(0, _lab.Network.Ping(1, 4).ExitCode);
         }
         finally
         {
@@ -141,21 +133,21 @@ public sealed class CliChangeTests : IDisposable
     [Fact]
     public void APacketPortKeepsVlanSettingsSetAtRuntimeWhenItsInterfaceComesBack()
     {
-        StartTwoHosts();
-        var veth = $"{_network.Prefix}-v5";
+        _lab.StartWithHosts(2);
+        var veth = $"{_lab.Network.Prefix}-v5";
         try
         {
             AddVeth(veth);
-            Cli.Run("port", "add", "p5", "--type", "packet", "--interface", veth, "--control", _control);
+            Cli.Run("port", "add", "p5", "--type", "packet", "--interface", veth, "--control", _lab.Control);
             Waiting.Until(() => State("p5") == "up", "port p5 to attach", TimeSpan.FromSeconds(10));
-            Cli.Run("port", "set", "p5", "--mode", "access", "--vlan", "20", "--control", _control);
+            Cli.Run("port", "set", "p5", "--mode", "access", "--vlan", "20", "--control", _lab.Control);
 
             Shell.Check("ip", "link", "delete", "dev", veth);
             Waiting.Until(() => State("p5") == "down", "port p5 to go down with its interface", TimeSpan.FromSeconds(10));
             AddVeth(veth);
             Waiting.Until(() => State("p5") == "up", "port p5 to come back with its interface", TimeSpan.FromSeconds(10));
 
-            var port = Cli.Json("port", "show", "--port", "p5", "--control", _control, "-j")[0];
+            var port = Cli.Json("port", "show", "--port", "p5", "--control", _lab.Control, "-j")[0];
             Assert.Equal("access", port.GetProperty("vlan_mode").GetString());
             Assert.Equal(20, port.GetProperty("vlan").GetProperty("vlan").GetInt32());
         }
@@ -172,7 +164,7 @@ public sealed class CliChangeTests : IDisposable
     }
 
     private string? State(string port) =>
-        Cli.Json("port", "show", "--port", port, "--control", _control, "-j")[0].GetProperty("state").GetString();
+        Cli.Json("port", "show", "--port", port, "--control", _lab.Control, "-j")[0].GetProperty("state").GetString();
 
     /// <summary>
     /// What host 3 sees while host 1 pings host 2 and then host 3. The request to host 3 reaches it either way (as a
@@ -181,13 +173,13 @@ public sealed class CliChangeTests : IDisposable
     /// </summary>
     private string Captured()
     {
-        var file = Path.Combine(Path.GetTempPath(), $"{_network.Prefix}-h3-{Guid.NewGuid():N}.pcap");
+        var file = Path.Combine(Path.GetTempPath(), $"{_lab.Network.Prefix}-h3-{Guid.NewGuid():N}.pcap");
         try
         {
-            using (Tcpdump.Start(_network.Namespace(3), _network.Tap(3), file, "icmp"))
+            using (Tcpdump.Start(_lab.Network.Namespace(3), _lab.Network.Tap(3), file, "icmp"))
             {
-                Assert.Equal(0, _network.Ping(1, 2, count: 3).ExitCode);
-                _network.Ping(1, 3, count: 1);
+                Assert.Equal(0, _lab.Network.Ping(1, 2, count: 3).ExitCode);
+                _lab.Network.Ping(1, 3, count: 1);
             }
 
             var lines = Tcpdump.Read(file);
@@ -197,24 +189,6 @@ public sealed class CliChangeTests : IDisposable
         finally
         {
             File.Delete(file);
-        }
-    }
-
-    private void StartTwoHosts() => StartHosts(2);
-
-    private void StartHosts(int count, params string[] tools)
-    {
-        Privileged.Require(["ping", .. tools]);
-        var arguments = new List<string>();
-        for (var host = 1; host <= count; host++)
-        {
-            arguments.AddRange(["--tap", _network.Tap(host)]);
-        }
-
-        _switch = SwitchProcess.StartSwitch([.. arguments, "--name", _network.Prefix, "--control", _control]);
-        for (var host = 1; host <= count; host++)
-        {
-            _network.AddHost(host);
         }
     }
 }

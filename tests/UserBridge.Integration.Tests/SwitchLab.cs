@@ -25,6 +25,22 @@ internal sealed class SwitchLab : IDisposable
     public SwitchProcess Start(params string[] arguments) =>
         Switch = SwitchProcess.StartSwitch([.. arguments, "--name", Network.Prefix, "--control", Control]);
 
+    /// <summary>
+    /// Starts the switch with a TAP port per host 1 to <paramref name="count"/> and puts each host behind its TAP, once
+    /// the privileges and <paramref name="tools"/> (besides ping) are there.
+    /// </summary>
+    public SwitchProcess StartWithHosts(int count, params string[] tools)
+    {
+        Privileged.Require(["ping", .. tools]);
+        var process = Start([.. Enumerable.Range(1, count).SelectMany(host => new[] { "--tap", Network.Tap(host) })]);
+        for (var host = 1; host <= count; host++)
+        {
+            Network.AddHost(host);
+        }
+
+        return process;
+    }
+
     /// <summary>Writes <paramref name="toml"/> as the lab's config file and returns its path.</summary>
     public string WriteConfig(string toml)
     {
