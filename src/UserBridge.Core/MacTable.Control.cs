@@ -28,10 +28,10 @@ public sealed unsafe partial class MacTable
             var slot = Find(first, tag);
             if (slot >= 0)
             {
-                var current = Volatile.Read(ref _words[slot]);
-                if (Interlocked.CompareExchange(ref _words[slot], word, current) == current)
+                var current = Volatile.Read(ref _cells[slot].Word);
+                if (Interlocked.CompareExchange(ref _cells[slot].Word, word, current) == current)
                 {
-                    Volatile.Write(ref _lastSeenMs[slot], nowMs);
+                    Volatile.Write(ref _cells[slot].LastSeenMs, nowMs);
                     return true;
                 }
 
@@ -53,7 +53,7 @@ public sealed unsafe partial class MacTable
         int slot;
         while ((slot = Find(first, tag)) >= 0)
         {
-            removed |= TryClear(slot, Volatile.Read(ref _words[slot]));
+            removed |= TryClear(slot, Volatile.Read(ref _cells[slot].Word));
         }
 
         return removed;
@@ -85,14 +85,14 @@ public sealed unsafe partial class MacTable
         var entries = new List<MacTableEntry>(Count);
         for (var slot = 0; slot < _slots; slot++)
         {
-            var word = Volatile.Read(ref _words[slot]);
+            var word = Volatile.Read(ref _cells[slot].Word);
             if ((word & OccupiedBit) == 0)
             {
                 continue;
             }
 
             var isStatic = (word & StaticBit) != 0;
-            var ageMs = Math.Max(0, nowMs - Volatile.Read(ref _lastSeenMs[slot]));
+            var ageMs = Math.Max(0, nowMs - Volatile.Read(ref _cells[slot].LastSeenMs));
             if (!isStatic && ageMs > _agingMs)
             {
                 continue;
@@ -116,8 +116,8 @@ public sealed unsafe partial class MacTable
         var removed = 0;
         for (var slot = 0; slot < _slots; slot++)
         {
-            var word = Volatile.Read(ref _words[slot]);
-            if ((word & OccupiedBit) != 0 && predicate(word, Volatile.Read(ref _lastSeenMs[slot]), arg) && TryClear(slot, word))
+            var word = Volatile.Read(ref _cells[slot].Word);
+            if ((word & OccupiedBit) != 0 && predicate(word, Volatile.Read(ref _cells[slot].LastSeenMs), arg) && TryClear(slot, word))
             {
                 removed++;
                 if (report is { } kind)
@@ -135,7 +135,7 @@ public sealed unsafe partial class MacTable
 
     private bool TryClear(int slot, ulong word)
     {
-        if ((word & OccupiedBit) == 0 || Interlocked.CompareExchange(ref _words[slot], 0, word) != word)
+        if ((word & OccupiedBit) == 0 || Interlocked.CompareExchange(ref _cells[slot].Word, 0, word) != word)
         {
             return false;
         }

@@ -10,17 +10,17 @@ public sealed class MacTableEvictionTests
     {
         var table = new MacTable(Capacity);
         var keys = BucketKeys.InBucket(Capacity, bucket: 77, Slots + 2);
-        long[] learnedAtMs = [30, 40, 50, 60, 70, 10, 80, 90];
+        const int oldest = Slots / 2;
         for (var i = 0; i < Slots; i++)
         {
-            Assert.Equal(LearnResult.Learned, table.Learn(keys[i], i, learnedAtMs[i]));
+            Assert.Equal(LearnResult.Learned, table.Learn(keys[i], i, i == oldest ? 10 : 30 + (10 * i)));
         }
 
         Assert.Equal(LearnResult.Learned, table.Learn(keys[Slots], 100, 100));
 
         Assert.Equal(1, table.EvictedCount);
         Assert.Equal(Slots, table.Count);
-        Assert.Equal(-1, table.Lookup(keys[5], 100));
+        Assert.Equal(-1, table.Lookup(keys[oldest], 100));
         Assert.Equal(100, table.Lookup(keys[Slots], 100));
         Assert.Equal(0, table.Lookup(keys[0], 100));
 
