@@ -176,6 +176,9 @@ internal sealed class Report(List<Run> runs, string host)
             text.AppendLine(CultureInfo.InvariantCulture, $"| lowest ingress-drop share of the TAP systems | {ours:0.0} % (lowest {lowest:0.0} %) | {(ours <= lowest ? "yes" : "no")} |");
         }
 
+        text.AppendLine().AppendLine("The MAC table target (1 M entries within 2 × of 1 K) is measured by BenchmarkDotNet (`DecisionScaleBenchmarks`); "
+            + "why the missed targets are missed, with the profiles that show it: [ANALYSIS.md](ANALYSIS.md).");
+
         var gc = runs.Where(r => r.System == "userbridge" && r.Values.ContainsKey("gc_gen0")).ToList();
         if (gc.Count > 0)
         {
