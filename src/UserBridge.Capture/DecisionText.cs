@@ -61,6 +61,11 @@ internal sealed class DecisionText
             DropReason.VlanNotAllowed => $"drop: vlan {key.Vlan} not allowed on trunk {key.Port}",
             DropReason.VlanUntaggedOnTrunk => $"drop: untagged on trunk {key.Port} without a native vlan",
             DropReason.MirrorOutput => $"drop: {key.Port} is a mirror output (it takes copies only)",
+            DropReason.ZeroSource => "drop: source address 00:00:00:00:00:00",
+            DropReason.TruncatedTag => $"drop: vlan tag cut short ({key.Length} bytes)",
+            DropReason.ReservedVlan => "drop: vlan 4095 is reserved",
+            DropReason.LinkLocal => "drop: link-local group 01:80:c2:00:00:0x is not forwarded",
+            DropReason.BpduGuard => $"drop: bpdu on {key.Port}, bpdu guard took it down",
             _ => $"drop: {DropReasons.Name(key.DropReason)}",
         },
     };

@@ -32,7 +32,7 @@ public sealed partial class Bridge : IDisposable
         _time = timeProvider ?? TimeProvider.System;
         Logger = logger ?? NullLogger.Instance;
         MacTable = new MacTable(options.MacTableSize, options.AgingTime, _time) { Events = Events };
-        Engine = new ForwardingEngine(MacTable);
+        Engine = new ForwardingEngine(MacTable) { ShutDownPort = ShutDownPort };
     }
 
     public BridgeOptions Options { get; }
@@ -62,7 +62,7 @@ public sealed partial class Bridge : IDisposable
     /// Adds a port that starts administratively up or down, with VLAN settings (null: none, an access port of
     /// VLAN 1 should the switch be VLAN-aware).
     /// </summary>
-    public PortSlot AddPort(IPort port, bool isUp, PortVlan? vlan = null)
+    public PortSlot AddPort(IPort port, bool isUp, PortVlan? vlan = null, PortGuard? guard = null)
     {
         ArgumentNullException.ThrowIfNull(port);
         lock (_control)
@@ -87,7 +87,12 @@ public sealed partial class Bridge : IDisposable
 
             var ports = new PortSlot?[Math.Max(current.Length, index + 1)];
             current.CopyTo(ports, 0);
-            var slot = new PortSlot(index, port, new PortCounters(sharedReceive: port is IMultiQueuePort { QueueCount: > 1 }), isUp) { Vlan = vlan ?? PortVlan.Default, HasVlanSettings = vlan is not null };
+            var slot = new PortSlot(index, port, new PortCounters(sharedReceive: port is IMultiQueuePort { QueueCount: > 1 }), isUp)
+            {
+                Vlan = vlan ?? PortVlan.Default,
+                HasVlanSettings = vlan is not null,
+                Guard = guard ?? PortGuard.None,
+            };
             ports[index] = slot;
             Publish(ports);
             Events.Publish(BridgeEvent.ForPort(BridgeEventKind.PortAdded, slot.Name, index));
@@ -142,6 +147,11 @@ public sealed partial class Bridge : IDisposable
                 return false;
             }
 
+            if (isUp)
+            {
+                slot.Counters.ClearShutdownLatch();
+            }
+
             if (slot.IsUp != isUp)
             {
                 var ports = (PortSlot?[])_snapshot.Ports.Clone();
@@ -177,6 +187,25 @@ public sealed partial class Bridge : IDisposable
             ports[slot.Index] = slot with { Vlan = vlan ?? PortVlan.Default, HasVlanSettings = vlan is not null };
             Publish(ports);
             MacTable.FlushPort(slot.Index, includeStatic: false);
+            return true;
+        }
+    }
+
+    /// <summary>Changes a port's guards (BPDU guard) in place.</summary>
+    public bool SetPortGuard(string name, PortGuard guard)
+    {
+        ArgumentNullException.ThrowIfNull(guard);
+        lock (_control)
+        {
+            var slot = _snapshot.Find(name);
+            if (slot is null)
+            {
+                return false;
+            }
+
+            var ports = (PortSlot?[])_snapshot.Ports.Clone();
+            ports[slot.Index] = slot with { Guard = guard };
+            Publish(ports);
             return true;
         }
     }
@@ -267,6 +296,28 @@ public sealed partial class Bridge : IDisposable
         {
             ThreadPool.QueueUserWorkItem(state => handlers(this, state), new PortFailedEventArgs(name, exception), preferLocal: false);
         }
+    }
+
+    /// <summary>
+    /// Called by a worker when a guard trips on port <paramref name="index"/>: the first call since the port was last
+    /// brought up takes it down, off the worker's thread (the control plane's lock is never taken on a worker).
+    /// </summary>
+    private void ShutDownPort(int index, DropReason reason)
+    {
+        var ports = Snapshot.Ports;
+        if ((uint)index >= (uint)ports.Length || ports[index] is not { } slot || !slot.Counters.TryLatchShutdown())
+        {
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static state =>
+            {
+                Log.PortShutDown(state.Bridge.Logger, state.Name, state.Reason);
+                state.Bridge.SetPortUp(state.Name, isUp: false);
+            },
+            (Bridge: this, slot.Name, Reason: DropReasons.Name(reason)),
+            preferLocal: false);
     }
 
     /// <summary>Starts the poller threads <see cref="BridgeOptions.Pollers"/> asks for.</summary>
@@ -381,7 +432,7 @@ public sealed partial class Bridge : IDisposable
             taps = _taps.Count > 0 ? new TapSet(ports, _taps) : null;
         }
 
-        var next = new SwitchSnapshot(ports, _snapshot.Version + 1, Options.VlanFiltering, taps);
+        var next = new SwitchSnapshot(ports, _snapshot.Version + 1, Options.VlanFiltering, taps, Options.ForwardLinkLocal);
 
         // Release semantics: everything the new snapshot references is written before it becomes visible.
         Volatile.Write(ref _snapshot, next);

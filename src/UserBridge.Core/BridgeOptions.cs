@@ -15,6 +15,12 @@ public sealed record BridgeOptions
     public bool VlanFiltering { get; init; }
 
     /// <summary>
+    /// Forward frames sent to the 802.1 link-local group (STP, LACP, LLDP, 802.1X) like other multicast, instead of
+    /// dropping them: a lab mode for joining two devices that speak those protocols to each other through the switch.
+    /// </summary>
+    public bool ForwardLinkLocal { get; init; }
+
+    /// <summary>
     /// Called on each port worker's thread before it reads its first frame (the host pins the thread to the
     /// configured CPUs there); null: nothing.
     /// </summary>

@@ -34,6 +34,21 @@ public enum DropReason
 
     /// <summary>The frame arrived on a mirror's output port, which takes copies only.</summary>
     MirrorOutput,
+
+    /// <summary>The source address is 00:00:00:00:00:00, which no station has.</summary>
+    ZeroSource,
+
+    /// <summary>The EtherType says 802.1Q or 802.1ad but the frame ends inside the tag.</summary>
+    TruncatedTag,
+
+    /// <summary>Tagged with VID 4095, which 802.1Q reserves.</summary>
+    ReservedVlan,
+
+    /// <summary>Sent to the 802.1 link-local group (01:80:C2:00:00:0X) and the switch does not forward those.</summary>
+    LinkLocal,
+
+    /// <summary>A spanning-tree BPDU on a port with BPDU guard: the port was taken down.</summary>
+    BpduGuard,
 }
 
 /// <summary>The stable names of <see cref="DropReason"/> used in JSON, text output and metrics.</summary>
@@ -41,9 +56,10 @@ public static class DropReasons
 {
     /// <summary>Every reason except <see cref="DropReason.None"/>, in enum order.</summary>
     public static IReadOnlyList<DropReason> All { get; } =
-        [DropReason.TooShort, DropReason.MulticastSource, DropReason.PortDown, DropReason.EgressDown, DropReason.LocalDestination, DropReason.BadOffload, DropReason.VlanTaggedOnAccess, DropReason.VlanNotAllowed, DropReason.VlanUntaggedOnTrunk, DropReason.MirrorOutput];
+        [DropReason.TooShort, DropReason.MulticastSource, DropReason.PortDown, DropReason.EgressDown, DropReason.LocalDestination, DropReason.BadOffload, DropReason.VlanTaggedOnAccess, DropReason.VlanNotAllowed, DropReason.VlanUntaggedOnTrunk, DropReason.MirrorOutput,
+        DropReason.ZeroSource, DropReason.TruncatedTag, DropReason.ReservedVlan, DropReason.LinkLocal, DropReason.BpduGuard];
 
-    public const int Count = 11;
+    public const int Count = 16;
 
     public static string Name(DropReason reason) => reason switch
     {
@@ -57,6 +73,11 @@ public static class DropReasons
         DropReason.VlanNotAllowed => "vlan_not_allowed",
         DropReason.VlanUntaggedOnTrunk => "vlan_untagged_on_trunk",
         DropReason.MirrorOutput => "mirror_output",
+        DropReason.ZeroSource => "zero_source",
+        DropReason.TruncatedTag => "truncated_tag",
+        DropReason.ReservedVlan => "reserved_vlan",
+        DropReason.LinkLocal => "link_local",
+        DropReason.BpduGuard => "bpdu_guard",
         _ => "none",
     };
 }

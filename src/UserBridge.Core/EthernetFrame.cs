@@ -31,6 +31,9 @@ public readonly ref struct EthernetFrame
     /// <summary>True when an 802.1Q (or 802.1ad) tag follows the source address and is complete.</summary>
     public bool HasVlanTag => EtherType is EtherTypeVlan or EtherTypeQinQ && _bytes.Length >= HeaderLength + VlanTagLength;
 
+    /// <summary>True when the EtherType announces an 802.1Q or 802.1ad tag that the frame is too short to hold.</summary>
+    public bool HasTruncatedTag => EtherType is EtherTypeVlan or EtherTypeQinQ && _bytes.Length < HeaderLength + VlanTagLength;
+
     /// <summary>The VLAN ID of the outer tag (0 when untagged or priority-tagged).</summary>
     public ushort VlanId => HasVlanTag ? (ushort)(BinaryPrimitives.ReadUInt16BigEndian(_bytes[14..]) & 0x0FFF) : (ushort)0;
 

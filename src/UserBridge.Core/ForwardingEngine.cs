@@ -15,7 +15,13 @@ namespace UserBridge.Core;
 /// </remarks>
 public sealed partial class ForwardingEngine(MacTable macTable)
 {
+    /// <summary>VID 4095, reserved by 802.1Q: never a VLAN of the switch.</summary>
+    public const int ReservedVid = 4095;
+
     public MacTable MacTable { get; } = macTable;
+
+    /// <summary>Asked to take a port down when one of its guards trips (BPDU guard); called on the worker's thread.</summary>
+    public Action<int, DropReason>? ShutDownPort { get; init; }
 
     /// <summary>Counts the frame on its ingress port, learns its source and decides where it goes.</summary>
     public ForwardingDecision Decide(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, long nowMs)
@@ -38,6 +44,11 @@ public sealed partial class ForwardingEngine(MacTable macTable)
             return Dropped(counters, DropReason.TooShort, 0);
         }
 
+        if (frame.HasTruncatedTag)
+        {
+            return Dropped(counters, DropReason.TruncatedTag, 0);
+        }
+
         // Transparent: the frame's own outer VID (0 untagged). Aware: the port's 802.1Q ingress rules.
         var classification = snapshot.VlanAware ? VlanClassification.Classify(ingress.Vlan, frameBytes) : default;
         var vlan = snapshot.VlanAware ? classification.Vlan : frame.VlanId;
@@ -51,15 +62,25 @@ public sealed partial class ForwardingEngine(MacTable macTable)
             return Dropped(counters, classification.DropReason, vlan);
         }
 
-        var source = frame.Source;
-        if (source.IsMulticast)
+        if (vlan == ReservedVid)
         {
-            return Dropped(counters, DropReason.MulticastSource, vlan);
+            return Dropped(counters, DropReason.ReservedVlan, vlan);
+        }
+
+        var source = frame.Source;
+        if (source.IsMulticast || source.IsZero)
+        {
+            return Dropped(counters, source.IsZero ? DropReason.ZeroSource : DropReason.MulticastSource, vlan);
+        }
+
+        var destination = frame.Destination;
+        if (destination.IsLinkLocal && LinkLocalDrop(snapshot, ingress, destination) is var linkLocal and not DropReason.None)
+        {
+            return Dropped(counters, linkLocal, vlan);
         }
 
         MacTable.Learn(MacTable.Key(source, vlan), ingressPort, nowMs);
 
-        var destination = frame.Destination;
         if (destination.IsMulticast)
         {
             counters.CountFlood();
@@ -110,6 +131,22 @@ public sealed partial class ForwardingEngine(MacTable macTable)
         var vlan = snapshot.VlanAware ? VlanClassification.Classify(ingress.Vlan, frameBytes).Vlan : frame.VlanId;
         MacTable.Prefetch(MacTable.Key(frame.Source, vlan));
         MacTable.Prefetch(MacTable.Key(frame.Destination, vlan));
+    }
+
+    /// <summary>
+    /// A frame to the 802.1 link-local group: a BPDU on a port with BPDU guard takes the port down; otherwise such
+    /// frames are dropped unless the switch forwards them (<see cref="SwitchSnapshot.ForwardLinkLocal"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private DropReason LinkLocalDrop(SwitchSnapshot snapshot, PortSlot ingress, MacAddress destination)
+    {
+        if (destination.IsBpduGroup && ingress.Guard.BpduGuard)
+        {
+            ShutDownPort?.Invoke(ingress.Index, DropReason.BpduGuard);
+            return DropReason.BpduGuard;
+        }
+
+        return snapshot.ForwardLinkLocal ? DropReason.None : DropReason.LinkLocal;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

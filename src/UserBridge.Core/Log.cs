@@ -24,4 +24,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "aged out {Count} MAC entries")]
     public static partial void Aged(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "port {Port} shut down: {Reason}; bring it back with: userbridge port set {Port} --up")]
+    public static partial void PortShutDown(ILogger logger, string port, string reason);
 }

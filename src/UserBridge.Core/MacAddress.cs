@@ -22,6 +22,15 @@ public readonly record struct MacAddress(ulong Value)
 
     public bool IsZero => Value == 0;
 
+    /// <summary>
+    /// 01:80:C2:00:00:00 to 0F, the IEEE 802.1 link-local group (STP, LACP, LLDP, 802.1X...): frames a bridge
+    /// consumes or drops and never forwards.
+    /// </summary>
+    public bool IsLinkLocal => (Value & ~0xFUL) == 0x0180_C200_0000UL;
+
+    /// <summary>01:80:C2:00:00:00, where spanning-tree BPDUs go.</summary>
+    public bool IsBpduGroup => Value == 0x0180_C200_0000UL;
+
     public static MacAddress Read(ReadOnlySpan<byte> sixOctets) =>
         new(((ulong)BinaryPrimitives.ReadUInt16BigEndian(sixOctets) << 32) | BinaryPrimitives.ReadUInt32BigEndian(sixOctets[2..]));
 

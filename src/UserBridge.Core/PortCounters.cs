@@ -18,6 +18,8 @@ public sealed class PortCounters(bool sharedReceive = false)
     private long _txErrors;
     private long _floods;
     private long _captureDrops;
+    private long _shutdowns;
+    private int _shutdownLatched;
 
     public long RxFrames => Volatile.Read(ref _rxFrames);
 
@@ -35,6 +37,9 @@ public sealed class PortCounters(bool sharedReceive = false)
 
     /// <summary>Copies of this port's frames that a capture could not take (its ring was full); the frames were forwarded.</summary>
     public long CaptureDrops => Volatile.Read(ref _captureDrops);
+
+    /// <summary>Times a guard (BPDU guard) took the port down.</summary>
+    public long Shutdowns => Volatile.Read(ref _shutdowns);
 
     public long Drops(DropReason reason) => Volatile.Read(ref _drops[(int)reason]);
 
@@ -97,4 +102,21 @@ public sealed class PortCounters(bool sharedReceive = false)
 
     /// <summary>Counts a copy a capture dropped (any worker may call it).</summary>
     public void CountCaptureDrop() => Interlocked.Increment(ref _captureDrops);
+
+    /// <summary>
+    /// True for the first caller after the port was last brought up: only that one asks the control plane to take the
+    /// port down, however many offending frames the workers see before the snapshot says it is down.
+    /// </summary>
+    internal bool TryLatchShutdown()
+    {
+        if (Interlocked.CompareExchange(ref _shutdownLatched, 1, 0) != 0)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _shutdowns);
+        return true;
+    }
+
+    internal void ClearShutdownLatch() => Volatile.Write(ref _shutdownLatched, 0);
 }

@@ -16,4 +16,7 @@ public sealed record PortSlot(int Index, IPort Port, PortCounters Counters, bool
 
     /// <summary>True when the port is a mirror's output: it is sent copies only, never learned on or flooded to.</summary>
     public bool IsMirrorOutput { get; init; }
+
+    /// <summary>The port's protections (BPDU guard).</summary>
+    public PortGuard Guard { get; init; } = PortGuard.None;
 }

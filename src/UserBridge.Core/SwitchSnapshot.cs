@@ -13,12 +13,13 @@ public sealed class SwitchSnapshot
     private static readonly int[] NoPorts = [];
 
     /// <summary>Builds a snapshot; VLAN-aware when <paramref name="vlanFiltering"/> or any port has VLAN settings.</summary>
-    public SwitchSnapshot(PortSlot?[] ports, long version, bool vlanFiltering = false, TapSet? taps = null)
+    public SwitchSnapshot(PortSlot?[] ports, long version, bool vlanFiltering = false, TapSet? taps = null, bool forwardLinkLocal = false)
     {
         ArgumentNullException.ThrowIfNull(ports);
         Ports = ports;
         Version = version;
         Taps = taps;
+        ForwardLinkLocal = forwardLinkLocal;
         VlanAware = vlanFiltering || ports.Any(slot => slot is { HasVlanSettings: true });
         FloodByVlan = VlanAware ? BuildVlanFloodLists(ports) : [];
         var flood = new List<int>(ports.Length);
@@ -43,6 +44,9 @@ public sealed class SwitchSnapshot
 
     /// <summary>The captures and mirrors taking copies, per port; null when there are none.</summary>
     public TapSet? Taps { get; }
+
+    /// <summary>Whether link-local group frames are forwarded (<see cref="BridgeOptions.ForwardLinkLocal"/>) or dropped.</summary>
+    public bool ForwardLinkLocal { get; }
 
     /// <summary>False: VLAN-transparent (tags pass unchanged, learning under each frame's VID). True: 802.1Q rules.</summary>
     public bool VlanAware { get; }

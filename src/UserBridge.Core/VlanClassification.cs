@@ -9,6 +9,7 @@ namespace UserBridge.Core;
 public readonly record struct VlanClassification(int Vlan, bool TagPresent, ushort Tpid, ushort PriorityBits, DropReason DropReason)
 {
     private const ushort VidMask = 0x0FFF;
+    private const int ReservedVid = 4095;
 
     public static VlanClassification Drop(DropReason reason) => new(0, false, 0, 0, reason);
 
@@ -27,15 +28,23 @@ public readonly record struct VlanClassification(int Vlan, bool TagPresent, usho
                 if (hasTag && tpid == PortVlan.TpidDot1q)
                 {
                     // Priority-tagged (VID 0) frames belong to the access VLAN; any other tag does not belong here.
-                    return vid == 0
-                        ? new VlanClassification(port.Vlan, true, tpid, priority, DropReason.None)
-                        : Drop(DropReason.VlanTaggedOnAccess);
+                    return vid switch
+                    {
+                        0 => new VlanClassification(port.Vlan, true, tpid, priority, DropReason.None),
+                        ReservedVid => Drop(DropReason.ReservedVlan),
+                        _ => Drop(DropReason.VlanTaggedOnAccess),
+                    };
                 }
 
                 return new VlanClassification(port.Vlan, false, 0, 0, DropReason.None);
             case VlanMode.Trunk:
                 if (hasTag && tpid == port.Tpid && vid != 0)
                 {
+                    if (vid == ReservedVid)
+                    {
+                        return Drop(DropReason.ReservedVlan);
+                    }
+
                     return port.Carries(vid)
                         ? new VlanClassification(vid, true, tpid, priority, DropReason.None)
                         : Drop(DropReason.VlanNotAllowed);

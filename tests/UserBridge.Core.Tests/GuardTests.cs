@@ -1,0 +1,132 @@
+using System.Buffers.Binary;
+
+namespace UserBridge.Core.Tests;
+
+/// <summary>Bad input and link-local frames: each dropped with its own reason, nothing learned; BPDU guard.</summary>
+public sealed class GuardTests
+{
+    private static readonly MacAddress StationA = Frames.Station(0xA);
+    private static readonly MacAddress StationB = Frames.Station(0xB);
+    private static readonly MacAddress Stp = MacAddress.Parse("01:80:c2:00:00:00");
+    private static readonly MacAddress Lldp = MacAddress.Parse("01:80:c2:00:00:0e");
+
+    [Fact]
+    public void DropsAFrameFromTheZeroAddressAsZeroSourceWithoutLearningIt()
+    {
+        using var harness = new EngineHarness(portCount: 2);
+
+        var decision = harness.Send(0, Frames.Ethernet(StationB, new MacAddress(0)));
+
+        Assert.Equal(ForwardingDecision.Drop(DropReason.ZeroSource), decision);
+        Assert.Equal(1, harness.Counters(0).Drops(DropReason.ZeroSource));
+        Assert.Equal(0, harness.Table.Count);
+        Assert.Empty(harness.Drain(1));
+    }
+
+    [Theory]
+    [InlineData(0x8100, 15)]
+    [InlineData(0x8100, 17)]
+    [InlineData(0x88A8, 16)]
+    public void DropsAFrameThatEndsInsideItsVlanTagAsTruncatedTag(int tpid, int length)
+    {
+        using var harness = new EngineHarness(portCount: 2);
+        var frame = Frames.Ethernet(MacAddress.Broadcast, StationA)[..length];
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), (ushort)tpid);
+
+        var decision = harness.Send(0, frame);
+
+        Assert.Equal(DropReason.TruncatedTag, decision.DropReason);
+        Assert.Equal(1, harness.Counters(0).Drops(DropReason.TruncatedTag));
+        Assert.Equal(0, harness.Table.Count);
+        Assert.Empty(harness.Drain(1));
+    }
+
+    [Fact]
+    public void DropsVid4095AsReservedVlanOnATransparentSwitch()
+    {
+        using var harness = new EngineHarness(portCount: 2);
+
+        var decision = harness.Send(0, Frames.Ethernet(MacAddress.Broadcast, StationA, vlan: 4095));
+
+        Assert.Equal(DropReason.ReservedVlan, decision.DropReason);
+        Assert.Equal(0, harness.Table.Count);
+        Assert.Equal(ForwardingAction.Flood, harness.Send(0, Frames.Ethernet(MacAddress.Broadcast, StationA, vlan: 4094)).Action);
+    }
+
+    [Fact]
+    public void DropsVid4095AsReservedVlanOnTrunkAndAccessPorts()
+    {
+        var trunk = PortVlan.Trunk(Enumerable.Range(1, 4094));
+        var access = PortVlan.Access(10);
+
+        Assert.Equal(DropReason.ReservedVlan, VlanClassification.Classify(trunk, Frames.Ethernet(MacAddress.Broadcast, StationA, vlan: 4095)).DropReason);
+        Assert.Equal(DropReason.ReservedVlan, VlanClassification.Classify(access, Frames.Ethernet(MacAddress.Broadcast, StationA, vlan: 4095)).DropReason);
+        Assert.Equal(DropReason.VlanTaggedOnAccess, VlanClassification.Classify(access, Frames.Ethernet(MacAddress.Broadcast, StationA, vlan: 20)).DropReason);
+    }
+
+    [Fact]
+    public void DropsEveryLinkLocalGroupFrameByDefaultAndForwardsOtherMulticast()
+    {
+        using var harness = new EngineHarness(portCount: 3);
+
+        for (var last = 0; last <= 0xF; last++)
+        {
+            var group = new MacAddress(0x0180_C200_0000UL | (uint)last);
+            Assert.Equal(DropReason.LinkLocal, harness.Send(0, Frames.Ethernet(group, StationA)).DropReason);
+        }
+
+        Assert.Equal(16, harness.Counters(0).Drops(DropReason.LinkLocal));
+        Assert.Equal(0, harness.Table.Count);
+        Assert.Empty(harness.Drain(1));
+        Assert.Equal(ForwardingAction.Flood, harness.Send(0, Frames.Ethernet(MacAddress.Parse("01:80:c2:00:00:10"), StationA)).Action);
+        Assert.Single(harness.Drain(1));
+    }
+
+    [Fact]
+    public void ForwardsLinkLocalFramesWhenTheSwitchIsAskedTo()
+    {
+        using var bridge = new Bridge(new BridgeOptions { ForwardLinkLocal = true });
+        var (a, b) = (new MemoryPort("a"), new MemoryPort("b"));
+        bridge.AddPort(a);
+        bridge.AddPort(b);
+        bridge.Start();
+
+        a.Inject(Frames.Ethernet(Stp, StationA));
+        a.Inject(Frames.Ethernet(Lldp, StationA));
+
+        Eventually.True(() => b.SentCount == 2, "both link-local frames to reach b");
+        Assert.Equal(0, bridge.Snapshot.Find("a")!.Counters.TotalDrops);
+    }
+
+    [Fact]
+    public void ABpduOnAGuardedPortTakesItDownUntilItIsBroughtUpAgain()
+    {
+        using var bridge = new Bridge(new BridgeOptions());
+        var (edge, other, unguarded) = (new MemoryPort("edge"), new MemoryPort("other"), new MemoryPort("unguarded"));
+        bridge.AddPort(edge, isUp: true, guard: new PortGuard { BpduGuard = true });
+        bridge.AddPort(other);
+        bridge.AddPort(unguarded);
+        bridge.Start();
+
+        unguarded.Inject(Frames.Ethernet(Stp, Frames.Station(0xC)));
+        edge.Inject(Frames.Ethernet(Lldp, StationA));
+        edge.Inject(Frames.Ethernet(Stp, StationA));
+        edge.Inject(Frames.Ethernet(Stp, StationA));
+
+        Eventually.True(() => !bridge.Snapshot.Find("edge")!.IsUp, "BPDU guard to take the edge port down");
+        var counters = bridge.Snapshot.Find("edge")!.Counters;
+        Eventually.True(() => counters.Drops(DropReason.BpduGuard) + counters.Drops(DropReason.PortDown) == 2, "both BPDUs to be dropped");
+        Assert.True(counters.Drops(DropReason.BpduGuard) >= 1);
+        Assert.Equal(1, counters.Drops(DropReason.LinkLocal));
+        Assert.Equal(1, counters.Shutdowns);
+        Assert.True(bridge.Snapshot.Find("unguarded")!.IsUp, "a port without BPDU guard stays up");
+        Assert.Equal(0, other.SentCount);
+
+        Assert.True(bridge.SetPortUp("edge", isUp: true));
+        edge.Inject(Frames.Ethernet(MacAddress.Broadcast, StationA));
+        Eventually.True(() => other.SentCount == 1, "the edge port to forward again once brought up");
+        edge.Inject(Frames.Ethernet(Stp, StationA));
+        Eventually.True(() => !bridge.Snapshot.Find("edge")!.IsUp, "a second BPDU to take it down again");
+        Assert.Equal(2, counters.Shutdowns);
+    }
+}
