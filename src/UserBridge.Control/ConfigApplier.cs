@@ -107,10 +107,19 @@ public sealed class ConfigApplier(PortManager ports, Action<string> announce)
                     changes.Add($"port {name} added: {port.Type} {port.Endpoint}");
                 }
             }
-            else if (!SameVlan(had.Vlan, port.Vlan))
+            else
             {
-                ports.Bridge.SetPortVlan(name, port.Vlan);
-                changes.Add($"port {name}: VLAN settings changed");
+                if (!SameVlan(had.Vlan, port.Vlan))
+                {
+                    ports.Bridge.SetPortVlan(name, port.Vlan);
+                    changes.Add($"port {name}: VLAN settings changed");
+                }
+
+                if (had.Guard != port.Guard)
+                {
+                    ports.Bridge.SetPortGuard(name, port.Guard);
+                    changes.Add($"port {name}: guards changed");
+                }
             }
         }
     }
@@ -124,6 +133,7 @@ public sealed class ConfigApplier(PortManager ports, Action<string> announce)
         Check("aging", current.Aging, next.Aging);
         Check("mac_table_size", current.MacTableSize, next.MacTableSize);
         Check("vlan_filtering", current.VlanFiltering, next.VlanFiltering);
+        Check("forward_link_local", current.ForwardLinkLocal, next.ForwardLinkLocal);
         Check("pollers", current.Pollers, next.Pollers);
         Check("cpus", current.Cpus is null ? "any" : string.Join(',', current.Cpus), next.Cpus is null ? "any" : string.Join(',', next.Cpus));
         Check("metrics", current.Metrics?.ToString(), next.Metrics?.ToString());
@@ -142,12 +152,12 @@ public sealed class ConfigApplier(PortManager ports, Action<string> announce)
     }
 
     /// <summary>
-    /// Everything but the line it was declared on and its VLAN settings, which change in place on a TAP or datagram port.
-    /// A packet or QEMU stream port is kept by a supervisor or listener that re-attaches it with the VLAN settings it was
-    /// opened with: any change re-opens it.
+    /// Everything but the line it was declared on, its guards (which change in place on any port) and its VLAN settings,
+    /// which change in place on a TAP or datagram port. A packet or QEMU stream port is kept by a supervisor or listener
+    /// that re-attaches it with the VLAN settings it was opened with: a VLAN change re-opens it.
     /// </summary>
     private static bool SameExceptVlan(PortConfig a, PortConfig b) =>
-        a with { Line = 0, Vlan = null } == b with { Line = 0, Vlan = null }
+        a with { Line = 0, Vlan = null, Guard = PortGuard.None } == b with { Line = 0, Vlan = null, Guard = PortGuard.None }
         && (a.Type is PortRules.TypeTap or PortRules.TypeQemuDgram || SameVlan(a.Vlan, b.Vlan));
 
     private static bool SameVlan(PortVlan? a, PortVlan? b) =>

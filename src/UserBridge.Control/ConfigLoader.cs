@@ -12,7 +12,7 @@ namespace UserBridge.Control;
 /// </summary>
 public static class ConfigLoader
 {
-    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control", "vlan_filtering", "cpus", "pollers", "metrics"];
+    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control", "vlan_filtering", "forward_link_local", "cpus", "pollers", "metrics"];
 
     public static SwitchConfig LoadFile(string path)
     {
@@ -161,6 +161,8 @@ public static class ConfigLoader
                 return pollers is null ? config : config with { Pollers = (int)pollers.Value };
             case "vlan_filtering":
                 return ReadBoolean(keyValue, at, errors) is { } filtering ? config with { VlanFiltering = filtering } : config;
+            case "forward_link_local":
+                return ReadBoolean(keyValue, at, errors) is { } forward ? config with { ForwardLinkLocal = forward } : config;
             default:
                 errors.Add($"{at}: unknown key '{key}'; allowed at the top level: {string.Join(", ", SwitchKeys)}, [[port]], [[mirror]] and [capture] tables");
                 return config;

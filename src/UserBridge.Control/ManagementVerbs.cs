@@ -111,6 +111,8 @@ public static partial class ManagementVerbs
                 ["floods"] = counters.Floods,
                 ["drops"] = drops,
                 ["capture_drops"] = counters.CaptureDrops,
+                ["bpdu_guard"] = slot.Guard.BpduGuard,
+                ["shutdowns"] = counters.Shutdowns,
                 ["vlan_mode"] = bridge.Snapshot.VlanAware ? ModeName(slot.Vlan.Mode) : "transparent",
                 ["vlan"] = bridge.Snapshot.VlanAware ? VlanSummary(slot.Vlan) : null,
             });

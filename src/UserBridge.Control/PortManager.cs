@@ -44,7 +44,7 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
             {
                 case PortRules.TypeTap:
                     var tap = TapPort.Open(port.Interface!, port.Name, port.Offload, port.Queues);
-                    AddToBridge(tap, port.Vlan);
+                    AddToBridge(tap, port);
                     var origin = tap.Created ? "created; removed on exit" : tap.Persistent ? "attached, persistent; kept on exit" : "attached";
                     announce($"port {tap.Name} up: tap {tap.Interface} ({origin}{(tap.AcceptsOffloads ? ", offloads" : string.Empty)}{(tap.QueueCount > 1 ? $", {tap.QueueCount} queues" : string.Empty)})");
                     break;
@@ -57,20 +57,21 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
                         interfaceName,
                         $"interface {interfaceName} to exist",
                         port.Vlan,
+                        port.Guard,
                         () => NetDevice.Exists(interfaceName) ? PacketSocketPort.Open(interfaceName, port.Name) : null,
                         announce));
                     break;
                 case PortRules.TypeQemuDgram:
                     var dgram = QemuDgramPort.Open(port.Name, port.Path!, port.Remote, port.Mode, port.Group);
-                    AddToBridge(dgram, port.Vlan);
+                    AddToBridge(dgram, port);
                     announce($"port {dgram.Name} up: qemu-dgram {dgram.Interface}{(port.Remote is null ? " (answers the VM's address)" : $" (sends to {port.Remote})")}");
                     break;
                 case PortRules.TypeQemuStream when port.Role == PortRules.RoleConnect:
-                    _endpoints.Add(port.Name, QemuStreamConnector.Start(Bridge, port.Name, port.Path!, port.Vlan, logger, announce));
+                    _endpoints.Add(port.Name, QemuStreamConnector.Start(Bridge, port.Name, port.Path!, port.Vlan, port.Guard, logger, announce));
                     announce($"port {port.Name}: qemu-stream connecting to QEMU at {port.Path}");
                     break;
                 case PortRules.TypeQemuStream:
-                    _endpoints.Add(port.Name, QemuStreamListener.Start(Bridge, port.Name, port.Path!, port.Multi, port.Mode, port.Group, port.Vlan, logger, announce));
+                    _endpoints.Add(port.Name, QemuStreamListener.Start(Bridge, port.Name, port.Path!, port.Multi, port.Mode, port.Group, port.Vlan, port.Guard, logger, announce));
                     announce($"port {port.Name}: qemu-stream listening on {port.Path}{(port.Multi ? " (one port per VM)" : string.Empty)}");
                     break;
                 default:
@@ -114,11 +115,11 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
         }
     }
 
-    private void AddToBridge(IPort port, PortVlan? vlan)
+    private void AddToBridge(IPort port, PortConfig config)
     {
         try
         {
-            Bridge.AddPort(port, isUp: true, vlan);
+            Bridge.AddPort(port, isUp: true, config.Vlan, config.Guard);
         }
         catch
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using UserBridge.Core;
 
 namespace UserBridge.Control;
 
@@ -27,12 +28,15 @@ public static class PortRules
     // ("0660") on socket ports. The two kinds of value cannot be confused.
     private static readonly string[] VlanKeys = ["vlan", "allowed", "native", "tpid"];
 
+    // Guards apply to every type of port.
+    private static readonly string[] GuardKeys = ["bpdu_guard"];
+
     private static readonly Dictionary<string, string[]> KeysByType = new(StringComparer.Ordinal)
     {
-        [TypeTap] = ["name", "type", "interface", "offload", "queues", "mode", .. VlanKeys],
-        [TypePacket] = ["name", "type", "interface", "mode", .. VlanKeys],
-        [TypeQemuStream] = ["name", "type", "path", "role", "multi", "mode", "group", .. VlanKeys],
-        [TypeQemuDgram] = ["name", "type", "path", "remote", "mode", "group", .. VlanKeys],
+        [TypeTap] = ["name", "type", "interface", "offload", "queues", "mode", .. VlanKeys, .. GuardKeys],
+        [TypePacket] = ["name", "type", "interface", "mode", .. VlanKeys, .. GuardKeys],
+        [TypeQemuStream] = ["name", "type", "path", "role", "multi", "mode", "group", .. VlanKeys, .. GuardKeys],
+        [TypeQemuDgram] = ["name", "type", "path", "remote", "mode", "group", .. VlanKeys, .. GuardKeys],
     };
 
     /// <summary>
@@ -101,6 +105,7 @@ public static class PortRules
             Vlan = vlan,
             Offload = offload,
             Queues = queues,
+            Guard = new PortGuard { BpduGuard = values.TryGetValue("bpdu_guard", out var bpduGuard) && Boolean(bpduGuard, where, errors) },
         };
     }
 

@@ -27,6 +27,9 @@ public sealed record SwitchConfig
     /// <summary>VLAN-aware even without port VLAN settings (<c>vlan_filtering = true</c>).</summary>
     public bool VlanFiltering { get; init; }
 
+    /// <summary>Forward 802.1 link-local frames (STP, LACP, LLDP) instead of dropping them (<c>forward_link_local = true</c>).</summary>
+    public bool ForwardLinkLocal { get; init; }
+
     /// <summary>The CPUs the port workers run on (<c>cpus = "0"</c>, <c>"0-1,3"</c>); null: any, as the kernel places them.</summary>
     public IReadOnlyList<int>? Cpus { get; init; }
 
@@ -56,6 +59,7 @@ public sealed record SwitchConfig
             AgingTime = Aging,
             MacTableSize = MacTableSize,
             VlanFiltering = VlanFiltering,
+            ForwardLinkLocal = ForwardLinkLocal,
             WorkerStarting = cpus is null ? null : () => CpuAffinity.PinCurrentThread([.. cpus]),
             Pollers = Pollers,
             CreatePollSet = static () => new EpollSet(),
@@ -93,6 +97,9 @@ public sealed record PortConfig(string Name, string Type, int Line = 0)
 
     /// <summary>802.1Q settings; null when the port has none (then it is an access port of VLAN 1 if the switch is VLAN-aware).</summary>
     public PortVlan? Vlan { get; init; }
+
+    /// <summary>The port's guards (<c>bpdu_guard</c>).</summary>
+    public PortGuard Guard { get; init; } = PortGuard.None;
 
     /// <summary>For <c>tap</c>: virtio-net headers with checksum and TSO/USO offloads (64 KiB frames pass whole).</summary>
     public bool Offload { get; init; } = true;

@@ -71,6 +71,11 @@ public sealed class SwitchHost : IDisposable
                 announce($"metrics at {prometheus.Url}{(IPAddress.IsLoopback(endpoint.Address) ? string.Empty : " (not loopback: anyone who reaches it reads the counters)")}");
             }
 
+            if (config.ForwardLinkLocal)
+            {
+                announce("warning: forward_link_local = true: STP, LACP, LLDP and 802.1X frames are forwarded between ports, so two switches joined through this one can form a loop that spanning tree will not see");
+            }
+
             announce($"switch {config.Name} running: {config.Ports.Count} port(s), control socket {server.Path}");
             return new SwitchHost(config, ports, server, metrics, prometheus, logger);
         }

@@ -20,13 +20,14 @@ public sealed partial class PortSupervisor : IDisposable
     private readonly AutoResetEvent _detached = new(false);
     private readonly CancellationTokenSource _stop = new();
     private readonly PortVlan? _vlan;
+    private readonly PortGuard _guard;
     private volatile bool _attached;
 
     /// <summary>
     /// Starts supervising: the port is listed, down, at once. <paramref name="tryOpen"/> opens the port, or returns null when its far end is not
     /// there yet; it may throw (the error is logged once and retried).
     /// </summary>
-    public PortSupervisor(Bridge bridge, string name, string type, string endpoint, string waitingFor, PortVlan? vlan, Func<IPort?> tryOpen, Action<string> announce)
+    public PortSupervisor(Bridge bridge, string name, string type, string endpoint, string waitingFor, PortVlan? vlan, PortGuard guard, Func<IPort?> tryOpen, Action<string> announce)
     {
         ArgumentNullException.ThrowIfNull(bridge);
         _bridge = bridge;
@@ -37,7 +38,8 @@ public sealed partial class PortSupervisor : IDisposable
         _tryOpen = tryOpen;
         _announce = announce;
         _vlan = vlan;
-        _bridge.AddPort(new DetachedPort(name, type, endpoint), isUp: false, vlan);
+        _guard = guard;
+        _bridge.AddPort(new DetachedPort(name, type, endpoint), isUp: false, vlan, guard);
         _bridge.PortFailed += OnPortFailed;
         _thread = new Thread(Run) { IsBackground = true, Name = $"ub-supervise-{name}" };
         _thread.Start();
@@ -85,9 +87,9 @@ public sealed partial class PortSupervisor : IDisposable
                 if (port is not null)
                 {
                     _attached = true;
-                    var vlan = CurrentVlan();
+                    var (vlan, guard) = (CurrentVlan(), CurrentGuard());
                     _bridge.RemovePort(Name);
-                    _bridge.AddPort(port, isUp: true, vlan);
+                    _bridge.AddPort(port, isUp: true, vlan, guard);
                     _announce($"port {Name} up: {port.Type} {port.Interface}");
                     lastError = null;
                     waitingLogged = false;
@@ -123,13 +125,16 @@ public sealed partial class PortSupervisor : IDisposable
         }
 
         // The port stays listed, down, until its far end is back (a VM that stopped shows as such).
-        var vlan = CurrentVlan();
+        var (vlan, guard) = (CurrentVlan(), CurrentGuard());
         _bridge.RemovePort(Name);
-        _bridge.AddPort(new DetachedPort(Name, Type, Endpoint), isUp: false, vlan);
+        _bridge.AddPort(new DetachedPort(Name, Type, Endpoint), isUp: false, vlan, guard);
         _announce($"port {Name} down: {e.Exception.Message}; waiting for {WaitingFor}");
         _attached = false;
         _detached.Set();
     }
+
+    /// <summary>The port's guards as they are now (a reload may have changed them since it was configured).</summary>
+    private PortGuard CurrentGuard() => _bridge.Snapshot.Find(Name)?.Guard ?? _guard;
 
     /// <summary>The port's VLAN settings as they are now (<c>port set</c> may have changed them since it was configured).</summary>
     private PortVlan? CurrentVlan() => _bridge.Snapshot.Find(Name) switch

@@ -10,11 +10,11 @@ namespace UserBridge.Linux;
 /// </summary>
 public static class QemuStreamConnector
 {
-    public static PortSupervisor Start(Bridge bridge, string name, string path, PortVlan? vlan, ILogger logger, Action<string> announce)
+    public static PortSupervisor Start(Bridge bridge, string name, string path, PortVlan? vlan, PortGuard guard, ILogger logger, Action<string> announce)
     {
         Span<byte> check = stackalloc byte[UnixSocket.AddressSize];
         UnixSocket.WriteAddress(path, check);
-        return new PortSupervisor(bridge, name, "qemu-stream", path, $"QEMU to listen on {path}", vlan, () => TryConnect(name, path, logger), announce);
+        return new PortSupervisor(bridge, name, "qemu-stream", path, $"QEMU to listen on {path}", vlan, guard, () => TryConnect(name, path, logger), announce);
     }
 
     private static QemuStreamPort? TryConnect(string name, string path, ILogger logger)

@@ -22,12 +22,14 @@ public sealed partial class QemuStreamListener : IDisposable
     private readonly HashSet<string> _ports = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly PortVlan? _vlan;
+    private readonly PortGuard _guard;
     private volatile bool _stopping;
     private int _connections;
 
-    private QemuStreamListener(Bridge bridge, string name, string path, bool multi, int listenerFd, PortVlan? vlan, ILogger logger, Action<string> announce)
+    private QemuStreamListener(Bridge bridge, string name, string path, bool multi, int listenerFd, PortVlan? vlan, PortGuard guard, ILogger logger, Action<string> announce)
     {
         _vlan = vlan;
+        _guard = guard;
         _bridge = bridge;
         Name = name;
         Path = path;
@@ -48,7 +50,7 @@ public sealed partial class QemuStreamListener : IDisposable
     public bool Multi { get; }
 
     /// <summary>Binds and listens on <paramref name="path"/> (a stale socket file is replaced), then accepts in the background.</summary>
-    public static QemuStreamListener Start(Bridge bridge, string name, string path, bool multi, UnixFileMode mode, string? group, PortVlan? vlan, ILogger logger, Action<string> announce)
+    public static QemuStreamListener Start(Bridge bridge, string name, string path, bool multi, UnixFileMode mode, string? group, PortVlan? vlan, PortGuard guard, ILogger logger, Action<string> announce)
     {
         ArgumentNullException.ThrowIfNull(bridge);
         var fd = UnixSocket.CreateStream(path);
@@ -58,7 +60,7 @@ public sealed partial class QemuStreamListener : IDisposable
             UnixSocket.Bind(fd, path);
             SocketFile.SetAccess(path, mode, group);
             UnixSocket.Listen(fd, path);
-            return new QemuStreamListener(bridge, name, path, multi, fd, vlan, logger, announce);
+            return new QemuStreamListener(bridge, name, path, multi, fd, vlan, guard, logger, announce);
         }
         catch
         {
@@ -122,7 +124,7 @@ public sealed partial class QemuStreamListener : IDisposable
 
         try
         {
-            _bridge.AddPort(new QemuStreamPort(portName, Path, fd, _logger), isUp: true, _vlan);
+            _bridge.AddPort(new QemuStreamPort(portName, Path, fd, _logger), isUp: true, _vlan, _guard);
             _announce($"port {portName} up: qemu-stream {Path} (a VM connected)");
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or ObjectDisposedException)

@@ -54,6 +54,24 @@ public sealed class ConfigApplierTests : IDisposable
     }
 
     [Fact]
+    public void AGuardChangeIsAppliedInPlaceOnAnyPort()
+    {
+        // Connecting to a QEMU that is not there yet: a supervisor holds the port, detached and down, and re-attaches it later.
+        var stream = new PortConfig("vm", PortRules.TypeQemuStream) { Path = SocketPath("vm"), Role = PortRules.RoleConnect };
+        _applier.Apply(Config(Dgram("edge"), stream));
+        var (edge, vm) = (_bridge.Snapshot.Find("edge")!.Port, _bridge.Snapshot.Find("vm")!.Port);
+        var guarded = new PortGuard { BpduGuard = true };
+
+        var changes = _applier.Apply(Config(Dgram("edge") with { Guard = guarded }, stream with { Guard = guarded }));
+
+        Assert.Equal(["port edge: guards changed", "port vm: guards changed"], changes);
+        Assert.Same(edge, _bridge.Snapshot.Find("edge")!.Port);
+        Assert.Same(vm, _bridge.Snapshot.Find("vm")!.Port);
+        Assert.True(_bridge.Snapshot.Find("edge")!.Guard.BpduGuard);
+        Assert.True(_bridge.Snapshot.Find("vm")!.Guard.BpduGuard);
+    }
+
+    [Fact]
     public void AQemuStreamPortWhoseVlanChangedIsReopenedAndOneThatDidNotIsLeftAlone()
     {
         var stream = new PortConfig("vm", PortRules.TypeQemuStream) { Path = SocketPath("vm"), Vlan = PortVlan.Access(10) };

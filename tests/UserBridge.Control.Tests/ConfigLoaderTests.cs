@@ -59,6 +59,19 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void ReadsTheGuardsOfAnyPortTypeAndForwardLinkLocal()
+    {
+        var config = ConfigLoader.Parse("forward_link_local = true\n[[port]]\ninterface = \"t1\"\nbpdu_guard = true\n[[port]]\ntype = \"qemu-stream\"\npath = \"/run/vm.sock\"\nbpdu_guard = true\n[[port]]\ninterface = \"t2\"", File);
+
+        Assert.True(config.ForwardLinkLocal);
+        Assert.True(config.ToBridgeOptions().ForwardLinkLocal);
+        Assert.Equal([true, true, false], config.Ports.Select(port => port.Guard.BpduGuard));
+        Assert.False(ConfigLoader.Parse(string.Empty, File).ForwardLinkLocal);
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Parse("[[port]]\ninterface = \"t1\"\nbpdu_guard = \"yes\"", File));
+        Assert.Contains(error.Errors, message => message.StartsWith("switch.toml:3: bpdu_guard must be true or false", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AnEmptyFileGivesTheDefaults()
     {
         var config = ConfigLoader.Parse(string.Empty, File);
@@ -71,7 +84,7 @@ public sealed class ConfigLoaderTests
     }
 
     [Theory]
-    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, vlan_filtering, cpus, pollers, metrics, [[port]], [[mirror]] and [capture] tables")]
+    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, vlan_filtering, forward_link_local, cpus, pollers, metrics, [[port]], [[mirror]] and [capture] tables")]
     [InlineData("aging = \"soon\"", "switch.toml:1: aging must be a duration such as \"300s\", \"5m\", \"1h\" or \"1500ms\" (at least 1s)")]
     [InlineData("aging = \"0s\"", "switch.toml:1: aging must be a duration")]
     [InlineData("mac_table_size = 0", "switch.toml:1: mac_table_size must be an integer from 1 to 67108864")]
