@@ -66,6 +66,7 @@ internal sealed class DecisionText
             DropReason.ReservedVlan => "drop: vlan 4095 is reserved",
             DropReason.LinkLocal => "drop: link-local group 01:80:c2:00:00:0x is not forwarded",
             DropReason.BpduGuard => $"drop: bpdu on {key.Port}, bpdu guard took it down",
+            DropReason.MacLimit => $"drop: new source on {key.Port}, which holds its max_macs{InVlan(key.Vlan)}",
             _ => $"drop: {DropReasons.Name(key.DropReason)}",
         },
     };

@@ -12,7 +12,7 @@ public sealed partial class DropReporter : IDisposable
 {
     public static readonly TimeSpan Period = TimeSpan.FromSeconds(10);
 
-    private static readonly string[] Names = [.. DropReasons.All.Select(DropReasons.Name), "send_errors", "capture_drops"];
+    private static readonly string[] Names = [.. DropReasons.All.Select(DropReasons.Name), "send_errors", "capture_drops", "mac_limit_unlearned"];
 
     private readonly Bridge _bridge;
     private readonly ILogger _logger;
@@ -78,7 +78,7 @@ public sealed partial class DropReporter : IDisposable
     }
 
     private static long[] Read(PortCounters counters) =>
-        [.. DropReasons.All.Select(counters.Drops), counters.TxErrors, counters.CaptureDrops];
+        [.. DropReasons.All.Select(counters.Drops), counters.TxErrors, counters.CaptureDrops, counters.MacLimitUnlearned];
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "port {Port}: dropped since the last report: {Drops}")]
     private static partial void LogDrops(ILogger logger, string port, string drops);

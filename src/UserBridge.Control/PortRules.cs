@@ -29,7 +29,7 @@ public static class PortRules
     private static readonly string[] VlanKeys = ["vlan", "allowed", "native", "tpid"];
 
     // Guards apply to every type of port.
-    private static readonly string[] GuardKeys = ["bpdu_guard"];
+    private static readonly string[] GuardKeys = ["bpdu_guard", "max_macs", "on_limit"];
 
     private static readonly Dictionary<string, string[]> KeysByType = new(StringComparer.Ordinal)
     {
@@ -105,7 +105,7 @@ public static class PortRules
             Vlan = vlan,
             Offload = offload,
             Queues = queues,
-            Guard = new PortGuard { BpduGuard = values.TryGetValue("bpdu_guard", out var bpduGuard) && Boolean(bpduGuard, where, errors) },
+            Guard = Guard(values, where, errors),
         };
     }
 
@@ -134,6 +134,37 @@ public static class PortRules
         }
 
         return (interfaceName, path);
+    }
+
+    /// <summary>The port's guards: BPDU guard, the MAC limit and what reaching it does.</summary>
+    private static PortGuard Guard(Dictionary<string, PortSetting> values, Func<int, string> where, List<string> errors)
+    {
+        var bpduGuard = values.TryGetValue("bpdu_guard", out var bpduSetting) && Boolean(bpduSetting, where, errors);
+        var maxMacs = values.TryGetValue("max_macs", out var maxSetting) ? Integer(maxSetting, 1, 1 << 26, where, errors) : 0;
+        var onLimit = MacLimitAction.Drop;
+        if (values.TryGetValue("on_limit", out var limitSetting))
+        {
+            onLimit = String(limitSetting, where, errors) switch
+            {
+                "drop" or null => MacLimitAction.Drop,
+                "log" => MacLimitAction.Log,
+                "shutdown" => MacLimitAction.Shutdown,
+                var other => Unknown(other),
+            };
+
+            if (maxMacs == 0)
+            {
+                errors.Add($"{where(limitSetting.Line)}: on_limit needs max_macs = N (the most MACs the port may hold)");
+            }
+        }
+
+        return new PortGuard { BpduGuard = bpduGuard, MaxMacs = maxMacs, OnLimit = onLimit };
+
+        MacLimitAction Unknown(string word)
+        {
+            errors.Add($"{where(limitSetting.Line)}: on_limit = \"{word}\" is not known; allowed: \"drop\" (new MACs' frames dropped), \"log\" (forwarded, not learned) or \"shutdown\" (the port goes down)");
+            return MacLimitAction.Drop;
+        }
     }
 
     /// <summary>A TAP's offloads (default on) and queue count (default 1).</summary>

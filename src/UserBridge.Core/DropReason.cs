@@ -49,6 +49,9 @@ public enum DropReason
 
     /// <summary>A spanning-tree BPDU on a port with BPDU guard: the port was taken down.</summary>
     BpduGuard,
+
+    /// <summary>A new source MAC on a port that holds its <c>max_macs</c> (with <c>on_limit</c> drop or shutdown).</summary>
+    MacLimit,
 }
 
 /// <summary>The stable names of <see cref="DropReason"/> used in JSON, text output and metrics.</summary>
@@ -57,9 +60,9 @@ public static class DropReasons
     /// <summary>Every reason except <see cref="DropReason.None"/>, in enum order.</summary>
     public static IReadOnlyList<DropReason> All { get; } =
         [DropReason.TooShort, DropReason.MulticastSource, DropReason.PortDown, DropReason.EgressDown, DropReason.LocalDestination, DropReason.BadOffload, DropReason.VlanTaggedOnAccess, DropReason.VlanNotAllowed, DropReason.VlanUntaggedOnTrunk, DropReason.MirrorOutput,
-        DropReason.ZeroSource, DropReason.TruncatedTag, DropReason.ReservedVlan, DropReason.LinkLocal, DropReason.BpduGuard];
+        DropReason.ZeroSource, DropReason.TruncatedTag, DropReason.ReservedVlan, DropReason.LinkLocal, DropReason.BpduGuard, DropReason.MacLimit];
 
-    public const int Count = 16;
+    public const int Count = 17;
 
     public static string Name(DropReason reason) => reason switch
     {
@@ -78,6 +81,7 @@ public static class DropReasons
         DropReason.ReservedVlan => "reserved_vlan",
         DropReason.LinkLocal => "link_local",
         DropReason.BpduGuard => "bpdu_guard",
+        DropReason.MacLimit => "mac_limit",
         _ => "none",
     };
 }

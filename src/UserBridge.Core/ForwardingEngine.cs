@@ -79,7 +79,11 @@ public sealed partial class ForwardingEngine(MacTable macTable)
             return Dropped(counters, linkLocal, vlan);
         }
 
-        MacTable.Learn(MacTable.Key(source, vlan), ingressPort, nowMs);
+        if (MacTable.Learn(MacTable.Key(source, vlan), ingressPort, nowMs, ingress.Guard.MaxMacs) == LearnResult.PortLimit
+            && MacLimitDrop(ingress) is var limited and not DropReason.None)
+        {
+            return Dropped(counters, limited, vlan);
+        }
 
         if (destination.IsMulticast)
         {
@@ -147,6 +151,24 @@ public sealed partial class ForwardingEngine(MacTable macTable)
         }
 
         return snapshot.ForwardLinkLocal ? DropReason.None : DropReason.LinkLocal;
+    }
+
+    /// <summary>A new source on a port at its <c>max_macs</c>: dropped, dropped and the port shut down, or let through unlearned.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private DropReason MacLimitDrop(PortSlot ingress)
+    {
+        switch (ingress.Guard.OnLimit)
+        {
+            case MacLimitAction.Log:
+                ingress.Counters.CountMacLimitUnlearned();
+                return DropReason.None;
+            case MacLimitAction.Shutdown:
+                ShutDownPort?.Invoke(ingress.Index, DropReason.MacLimit);
+                return DropReason.MacLimit;
+            case MacLimitAction.Drop:
+            default:
+                return DropReason.MacLimit;
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

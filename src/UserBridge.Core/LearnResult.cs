@@ -17,4 +17,7 @@ public enum LearnResult
 
     /// <summary>The MAC's bucket holds only static entries: not learned.</summary>
     Full,
+
+    /// <summary>The port already holds its most MACs (<c>max_macs</c>): the new MAC was not learned or moved there.</summary>
+    PortLimit,
 }

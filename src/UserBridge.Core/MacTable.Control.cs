@@ -29,8 +29,9 @@ public sealed unsafe partial class MacTable
             if (slot >= 0)
             {
                 var current = Volatile.Read(ref _cells[slot].Word);
-                if (Interlocked.CompareExchange(ref _cells[slot].Word, word, current) == current)
+                if ((current & OccupiedBit) != 0 && TagOf(current) == tag && Interlocked.CompareExchange(ref _cells[slot].Word, word, current) == current)
                 {
+                    Reassigned(current, word);
                     Volatile.Write(ref _cells[slot].LastSeenMs, nowMs);
                     return true;
                 }
@@ -140,6 +141,7 @@ public sealed unsafe partial class MacTable
             return false;
         }
 
+        CountOut(word);
         Interlocked.Decrement(ref _count);
         return true;
     }

@@ -26,9 +26,11 @@ namespace UserBridge.Core;
 /// A known MAC on another port moves at once (a station move). A new MAC takes an empty slot of its bucket.</para>
 /// <para><b>Aging.</b> A dynamic entry not seen for <see cref="AgingTime"/> is treated as absent by lookups
 /// at once, and removed by <see cref="Sweep"/>, which the control plane calls periodically.</para>
-/// <para><b>Bound and eviction.</b> The table holds at most <see cref="Capacity"/> entries. When it is full, or
-/// when the new MAC's bucket is full, the new MAC replaces the least recently seen dynamic entry of its
-/// bucket (counted as an eviction). Static entries are never evicted; if a bucket holds only static entries
+/// <para><b>Bound and eviction.</b> The table holds at most <see cref="Capacity"/> entries. When it is full, a
+/// dynamic entry of the port that holds the most entries is evicted to make room (fair eviction, as Open vSwitch
+/// does: a port flooding random source MACs evicts its own entries, never the other ports' stations). When only the
+/// new MAC's bucket is full, the new MAC replaces the least recently seen dynamic entry of its bucket. Both count
+/// as evictions. Static entries are never evicted; if a bucket holds only static entries
 /// the new MAC is not learned (counted as a learn failure) and frames to it are flooded. Eviction inside the
 /// bucket keeps the cost O(1) under a MAC-flooding attack; the slot count is four times the capacity
 /// (rounded up to a power of two) so that a bucket fills before the table only rarely.</para>
@@ -60,6 +62,16 @@ public sealed unsafe partial class MacTable
 
     private readonly TableMemory _memory;
     private readonly Cell* _cells;
+
+    // Learned (dynamic) entries per port index, changed with every compare-and-swap that gives a slot to a port or takes
+    // it away. Static entries are the operator's and count toward neither a port's limit nor eviction.
+    private readonly int[] _portCounts = new int[MaxPorts];
+
+    // One more than the highest port index that ever held an entry: how far eviction looks for the largest port.
+    private int _portSpan;
+
+    // The slot where the next search for an entry of the largest port starts (see EvictFromLargestPort).
+    private int _evictionHand;
     private readonly int _slots;
     private readonly int _bucketBits;
     private readonly ulong _bucketMask;
@@ -121,10 +133,16 @@ public sealed unsafe partial class MacTable
 
     public static ulong Key(MacAddress mac, int vlan) => mac.Value | ((ulong)(uint)vlan << 48);
 
+    /// <summary>Learned (dynamic) entries on <paramref name="port"/>.</summary>
+    public int CountOn(int port) => Volatile.Read(ref _portCounts[port]);
+
     /// <summary>
-    /// Learns that <paramref name="key"/> was seen on <paramref name="port"/> at <paramref name="nowMs"/>.
+    /// Learns that <paramref name="key"/> was seen on <paramref name="port"/> at <paramref name="nowMs"/>. With
+    /// <paramref name="maxMacs"/> above 0, a MAC new to the port is not learned (nor moved) there once the port holds that
+    /// many entries. Concurrent learners on one port (a multi-queue port's workers) may each pass the check at the same
+    /// instant, so the bound can be exceeded by at most one entry per such worker.
     /// </summary>
-    public LearnResult Learn(ulong key, int port, long nowMs)
+    public LearnResult Learn(ulong key, int port, long nowMs, int maxMacs = 0)
     {
         var mixed = Mix(key);
         var first = (int)(mixed & _bucketMask) * SlotsPerBucket;
@@ -135,7 +153,7 @@ public sealed unsafe partial class MacTable
             var slot = Find(first, tag);
             if (slot < 0)
             {
-                return Insert(first, tag, word, nowMs);
+                return maxMacs > 0 && CountOn(port) >= maxMacs ? LearnResult.PortLimit : Insert(first, tag, word, nowMs);
             }
 
             var current = Volatile.Read(ref _cells[slot].Word);
@@ -155,11 +173,17 @@ public sealed unsafe partial class MacTable
                 return LearnResult.StaticConflict;
             }
 
+            if (maxMacs > 0 && CountOn(port) >= maxMacs)
+            {
+                return LearnResult.PortLimit;
+            }
+
             // Store the time before publishing the move: the CAS is a full fence, so a sweeper that sees
             // the new word also sees a fresh time and cannot age the entry out on a stale one.
             Volatile.Write(ref _cells[slot].LastSeenMs, nowMs);
             if (Interlocked.CompareExchange(ref _cells[slot].Word, word, current) == current)
             {
+                Reassigned(current, word);
                 Interlocked.Increment(ref _moved);
                 Events?.Publish(new BridgeEvent(BridgeEventKind.Moved, key, port, PortOf(current), null));
                 return LearnResult.Moved;
@@ -258,6 +282,7 @@ public sealed unsafe partial class MacTable
                 Volatile.Write(ref _cells[empty].LastSeenMs, nowMs);
                 if (Interlocked.CompareExchange(ref _cells[empty].Word, word, 0) == 0)
                 {
+                    CountIn(word);
                     Interlocked.Increment(ref _learned);
                     RemoveDuplicates(first, tag);
                     Report(BridgeEventKind.Learned, empty, word);
@@ -265,6 +290,13 @@ public sealed unsafe partial class MacTable
                 }
 
                 Interlocked.Decrement(ref _count);
+                continue;
+            }
+
+            // The table is full: make room by evicting from the port that holds the most entries, so a port flooding
+            // new MACs pushes out its own and not the other ports' stations.
+            if (empty >= 0 && EvictFromLargestPort(first))
+            {
                 continue;
             }
 
@@ -284,6 +316,7 @@ public sealed unsafe partial class MacTable
             Volatile.Write(ref _cells[victim].LastSeenMs, nowMs);
             if (Interlocked.CompareExchange(ref _cells[victim].Word, word, old) == old)
             {
+                Reassigned(old, word);
                 Interlocked.Increment(ref _evicted);
                 Interlocked.Increment(ref _learned);
                 RemoveDuplicates(first, tag);
@@ -359,10 +392,50 @@ public sealed unsafe partial class MacTable
 
             if (seen && (word & StaticBit) == 0 && Interlocked.CompareExchange(ref _cells[i].Word, 0, word) == word)
             {
+                CountOut(word);
                 Interlocked.Decrement(ref _count);
             }
 
             seen = true;
+        }
+    }
+
+    /// <summary>Moves one entry of the per-port counts from the port of <paramref name="before"/> to that of <paramref name="after"/>.</summary>
+    private void Reassigned(ulong before, ulong after)
+    {
+        CountOut(before);
+        CountIn(after);
+    }
+
+    /// <summary>Counts the entry <paramref name="word"/> on its port when it is a learned one, and widens the range of ports eviction looks at.</summary>
+    private void CountIn(ulong word)
+    {
+        if ((word & StaticBit) != 0)
+        {
+            return;
+        }
+
+        var port = PortOf(word);
+        Interlocked.Increment(ref _portCounts[port]);
+        var span = Volatile.Read(ref _portSpan);
+        while (port >= span)
+        {
+            var seen = Interlocked.CompareExchange(ref _portSpan, port + 1, span);
+            if (seen == span)
+            {
+                break;
+            }
+
+            span = seen;
+        }
+    }
+
+    /// <summary>Takes the entry <paramref name="word"/> off its port's count when it is a learned one.</summary>
+    private void CountOut(ulong word)
+    {
+        if ((word & StaticBit) == 0)
+        {
+            Interlocked.Decrement(ref _portCounts[PortOf(word)]);
         }
     }
 

@@ -19,6 +19,7 @@ public sealed class PortCounters(bool sharedReceive = false)
     private long _floods;
     private long _captureDrops;
     private long _shutdowns;
+    private long _macLimitUnlearned;
     private int _shutdownLatched;
 
     public long RxFrames => Volatile.Read(ref _rxFrames);
@@ -38,7 +39,10 @@ public sealed class PortCounters(bool sharedReceive = false)
     /// <summary>Copies of this port's frames that a capture could not take (its ring was full); the frames were forwarded.</summary>
     public long CaptureDrops => Volatile.Read(ref _captureDrops);
 
-    /// <summary>Times a guard (BPDU guard) took the port down.</summary>
+    /// <summary>Frames forwarded without learning their source: the port held its <c>max_macs</c> (<c>on_limit = "log"</c>).</summary>
+    public long MacLimitUnlearned => Volatile.Read(ref _macLimitUnlearned);
+
+    /// <summary>Times a guard (BPDU guard, MAC limit) took the port down.</summary>
     public long Shutdowns => Volatile.Read(ref _shutdowns);
 
     public long Drops(DropReason reason) => Volatile.Read(ref _drops[(int)reason]);
@@ -79,6 +83,17 @@ public sealed class PortCounters(bool sharedReceive = false)
         }
 
         _drops[(int)reason]++;
+    }
+
+    internal void CountMacLimitUnlearned()
+    {
+        if (sharedReceive)
+        {
+            Interlocked.Increment(ref _macLimitUnlearned);
+            return;
+        }
+
+        _macLimitUnlearned++;
     }
 
     internal void CountFlood()

@@ -72,6 +72,21 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void ReadsTheMacLimitAndWhatReachingItDoes()
+    {
+        var config = ConfigLoader.Parse("[[port]]\ninterface = \"t1\"\nmax_macs = 16\non_limit = \"shutdown\"\n[[port]]\ninterface = \"t2\"\nmax_macs = 4", File);
+
+        Assert.Equal([16, 4], config.Ports.Select(port => port.Guard.MaxMacs));
+        Assert.Equal([MacLimitAction.Shutdown, MacLimitAction.Drop], config.Ports.Select(port => port.Guard.OnLimit));
+        Assert.Contains(Assert.Throws<ConfigException>(() => ConfigLoader.Parse("[[port]]\ninterface = \"t1\"\nmax_macs = 4\non_limit = \"ignore\"", File)).Errors,
+            message => message.StartsWith("switch.toml:4: on_limit = \"ignore\" is not known; allowed: \"drop\"", StringComparison.Ordinal));
+        Assert.Contains(Assert.Throws<ConfigException>(() => ConfigLoader.Parse("[[port]]\ninterface = \"t1\"\non_limit = \"log\"", File)).Errors,
+            message => message.StartsWith("switch.toml:3: on_limit needs max_macs = N", StringComparison.Ordinal));
+        Assert.Contains(Assert.Throws<ConfigException>(() => ConfigLoader.Parse("[[port]]\ninterface = \"t1\"\nmax_macs = 0", File)).Errors,
+            message => message.StartsWith("switch.toml:3: max_macs must be an integer from 1", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AnEmptyFileGivesTheDefaults()
     {
         var config = ConfigLoader.Parse(string.Empty, File);

@@ -129,4 +129,89 @@ public sealed class GuardTests
         Eventually.True(() => !bridge.Snapshot.Find("edge")!.IsUp, "a second BPDU to take it down again");
         Assert.Equal(2, counters.Shutdowns);
     }
+
+    [Fact]
+    public void TheTableCountsEntriesPerPortThroughLearnMoveEvictAndRemoval()
+    {
+        var table = new MacTable(1024);
+        var now = table.NowMs;
+        for (var i = 1; i <= 5; i++)
+        {
+            table.Learn(MacTable.Key(Frames.Station((uint)i), 0), 1, now);
+        }
+
+        table.Learn(MacTable.Key(Frames.Station(6), 0), 2, now);
+        Assert.Equal([5, 1], new[] { table.CountOn(1), table.CountOn(2) });
+
+        Assert.Equal(LearnResult.Moved, table.Learn(MacTable.Key(Frames.Station(1), 0), 2, now));
+        Assert.True(table.AddStatic(Frames.Station(2), 0, 3));
+        Assert.True(table.Remove(Frames.Station(3), 0));
+        Assert.Equal([2, 2, 0], new[] { table.CountOn(1), table.CountOn(2), table.CountOn(3) });
+
+        Assert.Equal(2, table.FlushPort(1));
+        Assert.Equal([0, 2, 0], new[] { table.CountOn(1), table.CountOn(2), table.CountOn(3) });
+        Assert.Equal(table.Count, table.CountOn(2) + 1);
+    }
+
+    [Fact]
+    public void APortAtItsLimitLearnsNoNewMacButRefreshesItsOwnAndTakesNoMoves()
+    {
+        var table = new MacTable(1024);
+        var now = table.NowMs;
+        Assert.Equal(LearnResult.Learned, table.Learn(MacTable.Key(StationA, 0), 1, now, maxMacs: 2));
+        Assert.Equal(LearnResult.Learned, table.Learn(MacTable.Key(StationB, 0), 1, now, maxMacs: 2));
+        Assert.Equal(LearnResult.Learned, table.Learn(MacTable.Key(Frames.Station(0xC), 0), 2, now));
+
+        Assert.Equal(LearnResult.PortLimit, table.Learn(MacTable.Key(Frames.Station(0xD), 0), 1, now, maxMacs: 2));
+        Assert.Equal(LearnResult.Refreshed, table.Learn(MacTable.Key(StationA, 0), 1, now, maxMacs: 2));
+        Assert.Equal(LearnResult.PortLimit, table.Learn(MacTable.Key(Frames.Station(0xC), 0), 1, now, maxMacs: 2));
+        Assert.Equal(2, table.Lookup(Frames.Station(0xC), 0));
+        Assert.Equal(-1, table.Lookup(Frames.Station(0xD), 0));
+        Assert.Equal(2, table.CountOn(1));
+    }
+
+    [Theory]
+    [InlineData(MacLimitAction.Drop)]
+    [InlineData(MacLimitAction.Log)]
+    [InlineData(MacLimitAction.Shutdown)]
+    public void ANewMacOnAPortAtItsLimitIsHandledAsOnLimitSays(MacLimitAction onLimit)
+    {
+        using var bridge = new Bridge(new BridgeOptions());
+        var (limited, other) = (new MemoryPort("limited"), new MemoryPort("other"));
+        bridge.AddPort(limited, isUp: true, guard: new PortGuard { MaxMacs = 2, OnLimit = onLimit });
+        bridge.AddPort(other);
+        bridge.Start();
+
+        for (uint station = 1; station <= 3; station++)
+        {
+            limited.Inject(Frames.Ethernet(MacAddress.Broadcast, Frames.Station(station)));
+        }
+
+        var counters = bridge.Snapshot.Find("limited")!.Counters;
+        Eventually.True(() => counters.RxFrames == 3, "the three frames to be read");
+        Assert.Equal(-1, bridge.MacTable.Lookup(Frames.Station(3), 0));
+        switch (onLimit)
+        {
+            case MacLimitAction.Drop:
+                Eventually.True(() => other.SentCount == 2, "the two learned stations' frames to pass");
+                Assert.Equal(1, counters.Drops(DropReason.MacLimit));
+                Assert.Equal(2, bridge.MacTable.CountOn(0));
+                Assert.True(bridge.Snapshot.Find("limited")!.IsUp);
+                break;
+            case MacLimitAction.Log:
+                Eventually.True(() => other.SentCount == 3, "all three frames to pass");
+                Assert.Equal(1, counters.MacLimitUnlearned);
+                Assert.Equal(2, bridge.MacTable.CountOn(0));
+                Assert.Equal(0, counters.TotalDrops);
+                break;
+            case MacLimitAction.Shutdown:
+                // Down, its learned entries forgotten, as any port taken down.
+                Eventually.True(() => !bridge.Snapshot.Find("limited")!.IsUp, "the limit to take the port down");
+                Assert.Equal(1, counters.Drops(DropReason.MacLimit));
+                Assert.Equal(1, counters.Shutdowns);
+                Assert.Equal(2, other.SentCount);
+                Eventually.True(() => bridge.MacTable.CountOn(0) == 0, "the down port's entries to be flushed");
+                break;
+        }
+    }
 }

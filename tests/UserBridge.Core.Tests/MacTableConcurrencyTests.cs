@@ -162,7 +162,14 @@ public sealed class MacTableConcurrencyTests
         Assert.Empty(failures);
         Assert.True(maxCount <= capacity, $"the table held {maxCount} entries at one point, more than its capacity {capacity}");
         Assert.True(table.Count <= capacity, $"the table holds {table.Count} entries, more than its capacity {capacity}");
-        Assert.Equal(table.Count, table.GetEntries().Count);
+        var entries = table.GetEntries();
+        Assert.Equal(table.Count, entries.Count);
+
+        // Every learn, eviction and flush that raced kept the per-port counts exact.
+        for (var port = 0; port < Learners; port++)
+        {
+            Assert.Equal(entries.Count(entry => entry.Port == port), table.CountOn(port));
+        }
     }
 
     /// <summary>Distinct keys of random unicast MACs in random VLANs.</summary>

@@ -69,15 +69,16 @@ public sealed class MacTableEvictionTests
     }
 
     [Fact]
-    public void AFullTableMakesANewMacReplaceAnEntryOfItsOwnBucketOnly()
+    public void AFullTableEvictsAnEntryOfTheLargestPortEvenOutsideTheNewMacsBucket()
     {
         const int capacity = 4;
         var table = new MacTable(capacity);
         var owners = new ulong[capacity];
+        int[] ports = [5, 5, 6, 7];
         for (var bucket = 0; bucket < capacity; bucket++)
         {
             owners[bucket] = BucketKeys.InBucket(capacity, (ulong)bucket, 1)[0];
-            Assert.Equal(LearnResult.Learned, table.Learn(owners[bucket], bucket, bucket));
+            Assert.Equal(LearnResult.Learned, table.Learn(owners[bucket], ports[bucket], bucket));
         }
 
         var newcomer = BucketKeys.InBucket(capacity, bucket: 2, 2)[1];
@@ -86,10 +87,10 @@ public sealed class MacTableEvictionTests
         Assert.Equal(capacity, table.Count);
         Assert.Equal(1, table.EvictedCount);
         Assert.Equal(9, table.Lookup(newcomer, 100));
-        Assert.Equal(-1, table.Lookup(owners[2], 100));
-        Assert.Equal(0, table.Lookup(owners[0], 100));
-        Assert.Equal(1, table.Lookup(owners[1], 100));
-        Assert.Equal(3, table.Lookup(owners[3], 100));
+        Assert.Equal(1, table.CountOn(5));
+        Assert.Equal(1, new[] { owners[0], owners[1] }.Count(owner => table.Lookup(owner, 100) == 5));
+        Assert.Equal(6, table.Lookup(owners[2], 100));
+        Assert.Equal(7, table.Lookup(owners[3], 100));
     }
 
     [Fact]
@@ -131,4 +132,50 @@ public sealed class MacTableEvictionTests
     private static MacAddress MacOf(ulong key) => new(key & 0xFFFF_FFFF_FFFFUL);
 
     private static int VlanOf(ulong key) => (int)(key >> 48);
+
+    [Fact]
+    public void AFullTableEvictsFromThePortHoldingTheMostEntriesSoAFloodingPortPushesOutOnlyItsOwn()
+    {
+        const int capacity = 64;
+        var table = new MacTable(capacity);
+        var now = table.NowMs;
+        var stations = Enumerable.Range(1, 10).Select(i => MacTable.Key(Frames.Station((uint)i), 0)).ToArray();
+        foreach (var station in stations)
+        {
+            table.Learn(station, 1, now);
+        }
+
+        var random = new Random(7);
+        for (var i = 0; i < 5000; i++)
+        {
+            var flooded = ((ulong)random.NextInt64() & 0xFEFF_FFFF_FFFFUL) | 0x0200_0000_0000UL;
+            Assert.Equal(LearnResult.Learned, table.Learn(MacTable.Key(new MacAddress(flooded), 0), 2, now));
+        }
+
+        Assert.Equal(capacity, table.Count);
+        Assert.All(stations, station => Assert.Equal(1, table.Lookup(station, now)));
+        Assert.Equal(10, table.CountOn(1));
+        Assert.Equal(capacity - 10, table.CountOn(2));
+        Assert.True(table.EvictedCount >= 5000 - (capacity - 10), $"only {table.EvictedCount} evictions");
+    }
+
+    [Fact]
+    public void TwoFloodingPortsShareAFullTableAndAQuietPortKeepsItsEntries()
+    {
+        const int capacity = 100;
+        var table = new MacTable(capacity);
+        var now = table.NowMs;
+        table.Learn(MacTable.Key(Frames.Station(1), 0), 0, now);
+        var random = new Random(11);
+        for (var i = 0; i < 4000; i++)
+        {
+            var flooded = ((ulong)random.NextInt64() & 0xFEFF_FFFF_FFFFUL) | 0x0200_0000_0000UL;
+            table.Learn(MacTable.Key(new MacAddress(flooded), 0), 1 + (i % 2), now);
+        }
+
+        Assert.Equal(capacity, table.Count);
+        Assert.Equal(1, table.CountOn(0));
+        Assert.InRange(table.CountOn(1), 48, 51);
+        Assert.InRange(table.CountOn(2), 48, 51);
+    }
 }
