@@ -67,6 +67,9 @@ internal sealed class DecisionText
             DropReason.LinkLocal => "drop: link-local group 01:80:c2:00:00:0x is not forwarded",
             DropReason.BpduGuard => $"drop: bpdu on {key.Port}, bpdu guard took it down",
             DropReason.MacLimit => $"drop: new source on {key.Port}, which holds its max_macs{InVlan(key.Vlan)}",
+            DropReason.StormBroadcast => $"drop: broadcast over {key.Port}'s storm limit{InVlan(key.Vlan)}",
+            DropReason.StormMulticast => $"drop: multicast over {key.Port}'s storm limit{InVlan(key.Vlan)}",
+            DropReason.StormUnknownUnicast => $"drop: unknown unicast over {key.Port}'s storm limit{InVlan(key.Vlan)}",
             _ => $"drop: {DropReasons.Name(key.DropReason)}",
         },
     };

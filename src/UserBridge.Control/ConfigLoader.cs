@@ -192,20 +192,22 @@ public static class ConfigLoader
 
     private static PortConfig? ReadPort(TableSyntaxBase table, string sourceName, List<string> errors)
     {
-        var settings = new List<PortSetting>();
-        foreach (var keyValue in table.Items)
-        {
-            object value = keyValue.Value switch
-            {
-                StringValueSyntax text => text.Value ?? string.Empty,
-                BooleanValueSyntax flag => flag.Value,
-                IntegerValueSyntax number => number.Value,
-                _ => keyValue.Value?.ToString()?.Trim() ?? string.Empty,
-            };
-            settings.Add(new PortSetting(KeyText(keyValue.Key), value, Line(keyValue)));
-        }
-
+        var settings = table.Items.Select(PortSettingOf).ToList();
         return PortRules.Build(settings, Line(table), line => $"{sourceName}:{line}", errors);
+    }
+
+    /// <summary>One key = value of a port; an inline table (<c>storm = { ... }</c>) becomes the list of its own settings.</summary>
+    private static PortSetting PortSettingOf(KeyValueSyntax keyValue)
+    {
+        object value = keyValue.Value switch
+        {
+            StringValueSyntax text => text.Value ?? string.Empty,
+            BooleanValueSyntax flag => flag.Value,
+            IntegerValueSyntax number => number.Value,
+            InlineTableSyntax inline => inline.Items.Where(item => item.KeyValue is not null).Select(item => PortSettingOf(item.KeyValue!)).ToList(),
+            _ => keyValue.Value?.ToString()?.Trim() ?? string.Empty,
+        };
+        return new PortSetting(KeyText(keyValue.Key), value, Line(keyValue));
     }
 
     internal static string? ReadString(KeyValueSyntax keyValue, string at, List<string> errors)

@@ -115,6 +115,9 @@ public static partial class ManagementVerbs
                 ["max_macs"] = slot.Guard.MaxMacs,
                 ["macs"] = bridge.MacTable.CountOn(slot.Index),
                 ["mac_limit_unlearned"] = counters.MacLimitUnlearned,
+                ["storm"] = slot.Guard.Storm.Any
+                    ? new JsonObject { ["broadcast_pps"] = slot.Guard.Storm.BroadcastPps, ["multicast_pps"] = slot.Guard.Storm.MulticastPps, ["unknown_unicast_pps"] = slot.Guard.Storm.UnknownUnicastPps }
+                    : null,
                 ["shutdowns"] = counters.Shutdowns,
                 ["vlan_mode"] = bridge.Snapshot.VlanAware ? ModeName(slot.Vlan.Mode) : "transparent",
                 ["vlan"] = bridge.Snapshot.VlanAware ? VlanSummary(slot.Vlan) : null,

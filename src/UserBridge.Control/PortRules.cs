@@ -29,7 +29,9 @@ public static class PortRules
     private static readonly string[] VlanKeys = ["vlan", "allowed", "native", "tpid"];
 
     // Guards apply to every type of port.
-    private static readonly string[] GuardKeys = ["bpdu_guard", "max_macs", "on_limit"];
+    private static readonly string[] GuardKeys = ["bpdu_guard", "max_macs", "on_limit", "storm"];
+
+    private static readonly string[] StormKeys = ["broadcast_pps", "multicast_pps", "unknown_unicast_pps"];
 
     private static readonly Dictionary<string, string[]> KeysByType = new(StringComparer.Ordinal)
     {
@@ -158,13 +160,38 @@ public static class PortRules
             }
         }
 
-        return new PortGuard { BpduGuard = bpduGuard, MaxMacs = maxMacs, OnLimit = onLimit };
+        var storm = values.TryGetValue("storm", out var stormSetting) ? Storm(stormSetting, where, errors) : default;
+        return new PortGuard { BpduGuard = bpduGuard, MaxMacs = maxMacs, OnLimit = onLimit, Storm = storm };
 
         MacLimitAction Unknown(string word)
         {
             errors.Add($"{where(limitSetting.Line)}: on_limit = \"{word}\" is not known; allowed: \"drop\" (new MACs' frames dropped), \"log\" (forwarded, not learned) or \"shutdown\" (the port goes down)");
             return MacLimitAction.Drop;
         }
+    }
+
+    /// <summary><c>storm = { broadcast_pps = N, multicast_pps = N, unknown_unicast_pps = N }</c>, each optional.</summary>
+    private static StormLimits Storm(PortSetting setting, Func<int, string> where, List<string> errors)
+    {
+        if (setting.Value is not IReadOnlyList<PortSetting> items)
+        {
+            errors.Add($"{where(setting.Line)}: storm must be an inline table such as storm = {{ broadcast_pps = 1000, multicast_pps = 1000, unknown_unicast_pps = 5000 }}");
+            return default;
+        }
+
+        var rates = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var item in items)
+        {
+            if (!StormKeys.Contains(item.Key))
+            {
+                errors.Add($"{where(item.Line)}: unknown key '{item.Key}' in storm; allowed: {string.Join(", ", StormKeys)} (frames per second)");
+                continue;
+            }
+
+            rates[item.Key] = Integer(item, 1, 100_000_000, where, errors);
+        }
+
+        return new StormLimits(rates.GetValueOrDefault("broadcast_pps"), rates.GetValueOrDefault("multicast_pps"), rates.GetValueOrDefault("unknown_unicast_pps"));
     }
 
     /// <summary>A TAP's offloads (default on) and queue count (default 1).</summary>

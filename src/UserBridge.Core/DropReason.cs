@@ -52,6 +52,15 @@ public enum DropReason
 
     /// <summary>A new source MAC on a port that holds its <c>max_macs</c> (with <c>on_limit</c> drop or shutdown).</summary>
     MacLimit,
+
+    /// <summary>A broadcast over the port's <c>storm.broadcast_pps</c>.</summary>
+    StormBroadcast,
+
+    /// <summary>A multicast over the port's <c>storm.multicast_pps</c>.</summary>
+    StormMulticast,
+
+    /// <summary>An unknown-unicast flood over the port's <c>storm.unknown_unicast_pps</c>.</summary>
+    StormUnknownUnicast,
 }
 
 /// <summary>The stable names of <see cref="DropReason"/> used in JSON, text output and metrics.</summary>
@@ -60,9 +69,10 @@ public static class DropReasons
     /// <summary>Every reason except <see cref="DropReason.None"/>, in enum order.</summary>
     public static IReadOnlyList<DropReason> All { get; } =
         [DropReason.TooShort, DropReason.MulticastSource, DropReason.PortDown, DropReason.EgressDown, DropReason.LocalDestination, DropReason.BadOffload, DropReason.VlanTaggedOnAccess, DropReason.VlanNotAllowed, DropReason.VlanUntaggedOnTrunk, DropReason.MirrorOutput,
-        DropReason.ZeroSource, DropReason.TruncatedTag, DropReason.ReservedVlan, DropReason.LinkLocal, DropReason.BpduGuard, DropReason.MacLimit];
+        DropReason.ZeroSource, DropReason.TruncatedTag, DropReason.ReservedVlan, DropReason.LinkLocal, DropReason.BpduGuard, DropReason.MacLimit,
+        DropReason.StormBroadcast, DropReason.StormMulticast, DropReason.StormUnknownUnicast];
 
-    public const int Count = 17;
+    public const int Count = 20;
 
     public static string Name(DropReason reason) => reason switch
     {
@@ -82,6 +92,9 @@ public static class DropReasons
         DropReason.LinkLocal => "link_local",
         DropReason.BpduGuard => "bpdu_guard",
         DropReason.MacLimit => "mac_limit",
+        DropReason.StormBroadcast => "storm_broadcast",
+        DropReason.StormMulticast => "storm_multicast",
+        DropReason.StormUnknownUnicast => "storm_unknown_unicast",
         _ => "none",
     };
 }

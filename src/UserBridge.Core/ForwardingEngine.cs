@@ -87,15 +87,13 @@ public sealed partial class ForwardingEngine(MacTable macTable)
 
         if (destination.IsMulticast)
         {
-            counters.CountFlood();
-            return ForwardingDecision.Flood(destination.IsBroadcast ? FloodReason.Broadcast : FloodReason.Multicast, vlan) with { Ingress = classification };
+            return Flood(ingress, destination.IsBroadcast ? FloodReason.Broadcast : FloodReason.Multicast, vlan, classification, nowMs);
         }
 
         var egress = MacTable.Lookup(MacTable.Key(destination, vlan), nowMs);
         if (egress < 0)
         {
-            counters.CountFlood();
-            return ForwardingDecision.Flood(FloodReason.UnknownUnicast, vlan) with { Ingress = classification };
+            return Flood(ingress, FloodReason.UnknownUnicast, vlan, classification, nowMs);
         }
 
         if (egress == ingressPort)
@@ -111,8 +109,7 @@ public sealed partial class ForwardingEngine(MacTable macTable)
         if (snapshot.VlanAware && !egressSlot.Vlan.Carries(vlan))
         {
             // Learned before the port's VLANs changed: the station is not reachable there in this VLAN any more.
-            counters.CountFlood();
-            return ForwardingDecision.Flood(FloodReason.UnknownUnicast, vlan) with { Ingress = classification };
+            return Flood(ingress, FloodReason.UnknownUnicast, vlan, classification, nowMs);
         }
 
         return ForwardingDecision.Forward(egress, vlan) with { Ingress = classification };
@@ -152,6 +149,26 @@ public sealed partial class ForwardingEngine(MacTable macTable)
 
         return snapshot.ForwardLinkLocal ? DropReason.None : DropReason.LinkLocal;
     }
+
+    /// <summary>A flood, unless the port's storm control says it is one too many this second.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ForwardingDecision Flood(PortSlot ingress, FloodReason reason, int vlan, in VlanClassification classification, long nowMs)
+    {
+        if (ingress.Storm is { } storm && !storm.Allow(reason, nowMs))
+        {
+            return Dropped(ingress.Counters, StormDrop(reason), vlan);
+        }
+
+        ingress.Counters.CountFlood();
+        return ForwardingDecision.Flood(reason, vlan) with { Ingress = classification };
+    }
+
+    private static DropReason StormDrop(FloodReason reason) => reason switch
+    {
+        FloodReason.Broadcast => DropReason.StormBroadcast,
+        FloodReason.Multicast => DropReason.StormMulticast,
+        _ => DropReason.StormUnknownUnicast,
+    };
 
     /// <summary>A new source on a port at its <c>max_macs</c>: dropped, dropped and the port shut down, or let through unlearned.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -1,7 +1,7 @@
 namespace UserBridge.Core;
 
 /// <summary>
-/// A port's protections against what its stations send: BPDU guard and the limit on the MACs learned on it.
+/// A port's protections against what its stations send: BPDU guard, the limit on the MACs learned on it, storm control.
 /// Immutable; part of the port's <see cref="PortSlot"/>, so a change publishes a new snapshot.
 /// </summary>
 public sealed record PortGuard
@@ -16,6 +16,9 @@ public sealed record PortGuard
 
     /// <summary>What a frame from a MAC new to a port at its limit does (<c>on_limit</c>).</summary>
     public MacLimitAction OnLimit { get; init; } = MacLimitAction.Drop;
+
+    /// <summary>Flood rate limits (<c>storm</c>).</summary>
+    public StormLimits Storm { get; init; }
 }
 
 /// <summary>What happens to a frame whose source would be one MAC too many on its port.</summary>

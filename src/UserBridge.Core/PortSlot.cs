@@ -17,6 +17,17 @@ public sealed record PortSlot(int Index, IPort Port, PortCounters Counters, bool
     /// <summary>True when the port is a mirror's output: it is sent copies only, never learned on or flooded to.</summary>
     public bool IsMirrorOutput { get; init; }
 
-    /// <summary>The port's protections (BPDU guard).</summary>
-    public PortGuard Guard { get; init; } = PortGuard.None;
+    /// <summary>The port's protections: BPDU guard, MAC limit, storm control (whose state a new guard resets).</summary>
+    public PortGuard Guard
+    {
+        get;
+        init
+        {
+            field = value;
+            Storm = StormControl.For(value.Storm);
+        }
+    } = PortGuard.None;
+
+    /// <summary>The port's flood rate limiter; null when it has none.</summary>
+    public StormControl? Storm { get; private init; }
 }

@@ -87,6 +87,21 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void ReadsStormControlAsAnInlineTable()
+    {
+        var config = ConfigLoader.Parse("[[port]]\ninterface = \"t1\"\nstorm = { broadcast_pps = 100, unknown_unicast_pps = 2000 }\n[[port]]\ninterface = \"t2\"", File);
+
+        Assert.Equal(new StormLimits(100, 0, 2000), config.Ports[0].Guard.Storm);
+        Assert.False(config.Ports[1].Guard.Storm.Any);
+        Assert.Contains(Assert.Throws<ConfigException>(() => ConfigLoader.Parse("[[port]]\ninterface = \"t1\"\nstorm = { broadcast = 10 }", File)).Errors,
+            message => message.StartsWith("switch.toml:3: unknown key 'broadcast' in storm; allowed: broadcast_pps, multicast_pps, unknown_unicast_pps", StringComparison.Ordinal));
+        Assert.Contains(Assert.Throws<ConfigException>(() => ConfigLoader.Parse("[[port]]\ninterface = \"t1\"\nstorm = 10", File)).Errors,
+            message => message.StartsWith("switch.toml:3: storm must be an inline table", StringComparison.Ordinal));
+        Assert.Contains(Assert.Throws<ConfigException>(() => ConfigLoader.Parse("[[port]]\ninterface = \"t1\"\nstorm = { multicast_pps = 0 }", File)).Errors,
+            message => message.StartsWith("switch.toml:3: multicast_pps must be an integer from 1", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AnEmptyFileGivesTheDefaults()
     {
         var config = ConfigLoader.Parse(string.Empty, File);

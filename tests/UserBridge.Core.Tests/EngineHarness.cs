@@ -50,6 +50,13 @@ internal sealed class EngineHarness : IDisposable
         Publish();
     }
 
+    /// <summary>Publishes a new snapshot in which <paramref name="port"/> has <paramref name="guard"/> (its counters are kept).</summary>
+    public void SetGuard(int port, PortGuard guard)
+    {
+        _slots[port] = _slots[port] with { Guard = guard };
+        Publish();
+    }
+
     /// <summary>Takes every frame the switch has sent out of <paramref name="port"/> so far.</summary>
     public List<byte[]> Drain(int port)
     {

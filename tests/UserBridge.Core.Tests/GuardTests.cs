@@ -214,4 +214,41 @@ public sealed class GuardTests
                 break;
         }
     }
+
+    [Fact]
+    public void StormControlLetsEachKindOfFloodThroughAtItsRateAndDropsTheRest()
+    {
+        using var harness = new EngineHarness(portCount: 2);
+        harness.SetGuard(0, new PortGuard { Storm = new StormLimits(BroadcastPps: 10, MulticastPps: 5, UnknownUnicastPps: 0) });
+        var multicast = MacAddress.Parse("01:00:5e:00:00:fb");
+
+        var broadcasts = Enumerable.Range(0, 50).Count(_ => harness.Send(0, Frames.Ethernet(MacAddress.Broadcast, StationA)).Action == ForwardingAction.Flood);
+        var multicasts = Enumerable.Range(0, 50).Count(_ => harness.Send(0, Frames.Ethernet(multicast, StationA)).Action == ForwardingAction.Flood);
+        var unknown = Enumerable.Range(0, 50).Count(_ => harness.Send(0, Frames.Ethernet(StationB, StationA)).Action == ForwardingAction.Flood);
+
+        Assert.Equal([10, 5, 50], new[] { broadcasts, multicasts, unknown });
+        var counters = harness.Counters(0);
+        Assert.Equal([40, 45, 0], new[] { counters.Drops(DropReason.StormBroadcast), counters.Drops(DropReason.StormMulticast), counters.Drops(DropReason.StormUnknownUnicast) });
+        Assert.Equal(65, harness.Drain(1).Count);
+
+        // A tenth of a second later, a tenth of the rate is back; a port without limits was never limited.
+        harness.Time.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(1, Enumerable.Range(0, 5).Count(_ => harness.Send(0, Frames.Ethernet(MacAddress.Broadcast, StationA)).Action == ForwardingAction.Flood));
+        Assert.Equal(20, Enumerable.Range(0, 20).Count(_ => harness.Send(1, Frames.Ethernet(MacAddress.Broadcast, StationB)).Action == ForwardingAction.Flood));
+    }
+
+    [Fact]
+    public void StormControlCountsUnknownUnicastButNotKnownUnicast()
+    {
+        using var harness = new EngineHarness(portCount: 3);
+        harness.SetGuard(0, new PortGuard { Storm = new StormLimits(0, 0, UnknownUnicastPps: 3) });
+        harness.Send(1, Frames.Ethernet(MacAddress.Broadcast, StationB));
+
+        var known = Enumerable.Range(0, 20).Count(_ => harness.Send(0, Frames.Ethernet(StationB, StationA)).Action == ForwardingAction.Forward);
+        var unknown = Enumerable.Range(0, 20).Count(_ => harness.Send(0, Frames.Ethernet(Frames.Station(0xE), StationA)).Action == ForwardingAction.Flood);
+
+        Assert.Equal(20, known);
+        Assert.Equal(3, unknown);
+        Assert.Equal(17, harness.Counters(0).Drops(DropReason.StormUnknownUnicast));
+    }
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using UserBridge.Core;
+using UserBridge.Linux;
 
 namespace UserBridge.Integration.Tests;
 
@@ -54,6 +55,52 @@ public sealed class GuardTapTests : IDisposable
         Cli.Run("port", "set", "p1", "--up", "--control", _lab.Control);
         Assert.Equal("up", Port(1).GetProperty("state").GetString());
         Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
+    }
+
+    [Fact]
+    public void StormControlLetsABroadcastStormThroughAtItsRateWhileTheOtherPortsTalk()
+    {
+        Privileged.Require(["ping"]);
+        _lab.Start("--config", _lab.WriteConfig(_lab.TapPort(1, "storm = { broadcast_pps = 20 }") + _lab.TapPort(2) + _lab.TapPort(3)));
+        for (var host = 1; host <= 3; host++)
+        {
+            _lab.Network.AddHost(host);
+        }
+
+        using var listener = NamespaceSockets.OpenPacket(_lab.Network.Namespace(2), _lab.Network.Tap(2));
+        using (var sender = NamespaceSockets.OpenPacket(_lab.Network.Namespace(1), _lab.Network.Tap(1)))
+        {
+            for (var i = 0; i < 500; i++)
+            {
+                Assert.True(sender.Send(Frame(MacAddress.Broadcast, Host)), $"sending broadcast {i} failed");
+            }
+        }
+
+        Waiting.Until(() => Drops(1).GetProperty("storm_broadcast").GetInt64() + StormPassed() >= 500, "the storm to be read", TimeSpan.FromSeconds(10));
+        var passed = Received(listener, Host);
+        Assert.InRange(passed, 20, 40);
+        Assert.Equal(500 - passed, Drops(1).GetProperty("storm_broadcast").GetInt64());
+        Assert.Equal(20, Port(1).GetProperty("storm").GetProperty("broadcast_pps").GetInt32());
+        Assert.Equal(0, _lab.Network.Ping(2, 3).ExitCode);
+    }
+
+    private long StormPassed() => Port(1).GetProperty("floods").GetInt64();
+
+    /// <summary>How many frames from <paramref name="source"/> reach <paramref name="listener"/> within a second of quiet.</summary>
+    private static int Received(PacketSocketPort listener, MacAddress source)
+    {
+        var pool = new BufferPool();
+        var batch = pool.RentBatch(32);
+        var seen = 0;
+        using var stop = new Timer(_ => listener.Wake(), null, TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+        int count;
+        while ((count = listener.Receive(batch)) > 0)
+        {
+            seen += batch.Take(count).Count(buffer => MacAddress.Read(buffer.Frame[6..]) == source);
+        }
+
+        pool.ReturnBatch(batch);
+        return seen;
     }
 
     private JsonElement Port(int host) =>
