@@ -17,8 +17,8 @@ namespace UserBridge.Linux;
 /// </remarks>
 public sealed unsafe partial class QemuStreamPort : IPort
 {
-    public const int MaxFrameLength = 65535;
-    private const int LengthPrefix = 4;
+    public const int MaxFrameLength = StreamFraming.MaxFrameLength;
+    private const int LengthPrefix = StreamFraming.LengthPrefix;
     private const int MSG_NOSIGNAL = 0x4000;
     private const int ReceiveBufferSize = 4 * (MaxFrameLength + LengthPrefix);
 
@@ -63,23 +63,16 @@ public sealed unsafe partial class QemuStreamPort : IPort
         var count = 0;
         while (count < batch.Length)
         {
-            var available = _rxEnd - _rxStart;
-            if (available >= LengthPrefix)
+            switch (StreamFraming.Next(_rx.AsSpan(_rxStart, _rxEnd - _rxStart), out var length))
             {
-                var length = BinaryPrimitives.ReadInt32BigEndian(_rx.AsSpan(_rxStart));
-                if (length is <= 0 or > MaxFrameLength)
-                {
+                case StreamFrameStatus.BadLength:
                     throw new PortException($"qemu-stream {Name} ({Interface}): frame length {(uint)length} is not 1 to {MaxFrameLength}; closing this connection");
-                }
-
-                if (available >= LengthPrefix + length)
-                {
+                case StreamFrameStatus.Frame:
                     var buffer = batch[count++];
                     _rx.AsSpan(_rxStart + LengthPrefix, length).CopyTo(buffer.Array);
                     buffer.Length = length;
                     _rxStart += LengthPrefix + length;
                     continue;
-                }
             }
 
             if (count > 0)

@@ -50,6 +50,13 @@ internal sealed class EngineHarness : IDisposable
         Publish();
     }
 
+    /// <summary>Publishes a new snapshot in which <paramref name="port"/> has VLAN settings (making the switch VLAN-aware).</summary>
+    public void SetVlan(int port, PortVlan vlan)
+    {
+        _slots[port] = _slots[port] with { Vlan = vlan, HasVlanSettings = true };
+        Publish();
+    }
+
     /// <summary>Publishes a new snapshot in which <paramref name="port"/> has <paramref name="guard"/> (its counters are kept).</summary>
     public void SetGuard(int port, PortGuard guard)
     {
