@@ -94,7 +94,18 @@ public sealed partial class ManagementServer : IDisposable
                 await using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
                 while (!_stop.IsCancellationRequested)
                 {
-                    var line = await ReadLineAsync(reader).ConfigureAwait(false);
+                    string? line;
+                    try
+                    {
+                        line = await ReadLineAsync(reader).ConfigureAwait(false);
+                    }
+                    catch (ManagementException ex)
+                    {
+                        // The rest of an oversized line cannot be told from the next request: answer, then close.
+                        await writer.WriteLineAsync(ManagementProtocol.Error($"{ex.Message}; closing this connection")).ConfigureAwait(false);
+                        throw;
+                    }
+
                     if (line is null)
                     {
                         return;

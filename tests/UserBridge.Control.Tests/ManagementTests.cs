@@ -106,6 +106,39 @@ public sealed class ManagementTests : IDisposable
     }
 
     [Fact]
+    public void MalformedAndOversizedRequestsGetAnErrorReplyAndTheSocketServesTheNextClient()
+    {
+        using var server = ManagementServer.Start(_socketPath, _ports, NullLogger.Instance);
+
+        Assert.Contains("\"ok\":false", Exchange("{not json"), StringComparison.Ordinal);
+        Assert.Contains("\"ok\":false", Exchange("[1,2,3]"), StringComparison.Ordinal);
+        var oversized = Exchange(new string('x', ManagementProtocol.MaxRequestBytes + 10));
+        Assert.Contains($"request longer than {ManagementProtocol.MaxRequestBytes} bytes; closing this connection", oversized, StringComparison.Ordinal);
+
+        Assert.Equal(["p1", "p2"], ManagementClient.Call(_socketPath, "port show").AsArray().Select(r => (string?)r!["name"]));
+    }
+
+    /// <summary>Sends one raw line on a new connection and returns the first reply line.</summary>
+    private string Exchange(string line)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(_socketPath));
+        using var stream = new System.Net.Sockets.NetworkStream(socket);
+        using var reader = new StreamReader(stream);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
+        try
+        {
+            stream.Write(bytes);
+        }
+        catch (IOException)
+        {
+            // The server may close an oversized request's connection before it is all written; its reply is still there.
+        }
+
+        return reader.ReadLine() ?? string.Empty;
+    }
+
+    [Fact]
     public void AStaleSocketFileFromACrashedSwitchIsReplaced()
     {
         File.WriteAllText(_socketPath, string.Empty);
