@@ -119,6 +119,7 @@ public static partial class ManagementVerbs
                     ? new JsonObject { ["broadcast_pps"] = slot.Guard.Storm.BroadcastPps, ["multicast_pps"] = slot.Guard.Storm.MulticastPps, ["unknown_unicast_pps"] = slot.Guard.Storm.UnknownUnicastPps }
                     : null,
                 ["shutdowns"] = counters.Shutdowns,
+                ["worker_restarts"] = counters.WorkerRestarts,
                 ["vlan_mode"] = bridge.Snapshot.VlanAware ? ModeName(slot.Vlan.Mode) : "transparent",
                 ["vlan"] = bridge.Snapshot.VlanAware ? VlanSummary(slot.Vlan) : null,
             });

@@ -15,7 +15,15 @@ internal abstract class BatchWorker
     /// </summary>
     public const int PrefetchEntries = 16384;
 
+    /// <summary>A port whose worker crashes this many times within <see cref="CrashWindow"/> is taken down instead of served on.</summary>
+    public const int CrashesBeforeDown = 3;
+
+    public static readonly TimeSpan CrashWindow = TimeSpan.FromMinutes(1);
+
     private readonly Thread _thread;
+
+    // When each port's recent crashes happened (Environment.TickCount64), by port index. Touched only on a crash.
+    private readonly Dictionary<int, Queue<long>> _crashes = [];
     private volatile bool _stopping;
 
     // Odd while the worker is inside a batch (holding a snapshot), even between batches. Lets the control plane
@@ -80,6 +88,45 @@ internal abstract class BatchWorker
 
     /// <summary>Marks the end of a batch. Release: every send of the batch happens before the even sequence is seen.</summary>
     protected void LeaveBatch() => Volatile.Write(ref _batchSequence, _batchSequence + 1);
+
+    /// <summary>
+    /// Called on the worker's thread when serving <paramref name="port"/> threw something other than a port failure: a
+    /// bug. Logs it with the exception; true when the worker should go on serving the port (the crash is counted as a
+    /// restart), false once it is the <see cref="CrashesBeforeDown"/>th within <see cref="CrashWindow"/> (the caller
+    /// then takes the port down as failed). The other ports of the worker are never affected.
+    /// </summary>
+    protected bool Recover(IPort port, int portIndex, Exception exception)
+    {
+        var now = Environment.TickCount64;
+        if (!_crashes.TryGetValue(portIndex, out var times))
+        {
+            _crashes[portIndex] = times = new Queue<long>();
+        }
+
+        while (times.Count > 0 && now - times.Peek() > (long)CrashWindow.TotalMilliseconds)
+        {
+            times.Dequeue();
+        }
+
+        times.Enqueue(now);
+        var restart = times.Count < CrashesBeforeDown;
+        Log.WorkerCrashed(Bridge.Logger, port.Name, restart ? "serving the port again" : $"{CrashesBeforeDown} crashes within {CrashWindow.TotalSeconds:0} s, taking the port down", exception);
+        if (restart && Bridge.Snapshot.Ports is var ports && (uint)portIndex < (uint)ports.Length && ports[portIndex] is { } slot)
+        {
+            slot.Counters.CountWorkerRestart();
+        }
+
+        return restart;
+    }
+
+    /// <summary>Ends the batch a crash interrupted, so that the control plane never waits on it.</summary>
+    protected void LeaveBatchAfterCrash()
+    {
+        if ((Volatile.Read(ref _batchSequence) & 1) != 0)
+        {
+            LeaveBatch();
+        }
+    }
 
     /// <summary>Forwards <paramref name="count"/> frames that <paramref name="port"/> received, with one clock reading.</summary>
     protected void Forward(IPort port, int portIndex, SwitchSnapshot snapshot, PacketBuffer[] batch, int count, WorkerContext context)

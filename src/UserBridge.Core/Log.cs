@@ -13,8 +13,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "port {Port} failed and is down: {Reason}")]
     public static partial void PortFailed(ILogger logger, string port, string reason);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Critical, Message = "worker of port {Port} crashed")]
-    public static partial void WorkerCrashed(ILogger logger, string port, Exception exception);
+    [LoggerMessage(EventId = 4, Level = LogLevel.Critical, Message = "worker of port {Port} crashed; {Action}")]
+    public static partial void WorkerCrashed(ILogger logger, string port, string action, Exception exception);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "worker of port {Port} did not stop within {Timeout}")]
     public static partial void WorkerStuck(ILogger logger, string port, TimeSpan timeout);

@@ -14,6 +14,7 @@ public sealed class MemoryPort(string name, bool keepSent = true) : IPort
     private readonly CancellationTokenSource _wake = new();
     private long _sentCount;
     private volatile bool _failed;
+    private int _crashes;
 
     public string Name { get; } = name;
 
@@ -34,6 +35,13 @@ public sealed class MemoryPort(string name, bool keepSent = true) : IPort
     public void Fail()
     {
         _failed = true;
+        _inbound.Add([]);
+    }
+
+    /// <summary>Makes the next receive throw a non-port exception: a bug in the worker's path, for crash recovery tests.</summary>
+    public void Crash()
+    {
+        Interlocked.Increment(ref _crashes);
         _inbound.Add([]);
     }
 
@@ -58,6 +66,12 @@ public sealed class MemoryPort(string name, bool keepSent = true) : IPort
             if (_failed)
             {
                 throw new PortException($"read {Name}: the port was failed by the test");
+            }
+
+            if (frame.Length == 0 && Volatile.Read(ref _crashes) > 0)
+            {
+                Interlocked.Decrement(ref _crashes);
+                throw new InvalidOperationException($"read {Name}: a crash the test asked for");
             }
 
             frame.CopyTo(batch[count].Array, 0);

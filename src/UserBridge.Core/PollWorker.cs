@@ -96,9 +96,12 @@ internal sealed class PollWorker : BatchWorker, IDisposable
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            Log.WorkerCrashed(Bridge.Logger, port.Name, ex);
-            Forget(port, portIndex);
-            Bridge.OnPortFailed(port.Name, ex);
+            Reset(batch, batch.Length);
+            if (!Recover(port, portIndex, ex))
+            {
+                Forget(port, portIndex);
+                Bridge.OnPortFailed(port.Name, ex);
+            }
         }
     }
 

@@ -20,6 +20,7 @@ public sealed class PortCounters(bool sharedReceive = false)
     private long _captureDrops;
     private long _shutdowns;
     private long _macLimitUnlearned;
+    private long _workerRestarts;
     private int _shutdownLatched;
 
     public long RxFrames => Volatile.Read(ref _rxFrames);
@@ -41,6 +42,9 @@ public sealed class PortCounters(bool sharedReceive = false)
 
     /// <summary>Frames forwarded without learning their source: the port held its <c>max_macs</c> (<c>on_limit = "log"</c>).</summary>
     public long MacLimitUnlearned => Volatile.Read(ref _macLimitUnlearned);
+
+    /// <summary>Times the port's worker crashed (a bug) and went on serving it.</summary>
+    public long WorkerRestarts => Volatile.Read(ref _workerRestarts);
 
     /// <summary>Times a guard (BPDU guard, MAC limit) took the port down.</summary>
     public long Shutdowns => Volatile.Read(ref _shutdowns);
@@ -134,4 +138,6 @@ public sealed class PortCounters(bool sharedReceive = false)
     }
 
     internal void ClearShutdownLatch() => Volatile.Write(ref _shutdownLatched, 0);
+
+    internal void CountWorkerRestart() => Interlocked.Increment(ref _workerRestarts);
 }

@@ -11,29 +11,38 @@ internal sealed class PortWorker(Bridge bridge, IPort port, int portIndex, int q
     protected override void Loop(PacketBuffer[] batch, WorkerContext context)
     {
         var queues = queue < 0 ? null : (IMultiQueuePort)port;
-        try
+        while (!Stopping)
         {
-            while (!Stopping)
+            try
             {
-                var count = queues is null ? port.Receive(batch) : queues.Receive(batch, queue);
-                if (count == 0)
+                while (!Stopping)
                 {
-                    continue;
-                }
+                    var count = queues is null ? port.Receive(batch) : queues.Receive(batch, queue);
+                    if (count == 0)
+                    {
+                        continue;
+                    }
 
-                EnterBatch();
-                Forward(port, portIndex, Bridge.Snapshot, batch, count, context);
-                LeaveBatch();
+                    EnterBatch();
+                    Forward(port, portIndex, Bridge.Snapshot, batch, count, context);
+                    LeaveBatch();
+                }
             }
-        }
-        catch (PortException ex)
-        {
-            Bridge.OnPortFailed(port.Name, ex);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            Log.WorkerCrashed(Bridge.Logger, port.Name, ex);
-            Bridge.OnPortFailed(port.Name, ex);
+            catch (PortException ex)
+            {
+                LeaveBatchAfterCrash();
+                Bridge.OnPortFailed(port.Name, ex);
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LeaveBatchAfterCrash();
+                if (!Recover(port, portIndex, ex))
+                {
+                    Bridge.OnPortFailed(port.Name, ex);
+                    return;
+                }
+            }
         }
     }
 }

@@ -100,6 +100,7 @@ internal sealed class PolledMemoryPort : IPollablePort
     private readonly ConcurrentQueue<byte[]> _inbound = new();
     private readonly MemoryPollSet _set;
     private volatile bool _failed;
+    private int _crashes;
     private int _receives;
     private long _sentCount;
 
@@ -130,13 +131,20 @@ internal sealed class PolledMemoryPort : IPollablePort
 
     public bool Disposed { get; private set; }
 
-    public int Events => _failed ? ErrorEvent : _inbound.IsEmpty ? 0 : InputEvent;
+    public int Events => _failed ? ErrorEvent : _inbound.IsEmpty && Volatile.Read(ref _crashes) == 0 ? 0 : InputEvent;
 
     public static PolledMemoryPort ByFd(int fd) => s_byFd[fd];
 
     public void Inject(byte[] frame)
     {
         _inbound.Enqueue(frame);
+        _set.Signal();
+    }
+
+    /// <summary>Makes the next read throw a non-port exception: a bug in the poller's path.</summary>
+    public void Crash()
+    {
+        Interlocked.Increment(ref _crashes);
         _set.Signal();
     }
 
@@ -150,6 +158,12 @@ internal sealed class PolledMemoryPort : IPollablePort
     public int TryReceive(PacketBuffer[] batch, int pollEvents)
     {
         Interlocked.Increment(ref _receives);
+        if (Volatile.Read(ref _crashes) > 0)
+        {
+            Interlocked.Decrement(ref _crashes);
+            throw new InvalidOperationException($"read {Name}: a crash the test asked for");
+        }
+
         var count = 0;
         while (count < batch.Length && _inbound.TryDequeue(out var frame))
         {
