@@ -134,6 +134,9 @@ public sealed class ConfigApplier(PortManager ports, Action<string> announce)
         Check("mac_table_size", current.MacTableSize, next.MacTableSize);
         Check("vlan_filtering", current.VlanFiltering, next.VlanFiltering);
         Check("forward_link_local", current.ForwardLinkLocal, next.ForwardLinkLocal);
+        Check("user", current.User, next.User);
+        Check("group", current.Group, next.Group);
+        Check("runtime_changes", current.RuntimeChanges, next.RuntimeChanges);
         Check("pollers", current.Pollers, next.Pollers);
         Check("cpus", current.Cpus is null ? "any" : string.Join(',', current.Cpus), next.Cpus is null ? "any" : string.Join(',', next.Cpus));
         Check("metrics", current.Metrics?.ToString(), next.Metrics?.ToString());

@@ -12,7 +12,7 @@ namespace UserBridge.Control;
 /// </summary>
 public static class ConfigLoader
 {
-    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control", "vlan_filtering", "forward_link_local", "cpus", "pollers", "metrics"];
+    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control", "vlan_filtering", "forward_link_local", "cpus", "pollers", "metrics", "user", "group", "runtime_changes"];
 
     public static SwitchConfig LoadFile(string path)
     {
@@ -161,6 +161,16 @@ public static class ConfigLoader
                 return pollers is null ? config : config with { Pollers = (int)pollers.Value };
             case "vlan_filtering":
                 return ReadBoolean(keyValue, at, errors) is { } filtering ? config with { VlanFiltering = filtering } : config;
+            case "user":
+                return TryReadParsed(keyValue, at, errors, key, static (string text, out string value) => ConfigValues.IsValidAccountName(value = text), "use the name of an existing user, such as \"userbridge\"", out var user)
+                    ? config with { User = user }
+                    : config;
+            case "group":
+                return TryReadParsed(keyValue, at, errors, key, static (string text, out string value) => ConfigValues.IsValidAccountName(value = text), "use the name of an existing group, such as \"netdev\"", out var group)
+                    ? config with { Group = group }
+                    : config;
+            case "runtime_changes":
+                return ReadBoolean(keyValue, at, errors) is { } changes ? config with { RuntimeChanges = changes } : config;
             case "forward_link_local":
                 return ReadBoolean(keyValue, at, errors) is { } forward ? config with { ForwardLinkLocal = forward } : config;
             default:

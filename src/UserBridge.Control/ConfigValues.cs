@@ -60,6 +60,9 @@ public static partial class ConfigValues
 
     public static bool IsValidName(string name) => NamePattern().IsMatch(name);
 
+    /// <summary>A user or group name as useradd accepts it: a letter or '_' first, then letters, digits, '_', '-' (and a final '$').</summary>
+    public static bool IsValidAccountName(string name) => AccountPattern().IsMatch(name);
+
     public static bool IsValidInterfaceName(string name) =>
         name.Length is > 0 and < 16 && name is not "." and not ".." && !name.Any(c => c is '/' or ':' || c <= ' ' || c > '~');
 
@@ -68,4 +71,7 @@ public static partial class ConfigValues
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,32}$")]
     private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[a-z_][a-z0-9_-]{0,30}[$]?$")]
+    private static partial Regex AccountPattern();
 }

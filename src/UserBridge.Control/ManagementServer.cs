@@ -2,13 +2,15 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using UserBridge.Capture;
+using UserBridge.Linux;
 using Microsoft.Extensions.Logging;
 
 namespace UserBridge.Control;
 
 /// <summary>
-/// Serves the management protocol on a unix socket (mode 0600). A stale socket file left by a crashed switch
-/// is replaced; a live one (another switch answers) is an error.
+/// Serves the management protocol on a unix socket (mode 0600; 0660 with a group, see <see cref="Restrict"/>). A stale
+/// socket file left by a crashed switch is replaced; a live one (another switch answers) is an error. Every client's
+/// credentials (SO_PEERCRED) are checked: root, the switch's own user, or a member of its group.
 /// </summary>
 public sealed partial class ManagementServer : IDisposable
 {
@@ -19,6 +21,7 @@ public sealed partial class ManagementServer : IDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _acceptLoop;
+    private Account? _account;
 
     private ManagementServer(string path, Socket listener, PortManager ports, ILogger logger)
     {
@@ -65,6 +68,38 @@ public sealed partial class ManagementServer : IDisposable
         return new ManagementServer(path, listener, ports, logger);
     }
 
+    /// <summary>
+    /// Hands the socket to <paramref name="account"/> before the switch becomes that user: owned by it, mode 0600, or
+    /// 0660 and owned by its group when one is configured; from now on members of that group may manage the switch too.
+    /// </summary>
+    public void Restrict(Account account)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        Privileges.Chown(Path, account);
+
+        var groupAccess = account.Group is null ? 0 : UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+        File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | groupAccess);
+        Volatile.Write(ref _account, account);
+    }
+
+    /// <summary>The client's uid and gid from the kernel (SO_PEERCRED); null when they cannot be read.</summary>
+    private static (int Uid, int Gid)? PeerOf(Socket client)
+    {
+        const int SolSocket = 1;
+        const int SoPeerCred = 17;
+        Span<byte> credentials = stackalloc byte[12];
+        try
+        {
+            return client.GetRawSocketOption(SolSocket, SoPeerCred, credentials) == 12
+                ? (System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(credentials[4..]), System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(credentials[8..]))
+                : null;
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+    }
+
     private async Task AcceptLoopAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -79,7 +114,34 @@ public sealed partial class ManagementServer : IDisposable
                 return;
             }
 
+            var peer = PeerOf(client);
+            if (peer is not { } credentials || !Privileges.MayManage(credentials.Uid, credentials.Gid, Volatile.Read(ref _account)))
+            {
+                _ = Task.Run(() => RefuseAsync(client, peer));
+                continue;
+            }
+
             _ = Task.Run(() => ServeAsync(client));
+        }
+    }
+
+    /// <summary>Tells a client it may not manage this switch, and closes its connection.</summary>
+    private async Task RefuseAsync(Socket client, (int Uid, int Gid)? peer)
+    {
+        using (client)
+        {
+            var who = peer is { } known ? $"uid {known.Uid}" : "a client whose credentials could not be read";
+            LogClientError(_logger, Path, $"refused {who}: not root, the switch user or a member of its group");
+            try
+            {
+                await using var stream = new NetworkStream(client, ownsSocket: false);
+                var reply = Encoding.UTF8.GetBytes(ManagementProtocol.Error($"permission denied: {who} is not root, the switch user or a member of its group") + "\n");
+                await stream.WriteAsync(reply).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException)
+            {
+                // The client went away first.
+            }
         }
     }
 

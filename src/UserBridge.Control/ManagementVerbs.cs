@@ -135,6 +135,7 @@ public static partial class ManagementVerbs
 
     private static JsonObject PortAdd(PortManager manager, JsonObject args)
     {
+        manager.RefuseWithoutRuntimeChanges("port add");
         var errors = new List<string>();
         var port = PortRules.Build(Settings(args), 0, _ => "port add", errors);
         if (port is null)

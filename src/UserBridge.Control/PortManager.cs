@@ -25,9 +25,27 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
     /// <summary>The switch's events, for <c>monitor</c> clients.</summary>
     public EventHub Events { get; } = new(bridge);
 
+    /// <summary>
+    /// False once a switch started with <c>runtime_changes = false</c> is running: no port may be added and nothing
+    /// re-read, so the process keeps no capability.
+    /// </summary>
+    public bool RuntimeChanges { get; set; } = true;
+
     /// <summary>Re-reads the configuration and applies the difference (<c>reload</c>, SIGHUP); returns what changed.</summary>
-    public IReadOnlyList<string> ReloadConfig() =>
-        (Reloader ?? throw new ManagementException("this switch was started without a config file: there is nothing to re-read"))();
+    public IReadOnlyList<string> ReloadConfig()
+    {
+        RefuseWithoutRuntimeChanges("reload");
+        return (Reloader ?? throw new ManagementException("this switch was started without a config file: there is nothing to re-read"))();
+    }
+
+    /// <summary>Throws when runtime changes are off (<see cref="RuntimeChanges"/>).</summary>
+    public void RefuseWithoutRuntimeChanges(string what)
+    {
+        if (!RuntimeChanges)
+        {
+            throw new ManagementException($"{what}: this switch runs with runtime_changes = false (it keeps no capability to open ports); change the config and restart it");
+        }
+    }
 
     /// <summary>Opens the port; errors name the interface or path and the errno text.</summary>
     public void Add(PortConfig port)
@@ -43,7 +61,7 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
             switch (port.Type)
             {
                 case PortRules.TypeTap:
-                    var tap = TapPort.Open(port.Interface!, port.Name, port.Offload, port.Queues);
+                    var tap = CapabilityBroker.Run(() => TapPort.Open(port.Interface!, port.Name, port.Offload, port.Queues));
                     AddToBridge(tap, port);
                     var origin = tap.Created ? "created; removed on exit" : tap.Persistent ? "attached, persistent; kept on exit" : "attached";
                     announce($"port {tap.Name} up: tap {tap.Interface} ({origin}{(tap.AcceptsOffloads ? ", offloads" : string.Empty)}{(tap.QueueCount > 1 ? $", {tap.QueueCount} queues" : string.Empty)})");
@@ -58,7 +76,7 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
                         $"interface {interfaceName} to exist",
                         port.Vlan,
                         port.Guard,
-                        () => NetDevice.Exists(interfaceName) ? PacketSocketPort.Open(interfaceName, port.Name) : null,
+                        () => NetDevice.Exists(interfaceName) ? CapabilityBroker.Run(() => PacketSocketPort.Open(interfaceName, port.Name)) : null,
                         announce));
                     break;
                 case PortRules.TypeQemuDgram:

@@ -27,6 +27,18 @@ public sealed record SwitchConfig
     /// <summary>VLAN-aware even without port VLAN settings (<c>vlan_filtering = true</c>).</summary>
     public bool VlanFiltering { get; init; }
 
+    /// <summary>The user the switch runs as once its ports are open (<c>user = "NAME"</c>); null: it stays who started it.</summary>
+    public string? User { get; init; }
+
+    /// <summary>The group that may use the management socket besides the user and root (<c>group = "NAME"</c>).</summary>
+    public string? Group { get; init; }
+
+    /// <summary>
+    /// Whether ports may be added and the config re-read while running (<c>runtime_changes</c>, default true). With
+    /// <see cref="User"/>, true keeps CAP_NET_ADMIN and CAP_NET_RAW on one thread; false keeps no capability.
+    /// </summary>
+    public bool RuntimeChanges { get; init; } = true;
+
     /// <summary>Forward 802.1 link-local frames (STP, LACP, LLDP) instead of dropping them (<c>forward_link_local = true</c>).</summary>
     public bool ForwardLinkLocal { get; init; }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using UserBridge.Core;
+using UserBridge.Linux;
 
 namespace UserBridge.Control;
 
@@ -10,6 +11,8 @@ namespace UserBridge.Control;
 /// </summary>
 public sealed class SwitchHost : IDisposable
 {
+    private const string TunDevice = "/dev/net/tun";
+
     private readonly ManagementServer _server;
     private readonly PortManager _ports;
     private readonly IDisposable? _registration;
@@ -54,6 +57,7 @@ public sealed class SwitchHost : IDisposable
         var metrics = new SwitchMetrics(bridge);
         PrometheusEndpoint? prometheus = null;
         ManagementServer? server = null;
+        SwitchHost? host = null;
         try
         {
             var applier = new ConfigApplier(ports, announce);
@@ -63,6 +67,7 @@ public sealed class SwitchHost : IDisposable
                 ports.Reloader = () => applier.Apply(reload());
             }
 
+            ports.RuntimeChanges = config.RuntimeChanges;
             bridge.Start();
             server = ManagementServer.Start(config.ControlPath, ports, logger);
             if (config.Metrics is { } endpoint)
@@ -76,8 +81,19 @@ public sealed class SwitchHost : IDisposable
                 announce("warning: forward_link_local = true: STP, LACP, LLDP and 802.1X frames are forwarded between ports, so two switches joined through this one can form a loop that spanning tree will not see");
             }
 
+            host = new SwitchHost(config, ports, server, metrics, prometheus, logger);
+            if (config.User is { } user)
+            {
+                DropPrivileges(config, user, server, ports, announce);
+            }
+
             announce($"switch {config.Name} running: {config.Ports.Count} port(s), control socket {server.Path}");
-            return new SwitchHost(config, ports, server, metrics, prometheus, logger);
+            return host;
+        }
+        catch when (host is not null)
+        {
+            host.Dispose();
+            throw;
         }
         catch
         {
@@ -88,6 +104,36 @@ public sealed class SwitchHost : IDisposable
             bridge.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Becomes <paramref name="user"/> now that everything needing root is open: the management socket is handed to the
+    /// user (and group), and CAP_NET_ADMIN and CAP_NET_RAW stay on one broker thread when runtime changes are allowed.
+    /// </summary>
+    private static void DropPrivileges(SwitchConfig config, string user, ManagementServer server, PortManager ports, Action<string> announce)
+    {
+        Account account;
+        try
+        {
+            account = Privileges.Resolve(user, config.Group);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ConfigException([ex.Message]);
+        }
+
+        server.Restrict(account);
+        var keep = !config.RuntimeChanges ? Capabilities.None
+            : Privileges.MayReadWrite(TunDevice, account) ? Capabilities.NetAdmin | Capabilities.NetRaw
+            : Capabilities.NetAdmin | Capabilities.NetRaw | Capabilities.DacOverride;
+        Privileges.DropTo(account, keep);
+        var group = config.Group is null ? string.Empty : $", group {config.Group} may manage it";
+        announce(keep switch
+        {
+            Capabilities.None => $"running as {user}{group}; no capabilities kept (runtime_changes = false: no port add or reload)",
+            _ when keep.HasFlag(Capabilities.DacOverride) => $"running as {user}{group}; CAP_NET_ADMIN, CAP_NET_RAW and CAP_DAC_OVERRIDE ({TunDevice} is not open to {user}) kept on one thread for runtime port changes",
+            _ => $"running as {user}{group}; CAP_NET_ADMIN and CAP_NET_RAW kept on one thread for runtime port changes",
+        });
     }
 
     /// <summary>Re-reads the configuration and applies the difference (what SIGHUP does); returns what changed.</summary>

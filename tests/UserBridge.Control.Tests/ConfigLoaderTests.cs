@@ -102,6 +102,20 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void ReadsTheUserGroupAndRuntimeChanges()
+    {
+        var config = ConfigLoader.Parse("user = \"userbridge\"\ngroup = \"netdev\"\nruntime_changes = false", File);
+
+        Assert.Equal(("userbridge", "netdev", false), (config.User, config.Group, config.RuntimeChanges));
+        var defaults = ConfigLoader.Parse(string.Empty, File);
+        Assert.Equal((null, null, true), (defaults.User, defaults.Group, defaults.RuntimeChanges));
+        Assert.Contains(Assert.Throws<ConfigException>(() => ConfigLoader.Parse("user = \"Bad User\"", File)).Errors,
+            message => message.StartsWith("switch.toml:1: user = \"Bad User\" is not valid; use the name of an existing user", StringComparison.Ordinal));
+        Assert.Contains(Assert.Throws<ConfigException>(() => ConfigLoader.Parse("runtime_changes = \"no\"", File)).Errors,
+            message => message.StartsWith("switch.toml:1: runtime_changes must be true or false", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AnEmptyFileGivesTheDefaults()
     {
         var config = ConfigLoader.Parse(string.Empty, File);
@@ -114,7 +128,7 @@ public sealed class ConfigLoaderTests
     }
 
     [Theory]
-    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, vlan_filtering, forward_link_local, cpus, pollers, metrics, [[port]], [[mirror]] and [capture] tables")]
+    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, vlan_filtering, forward_link_local, cpus, pollers, metrics, user, group, runtime_changes, [[port]], [[mirror]] and [capture] tables")]
     [InlineData("aging = \"soon\"", "switch.toml:1: aging must be a duration such as \"300s\", \"5m\", \"1h\" or \"1500ms\" (at least 1s)")]
     [InlineData("aging = \"0s\"", "switch.toml:1: aging must be a duration")]
     [InlineData("mac_table_size = 0", "switch.toml:1: mac_table_size must be an integer from 1 to 67108864")]
