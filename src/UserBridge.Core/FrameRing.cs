@@ -140,7 +140,16 @@ public sealed class FrameRing<TMetadata> : IDisposable
         return true;
     }
 
-    public void Dispose() => _wake.Dispose();
+    /// <summary>Releases the ring; its slots' buffers go back to <see cref="PinnedBufferPool"/>. No producer or consumer may use it any more.</summary>
+    public void Dispose()
+    {
+        foreach (var cell in _cells)
+        {
+            cell.Release();
+        }
+
+        _wake.Dispose();
+    }
 
     private bool Sleep(long position, CancellationToken cancellation)
     {
@@ -184,11 +193,22 @@ public sealed class FrameRing<TMetadata> : IDisposable
     {
         public long Sequence = sequence;
 
-        public byte[] Buffer { get; private set; } = GC.AllocateArray<byte>(InitialSlotSize + HeaderRoom, pinned: true);
+        public byte[] Buffer { get; private set; } = PinnedBufferPool.Rent(InitialSlotSize + HeaderRoom);
 
         public int Length { get; private set; }
 
         public TMetadata Metadata;
+
+        /// <summary>Gives a buffer of the standard size back to the pool (one grown for a large frame is left to the collector).</summary>
+        public void Release()
+        {
+            if (Buffer.Length == InitialSlotSize + HeaderRoom)
+            {
+                PinnedBufferPool.Return(Buffer);
+            }
+
+            Buffer = [];
+        }
 
         public void Store(ReadOnlySpan<byte> frame)
         {

@@ -2,8 +2,8 @@ namespace UserBridge.Tests.Shared;
 
 /// <summary>
 /// How long each fuzz target runs: <see cref="SmokeIterations"/> inputs in CI; a longer local run with
-/// <c>UB_FUZZ_SECONDS=N dotnet test --filter-class "*Fuzz*"</c> (N seconds per target). A failure prints the CsCheck
-/// seed that reproduces it (<c>CsCheck_Seed=SEED</c>).
+/// <c>UB_FUZZ_SECONDS=N UB_FUZZ_LOG=FILE dotnet test --filter-class "*Fuzz*"</c> (N seconds per target, the inputs
+/// tried written to FILE). A failure prints the CsCheck seed that reproduces it (<c>CsCheck_Seed=SEED</c>).
 /// </summary>
 internal static class FuzzBudget
 {
@@ -15,6 +15,17 @@ internal static class FuzzBudget
             ? (-1, seconds)
             : (SmokeIterations, -1);
 
-    /// <summary>Where the number of inputs tried goes: the test's output, for the long run's figures.</summary>
-    public static Action<string> Report => line => TestContext.Current.SendDiagnosticMessage(line);
+    /// <summary>
+    /// Where CsCheck's summary (inputs tried, time) goes: the test's diagnostics, and the file <c>UB_FUZZ_LOG</c> names,
+    /// for the long run's figures.
+    /// </summary>
+    public static Action<string> Report => line =>
+    {
+        var test = TestContext.Current.Test?.TestDisplayName ?? "fuzz";
+        TestContext.Current.SendDiagnosticMessage($"{test}: {line}");
+        if (Environment.GetEnvironmentVariable("UB_FUZZ_LOG") is { Length: > 0 } log)
+        {
+            File.AppendAllText(log, $"{test}: {line}{Environment.NewLine}");
+        }
+    };
 }
