@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
-using System.Globalization;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using UserBridge.Control;
@@ -59,24 +57,21 @@ public sealed class ChurnTests : IDisposable
             ManagementClient.Call(_lab.Control, "port show", new JsonObject { ["port"] = "pk" });
         }
 
-        var (fdsBefore, rssBefore) = (OpenFds(process.Pid), RssKib(process.Pid));
-        using var ping = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", _lab.Network.Namespace(1), "ping", "-i", "0.02", "-q", TestNetwork.Address(2)]) { RedirectStandardOutput = true })!;
-        var pingOutput = ping.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var (fdsBefore, rssBefore) = (ProcessStatus.OpenFds(process.Pid), ProcessStatus.RssKib(process.Pid));
+        using var ping = BackgroundPing.Start(_lab.Network.Namespace(1), TestNetwork.Address(2), intervalSeconds: 0.02);
         for (var cycle = 0; cycle < Cycles; cycle++)
         {
             Cycle();
         }
 
-        // ip netns exec runs ping in its own process: interrupting that PID ends ping with its summary.
-        Shell.Check("kill", "-INT", ping.Id.ToString(CultureInfo.InvariantCulture));
-        var summary = await pingOutput.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
-        var (fdsAfter, rssAfter) = (OpenFds(process.Pid), RssKib(process.Pid));
+        var summary = await ping.StopAsync();
+        var (fdsAfter, rssAfter) = (ProcessStatus.OpenFds(process.Pid), ProcessStatus.RssKib(process.Pid));
 
         Assert.Contains(" 0% packet loss", summary, StringComparison.Ordinal);
         Assert.True(fdsAfter <= fdsBefore + 2, $"open fds grew from {fdsBefore} to {fdsAfter} over {Cycles} cycles");
         Assert.True(rssAfter <= rssBefore + RssGrowthLimitKib, $"RSS grew from {rssBefore} KiB to {rssAfter} KiB over {Cycles} cycles");
         Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
-        TestContext.Current.SendDiagnosticMessage($"churn: fds {fdsBefore} -> {fdsAfter}, RSS {rssBefore} -> {rssAfter} KiB, {summary.Trim()}");
+        TestContext.Current.SendDiagnosticMessage($"churn: fds {fdsBefore} -> {fdsAfter}, RSS {rssBefore} -> {rssAfter} KiB, {summary}");
     }
 
     /// <summary>One cycle: a stream peer comes, sends a frame and goes; the packet port's interface goes and comes back.</summary>
@@ -128,9 +123,4 @@ public sealed class ChurnTests : IDisposable
         BinaryPrimitives.WriteUInt16BigEndian(framed.AsSpan(16), 0x88b5);
         return framed;
     }
-
-    private static int OpenFds(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
-
-    private static long RssKib(int pid) =>
-        long.Parse(File.ReadLines($"/proc/{pid}/status").First(line => line.StartsWith("VmRSS:", StringComparison.Ordinal))["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
 }

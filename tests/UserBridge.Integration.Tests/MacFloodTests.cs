@@ -40,23 +40,21 @@ public sealed class MacFloodTests : IDisposable
         Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
         Assert.Equal(0, _lab.Network.Ping(2, 3).ExitCode);
         var quiet = Iperf(seconds: QuietSeconds);
-        var rssBefore = RssKib(process.Pid);
+        var rssBefore = ProcessStatus.RssKib(process.Pid);
 
         // The flood goes to host 1's own MAC: every frame is learned and then stays on its segment, so what it attacks
         // is the table, not the other ports' links.
         var destination = MacAddress.Parse(_lab.Network.MacOf(1));
         var flooding = Task.Run(() => Flood(destination), TestContext.Current.CancellationToken);
-        using var ping = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", _lab.Network.Namespace(2), "ping", "-i", "0.02", "-q", TestNetwork.Address(3)]) { RedirectStandardOutput = true })!;
-        var pingOutput = ping.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        using var ping = BackgroundPing.Start(_lab.Network.Namespace(2), TestNetwork.Address(3), intervalSeconds: 0.02);
         var flooded = Iperf(seconds: FloodSeconds);
         var sent = await flooding.WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
-        Shell.Check("kill", "-INT", ping.Id.ToString(CultureInfo.InvariantCulture));
-        var summary = await pingOutput.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
-        var rssAfter = RssKib(process.Pid);
+        var summary = await ping.StopAsync();
+        var rssAfter = ProcessStatus.RssKib(process.Pid);
 
         var stats = Cli.Json("stats", "--control", _lab.Control, "-j").GetProperty("mac_table");
         var fdb = Cli.Json("fdb", "show", "--control", _lab.Control, "-j").EnumerateArray().Select(row => row.GetProperty("mac").GetString()).ToHashSet();
-        var report = $"flood of {sent} frames: quiet {quiet / 1e9:0.00} Gbit/s, flooded {flooded / 1e9:0.00} Gbit/s, RSS {rssBefore} -> {rssAfter} KiB, table {stats}, {summary.Trim()}";
+        var report = $"flood of {sent} frames: quiet {quiet / 1e9:0.00} Gbit/s, flooded {flooded / 1e9:0.00} Gbit/s, RSS {rssBefore} -> {rssAfter} KiB, table {stats}, {summary}";
         TestContext.Current.SendDiagnosticMessage(report);
 
         Assert.Equal(FloodFrames, sent);
@@ -125,7 +123,4 @@ public sealed class MacFloodTests : IDisposable
             }
         }
     }
-
-    private static long RssKib(int pid) =>
-        long.Parse(File.ReadLines($"/proc/{pid}/status").First(line => line.StartsWith("VmRSS:", StringComparison.Ordinal))["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
 }

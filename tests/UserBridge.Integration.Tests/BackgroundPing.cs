@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace UserBridge.Integration.Tests;
+
+/// <summary>
+/// A ping that runs while a test does something else, then is interrupted (by its own PID) for its summary: the way to
+/// prove that traffic elsewhere lost nothing during churn, a flood or a stalled peer.
+/// </summary>
+internal sealed class BackgroundPing : IDisposable
+{
+    private readonly Process _ping;
+    private readonly List<string> _lines = [];
+    private readonly Task _reader;
+    private int _replies;
+
+    private BackgroundPing(Process ping)
+    {
+        _ping = ping;
+        _reader = Task.Run(ReadAsync);
+    }
+
+    /// <summary>Starts pinging <paramref name="address"/> from namespace <paramref name="ns"/> every <paramref name="intervalSeconds"/>.</summary>
+    public static BackgroundPing Start(string ns, string address, double intervalSeconds) =>
+        new(Process.Start(new ProcessStartInfo("ip", ["netns", "exec", ns, "ping", "-i", intervalSeconds.ToString(CultureInfo.InvariantCulture), address]) { RedirectStandardOutput = true })!);
+
+    /// <summary>
+    /// Interrupts the ping just after a reply (ip netns exec runs ping as this very process), so that no request is still
+    /// in flight to count as lost, and returns its summary lines.
+    /// </summary>
+    public async Task<string> StopAsync()
+    {
+        var seen = Volatile.Read(ref _replies);
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (Volatile.Read(ref _replies) == seen && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(1, TestContext.Current.CancellationToken);
+        }
+
+        Shell.Check("kill", "-INT", _ping.Id.ToString(CultureInfo.InvariantCulture));
+        await _reader.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        lock (_lines)
+        {
+            return string.Join('\n', _lines.SkipWhile(line => !line.Contains("ping statistics", StringComparison.Ordinal)));
+        }
+    }
+
+    public void Dispose()
+    {
+        if (!_ping.HasExited)
+        {
+            _ping.Kill();
+        }
+
+        _ping.Dispose();
+    }
+
+    private async Task ReadAsync()
+    {
+        while (await _ping.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (line.Contains(" bytes from ", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _replies);
+                continue;
+            }
+
+            lock (_lines)
+            {
+                _lines.Add(line);
+            }
+        }
+    }
+}
+
+/// <summary>What <c>/proc</c> says of a process: resident memory and open fds.</summary>
+internal static class ProcessStatus
+{
+    public static long RssKib(int pid) =>
+        long.Parse(File.ReadLines($"/proc/{pid}/status").First(line => line.StartsWith("VmRSS:", StringComparison.Ordinal))["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+
+    public static int OpenFds(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
+}
