@@ -70,6 +70,7 @@ internal sealed class DecisionText
             DropReason.StormBroadcast => $"drop: broadcast over {key.Port}'s storm limit{InVlan(key.Vlan)}",
             DropReason.StormMulticast => $"drop: multicast over {key.Port}'s storm limit{InVlan(key.Vlan)}",
             DropReason.StormUnknownUnicast => $"drop: unknown unicast over {key.Port}'s storm limit{InVlan(key.Vlan)}",
+            DropReason.TooLong => $"drop: {key.Length} bytes, over {key.Port}'s mtu",
             _ => $"drop: {DropReasons.Name(key.DropReason)}",
         },
     };

@@ -112,6 +112,7 @@ public static partial class ManagementVerbs
                 ["drops"] = drops,
                 ["capture_drops"] = counters.CaptureDrops,
                 ["bpdu_guard"] = slot.Guard.BpduGuard,
+                ["mtu"] = slot.Guard.Mtu == PortGuard.NoMtu ? null : slot.Guard.Mtu,
                 ["max_macs"] = slot.Guard.MaxMacs,
                 ["macs"] = bridge.MacTable.CountOn(slot.Index),
                 ["mac_limit_unlearned"] = counters.MacLimitUnlearned,

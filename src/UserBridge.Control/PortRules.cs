@@ -29,7 +29,7 @@ public static class PortRules
     private static readonly string[] VlanKeys = ["vlan", "allowed", "native", "tpid"];
 
     // Guards apply to every type of port.
-    private static readonly string[] GuardKeys = ["bpdu_guard", "max_macs", "on_limit", "storm"];
+    private static readonly string[] GuardKeys = ["bpdu_guard", "max_macs", "on_limit", "storm", "mtu"];
 
     private static readonly string[] StormKeys = ["broadcast_pps", "multicast_pps", "unknown_unicast_pps"];
 
@@ -161,7 +161,8 @@ public static class PortRules
         }
 
         var storm = values.TryGetValue("storm", out var stormSetting) ? Storm(stormSetting, where, errors) : default;
-        return new PortGuard { BpduGuard = bpduGuard, MaxMacs = maxMacs, OnLimit = onLimit, Storm = storm };
+        var mtu = values.TryGetValue("mtu", out var mtuSetting) ? Integer(mtuSetting, 68, PortGuard.NoMtu, where, errors) : PortGuard.NoMtu;
+        return new PortGuard { BpduGuard = bpduGuard, MaxMacs = maxMacs, OnLimit = onLimit, Storm = storm, Mtu = mtu };
 
         MacLimitAction Unknown(string word)
         {

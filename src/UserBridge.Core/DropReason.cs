@@ -61,6 +61,9 @@ public enum DropReason
 
     /// <summary>An unknown-unicast flood over the port's <c>storm.unknown_unicast_pps</c>.</summary>
     StormUnknownUnicast,
+
+    /// <summary>Longer than the port's <c>mtu</c> allows and not an offloaded (GSO) frame.</summary>
+    TooLong,
 }
 
 /// <summary>The stable names of <see cref="DropReason"/> used in JSON, text output and metrics.</summary>
@@ -70,9 +73,9 @@ public static class DropReasons
     public static IReadOnlyList<DropReason> All { get; } =
         [DropReason.TooShort, DropReason.MulticastSource, DropReason.PortDown, DropReason.EgressDown, DropReason.LocalDestination, DropReason.BadOffload, DropReason.VlanTaggedOnAccess, DropReason.VlanNotAllowed, DropReason.VlanUntaggedOnTrunk, DropReason.MirrorOutput,
         DropReason.ZeroSource, DropReason.TruncatedTag, DropReason.ReservedVlan, DropReason.LinkLocal, DropReason.BpduGuard, DropReason.MacLimit,
-        DropReason.StormBroadcast, DropReason.StormMulticast, DropReason.StormUnknownUnicast];
+        DropReason.StormBroadcast, DropReason.StormMulticast, DropReason.StormUnknownUnicast, DropReason.TooLong];
 
-    public const int Count = 20;
+    public const int Count = 21;
 
     public static string Name(DropReason reason) => reason switch
     {
@@ -95,6 +98,7 @@ public static class DropReasons
         DropReason.StormBroadcast => "storm_broadcast",
         DropReason.StormMulticast => "storm_multicast",
         DropReason.StormUnknownUnicast => "storm_unknown_unicast",
+        DropReason.TooLong => "too_long",
         _ => "none",
     };
 }

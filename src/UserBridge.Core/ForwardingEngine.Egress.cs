@@ -27,7 +27,7 @@ public sealed partial class ForwardingEngine
             return ProcessTapped(taps, snapshot, ingressPort, frameBytes, offload, context, nowMs);
         }
 
-        var decision = Decide(snapshot, ingressPort, frameBytes, nowMs);
+        var decision = Decide(snapshot, ingressPort, frameBytes, nowMs, offload.IsGso);
         if (decision.Action == ForwardingAction.Drop)
         {
             return decision;
@@ -60,7 +60,7 @@ public sealed partial class ForwardingEngine
             return Dropped(output.Counters, DropReason.MirrorOutput, 0);
         }
 
-        var decision = Decide(snapshot, ingressPort, frameBytes, nowMs);
+        var decision = Decide(snapshot, ingressPort, frameBytes, nowMs, offload.IsGso);
         var stamp = taps.OnIngress(ports, ingressPort, frameBytes, decision, offload, context);
         if (decision.Action == ForwardingAction.Drop)
         {

@@ -23,8 +23,11 @@ public sealed partial class ForwardingEngine(MacTable macTable)
     /// <summary>Asked to take a port down when one of its guards trips (BPDU guard); called on the worker's thread.</summary>
     public Action<int, DropReason>? ShutDownPort { get; init; }
 
-    /// <summary>Counts the frame on its ingress port, learns its source and decides where it goes.</summary>
-    public ForwardingDecision Decide(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, long nowMs)
+    /// <summary>
+    /// Counts the frame on its ingress port, learns its source and decides where it goes. <paramref name="gso"/>: the
+    /// frame is an offloaded one (a virtio-net header says GSO), which may exceed the port's maximum frame length.
+    /// </summary>
+    public ForwardingDecision Decide(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, long nowMs, bool gso = false)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var ports = snapshot.Ports;
@@ -47,6 +50,11 @@ public sealed partial class ForwardingEngine(MacTable macTable)
         if (frame.HasTruncatedTag)
         {
             return Dropped(counters, DropReason.TruncatedTag, 0);
+        }
+
+        if (frameBytes.Length > ingress.Guard.MaxFrameLength && !gso)
+        {
+            return Dropped(counters, DropReason.TooLong, 0);
         }
 
         // Transparent: the frame's own outer VID (0 untagged). Aware: the port's 802.1Q ingress rules.

@@ -19,6 +19,18 @@ public sealed record PortGuard
 
     /// <summary>Flood rate limits (<c>storm</c>).</summary>
     public StormLimits Storm { get; init; }
+
+    /// <summary>
+    /// The port's MTU (<c>mtu</c>): frames longer than it plus an Ethernet header and two VLAN tags are dropped as
+    /// <see cref="DropReason.TooLong"/>, unless offloaded (GSO). <see cref="NoMtu"/>: no limit below 64 KiB.
+    /// </summary>
+    public int Mtu { get; init; } = NoMtu;
+
+    /// <summary>The longest frame the port takes that is not offloaded.</summary>
+    public int MaxFrameLength => Mtu + EthernetFrame.HeaderLength + (2 * EthernetFrame.VlanTagLength);
+
+    /// <summary>No MTU of the switch's own: a frame may be as long as a port can carry (64 KiB on a QEMU stream).</summary>
+    public const int NoMtu = 65535;
 }
 
 /// <summary>What happens to a frame whose source would be one MAC too many on its port.</summary>

@@ -87,6 +87,16 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void ReadsThePortsMtu()
+    {
+        var config = ConfigLoader.Parse("[[port]]\ninterface = \"t1\"\nmtu = 9000\n[[port]]\ninterface = \"t2\"", File);
+
+        Assert.Equal([9000, PortGuard.NoMtu], config.Ports.Select(port => port.Guard.Mtu));
+        Assert.Contains(Assert.Throws<ConfigException>(() => ConfigLoader.Parse("[[port]]\ninterface = \"t1\"\nmtu = 67", File)).Errors,
+            message => message.StartsWith("switch.toml:3: mtu must be an integer from 68 to 65535", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void ReadsStormControlAsAnInlineTable()
     {
         var config = ConfigLoader.Parse("[[port]]\ninterface = \"t1\"\nstorm = { broadcast_pps = 100, unknown_unicast_pps = 2000 }\n[[port]]\ninterface = \"t2\"", File);

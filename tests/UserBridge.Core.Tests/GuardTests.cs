@@ -251,4 +251,21 @@ public sealed class GuardTests
         Assert.Equal(3, unknown);
         Assert.Equal(17, harness.Counters(0).Drops(DropReason.StormUnknownUnicast));
     }
+
+    [Fact]
+    public void AFrameOverThePortsMtuIsDroppedAsTooLongUnlessItIsOffloaded()
+    {
+        using var harness = new EngineHarness(portCount: 2);
+        harness.SetGuard(0, new PortGuard { Mtu = 1500 });
+        var longest = Frames.Ethernet(MacAddress.Broadcast, StationA, payloadLength: 1500 + (2 * EthernetFrame.VlanTagLength));
+        var tooLong = Frames.Ethernet(MacAddress.Broadcast, StationA, payloadLength: 1501 + (2 * EthernetFrame.VlanTagLength));
+        var gso = new UserBridge.Core.Offload.VirtioNetHeader(0, UserBridge.Core.Offload.VirtioNetHeader.GsoTcpV4, 54, 1448, 0, 0);
+
+        Assert.Equal(ForwardingAction.Flood, harness.Send(0, longest).Action);
+        Assert.Equal(DropReason.TooLong, harness.Send(0, tooLong).DropReason);
+        // Offloaded, the same length passes the MTU check; its zero payload then fails segmentation, a later check.
+        Assert.Equal(DropReason.BadOffload, harness.Engine.Process(harness.Snapshot, 0, tooLong, gso, new WorkerContext(), harness.Table.NowMs).DropReason);
+        Assert.Equal(ForwardingAction.Flood, harness.Send(1, tooLong).Action);
+        Assert.Equal(1, harness.Counters(0).Drops(DropReason.TooLong));
+    }
 }
