@@ -19,9 +19,6 @@ public static class PinnedBufferPool
     private static readonly ConcurrentDictionary<int, ConcurrentBag<byte[]>> Free = new();
     private static long s_retained;
 
-    /// <summary>How many bytes the pool holds for reuse now.</summary>
-    public static long RetainedBytes => Interlocked.Read(ref s_retained);
-
     /// <summary>A pinned array of exactly <paramref name="length"/> bytes; its content is whatever its last user left.</summary>
     public static byte[] Rent(int length)
     {

@@ -105,20 +105,6 @@ public static partial class Privileges
         }
     }
 
-    /// <summary>The effective capabilities of the calling thread (from <c>/proc/thread-self/status</c>).</summary>
-    public static Capabilities EffectiveOfThisThread()
-    {
-        foreach (var line in File.ReadLines("/proc/thread-self/status"))
-        {
-            if (line.StartsWith("CapEff:", StringComparison.Ordinal))
-            {
-                return (Capabilities)Convert.ToInt64(line["CapEff:".Length..].Trim(), 16);
-            }
-        }
-
-        return Capabilities.None;
-    }
-
     /// <summary>
     /// Whether a management client with <paramref name="uid"/> and primary <paramref name="gid"/> may use the switch: root,
     /// the switch's own user, or a member of <paramref name="account"/>'s configured group.
