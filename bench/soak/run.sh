@@ -110,7 +110,7 @@ spawn bash -c "end=\$((SECONDS + $TIME)); while [ \$SECONDS -lt \$end ]; do prin
 spawn bash -c "end=\$((SECONDS + $TIME)); while [ \$SECONDS -lt \$end ]; do '$ROOT/src/UserBridge.Cli/bin/Release/net10.0/userbridge' stats -j --control '$WORK/switch.sock'; '$ROOT/src/UserBridge.Cli/bin/Release/net10.0/userbridge' fdb show -j --control '$WORK/switch.sock'; sleep 5; done"
 
 mkdir -p "$OUT"
-printf 'seconds\trss_kib\tgc0\tgc1\tgc2\n' > "$OUT/soak.tsv"
+printf 'seconds\trss_kib\tgc0\tgc1\tgc2\theap_mib\n' > "$OUT/soak.tsv"
 log "soaking for $TIME s; samples every 10 s in $OUT/soak.tsv"
 start=$SECONDS
 while [ $((SECONDS - start)) -lt "$TIME" ]; do
@@ -118,12 +118,13 @@ while [ $((SECONDS - start)) -lt "$TIME" ]; do
 	kill -0 "$SWITCH" 2>/dev/null || { log "the switch exited: $(tail -5 "$WORK/switch.log")"; exit 1; }
 	rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$SWITCH/status")
 	gc=$(grep -o 'gc [0-9]*/[0-9]*/[0-9]*' "$WORK/switch.log" | tail -1 | cut -d' ' -f2)
-	printf '%s\t%s\t%s\n' "$((SECONDS - start))" "$rss" "$(echo "${gc:-0/0/0}" | tr '/' '\t')" | tee -a "$OUT/soak.tsv" >&2
+	heap=$(grep -o 'heap [0-9]* MiB' "$WORK/switch.log" | tail -1 | cut -d' ' -f2)
+	printf '%s\t%s\t%s\t%s\n' "$((SECONDS - start))" "$rss" "$(echo "${gc:-0/0/0}" | tr '/' '\t')" "${heap:-0}" | tee -a "$OUT/soak.tsv" >&2
 done
 wait "$PING"
 
-awk -F'\t' 'NR == 2 {first = $2} NR > 1 {if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2; last = $2; g0 = $3; g1 = $4; g2 = $5; if (NR == 2) {f2 = $5}}
-	END {printf "RSS KiB: first %s, lowest %s, highest %s, last %s; collections at the end gen0 %s, gen1 %s, gen2 %s (gen2 at the first sample %s)\n", first, min, max, last, g0, g1, g2, f2}' "$OUT/soak.tsv"
+awk -F'\t' 'NR == 2 {first = $2} NR > 1 {if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2; last = $2; g0 = $3; g1 = $4; g2 = $5; heap = $6; if (NR == 2) {f2 = $5}}
+	END {printf "RSS KiB: first %s, lowest %s, highest %s, last %s; collections at the end gen0 %s, gen1 %s, gen2 %s (gen2 at the first sample %s); managed heap at the end %s MiB\n", first, min, max, last, g0, g1, g2, f2, heap}' "$OUT/soak.tsv"
 tail -2 "$WORK/ping.txt"
 ctl stats | head -12
 }

@@ -158,7 +158,7 @@ public sealed class SwitchHost : IDisposable
             floods += slot.Counters.Floods;
         }
 
-        return $"{Config.Name}: {up} port(s) up, {Bridge.MacTable.Count} MAC(s), rx {rx} tx {tx} frames, floods {floods}, drops {drops}, gc {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}";
+        return $"{Config.Name}: {up} port(s) up, {Bridge.MacTable.Count} MAC(s), rx {rx} tx {tx} frames, floods {floods}, drops {drops}, gc {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, heap {GC.GetGCMemoryInfo().HeapSizeBytes >> 20} MiB";
     }
 
     public void Dispose()

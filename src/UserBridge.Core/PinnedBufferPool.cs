@@ -3,9 +3,10 @@ using System.Collections.Concurrent;
 namespace UserBridge.Core;
 
 /// <summary>
-/// Pinned byte arrays by exact length, for the buffers that come and go with a port rather than with a frame (the slots
-/// of a QEMU stream connection's send ring, half a megabyte): a VM that reconnects reuses its last connection's memory
-/// instead of leaving it on the pinned heap until the next full collection, so churn keeps the RSS flat. Keeps
+/// Pinned byte arrays by exact length, for the buffers that come and go with a port rather than with a frame (a QEMU
+/// stream connection's receive buffer and send ring slots, three quarters of a megabyte): a VM that reconnects reuses
+/// its last connection's memory instead of leaving it on the pinned heap, where each new connection's would count
+/// toward the next full (gen2) collection and the RSS would creep up. Keeps
 /// at most <see cref="MaxRetainedBytes"/>; beyond that, returned arrays are left to the garbage collector.
 /// </summary>
 /// <remarks>

@@ -23,7 +23,7 @@ public sealed unsafe partial class QemuStreamPort : IPort
     private const int ReceiveBufferSize = 4 * (MaxFrameLength + LengthPrefix);
 
     private readonly int _fd;
-    private readonly byte[] _rx = GC.AllocateArray<byte>(ReceiveBufferSize, pinned: true);
+    private readonly byte[] _rx = PinnedBufferPool.Rent(ReceiveBufferSize);
     private readonly FdWaiter _rxWaiter;
     private readonly FdWaiter _txWaiter;
     private readonly FrameRing<NoMetadata> _queue;
@@ -35,6 +35,8 @@ public sealed unsafe partial class QemuStreamPort : IPort
     private int _rxEnd;
     private volatile bool _sendFailed;
     private int _disposed;
+    private int _readers;
+    private int _rxReleased;
 
     /// <summary>Takes ownership of <paramref name="fd"/>, a connected non-blocking unix stream socket.</summary>
     public QemuStreamPort(string name, string path, int fd, ILogger logger, int queueCapacity = FrameRing<NoMetadata>.DefaultCapacity)
@@ -60,6 +62,51 @@ public sealed unsafe partial class QemuStreamPort : IPort
     public int Receive(PacketBuffer[] batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
+
+        // Announce the read before looking at _disposed, as Dispose sets _disposed before looking at _readers: one of the
+        // two sees the other, so the receive buffer goes back to the pool only when no read can still use it.
+        Interlocked.Increment(ref _readers);
+        try
+        {
+            return Volatile.Read(ref _disposed) != 0 ? 0 : ReadFrames(batch);
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _readers) == 0 && Volatile.Read(ref _disposed) != 0)
+            {
+                ReleaseReceiveBuffer();
+            }
+        }
+    }
+
+    public void Wake() => _rxWaiter.Wake();
+
+    public bool Send(ReadOnlySpan<byte> frame) =>
+        !_sendFailed && frame.Length <= MaxFrameLength && _queue.TryEnqueue(frame);
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        _txWaiter.Wake();
+        _sender.Join();
+        TunInterop.CloseQuietly(_fd);
+        _rxWaiter.Dispose();
+        _txWaiter.Dispose();
+        _queue.Dispose();
+        _stop.Dispose();
+        if (Volatile.Read(ref _readers) == 0)
+        {
+            ReleaseReceiveBuffer();
+        }
+    }
+
+    private int ReadFrames(PacketBuffer[] batch)
+    {
         var count = 0;
         while (count < batch.Length)
         {
@@ -89,26 +136,13 @@ public sealed unsafe partial class QemuStreamPort : IPort
         return count;
     }
 
-    public void Wake() => _rxWaiter.Wake();
-
-    public bool Send(ReadOnlySpan<byte> frame) =>
-        !_sendFailed && frame.Length <= MaxFrameLength && _queue.TryEnqueue(frame);
-
-    public void Dispose()
+    /// <summary>Gives the receive buffer back to the pool, once: the last reader or Dispose, whichever comes second.</summary>
+    private void ReleaseReceiveBuffer()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        if (Interlocked.Exchange(ref _rxReleased, 1) == 0)
         {
-            return;
+            PinnedBufferPool.Return(_rx);
         }
-
-        _stop.Cancel();
-        _txWaiter.Wake();
-        _sender.Join();
-        TunInterop.CloseQuietly(_fd);
-        _rxWaiter.Dispose();
-        _txWaiter.Dispose();
-        _queue.Dispose();
-        _stop.Dispose();
     }
 
     /// <summary>Reads more of the stream; returns false when woken. Throws when the connection ended.</summary>
