@@ -73,11 +73,13 @@ internal sealed class BackgroundPing : IDisposable
     }
 }
 
-/// <summary>What <c>/proc</c> says of a process: resident memory and open fds.</summary>
+/// <summary>What <c>/proc</c> says of a process: resident memory, open fds, threads.</summary>
 internal static class ProcessStatus
 {
     public static long RssKib(int pid) =>
         long.Parse(File.ReadLines($"/proc/{pid}/status").First(line => line.StartsWith("VmRSS:", StringComparison.Ordinal))["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
 
     public static int OpenFds(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
+
+    public static int Threads(int pid) => Directory.GetDirectories($"/proc/{pid}/task").Length;
 }
