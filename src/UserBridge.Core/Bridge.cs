@@ -136,80 +136,6 @@ public sealed partial class Bridge : IDisposable
         return true;
     }
 
-    /// <summary>Sets a port administratively up or down. A down port drops what it receives and is sent nothing.</summary>
-    public bool SetPortUp(string name, bool isUp)
-    {
-        lock (_control)
-        {
-            var slot = _snapshot.Find(name);
-            if (slot is null)
-            {
-                return false;
-            }
-
-            if (isUp)
-            {
-                slot.Counters.ClearShutdownLatch();
-            }
-
-            if (slot.IsUp != isUp)
-            {
-                var ports = (PortSlot?[])_snapshot.Ports.Clone();
-                ports[slot.Index] = slot with { IsUp = isUp };
-                Publish(ports);
-                if (!isUp)
-                {
-                    MacTable.FlushPort(slot.Index, includeStatic: false);
-                }
-
-                Events.Publish(BridgeEvent.ForPort(isUp ? BridgeEventKind.PortUp : BridgeEventKind.PortDown, name, slot.Index));
-            }
-
-            return true;
-        }
-    }
-
-    /// <summary>
-    /// Changes a port's VLAN settings (null: none) without touching other ports. Its learned entries are
-    /// forgotten, since the VLANs they were learned in may no longer be its own.
-    /// </summary>
-    public bool SetPortVlan(string name, PortVlan? vlan)
-    {
-        lock (_control)
-        {
-            var slot = _snapshot.Find(name);
-            if (slot is null)
-            {
-                return false;
-            }
-
-            var ports = (PortSlot?[])_snapshot.Ports.Clone();
-            ports[slot.Index] = slot with { Vlan = vlan ?? PortVlan.Default, HasVlanSettings = vlan is not null };
-            Publish(ports);
-            MacTable.FlushPort(slot.Index, includeStatic: false);
-            return true;
-        }
-    }
-
-    /// <summary>Changes a port's guards (BPDU guard) in place.</summary>
-    public bool SetPortGuard(string name, PortGuard guard)
-    {
-        ArgumentNullException.ThrowIfNull(guard);
-        lock (_control)
-        {
-            var slot = _snapshot.Find(name);
-            if (slot is null)
-            {
-                return false;
-            }
-
-            var ports = (PortSlot?[])_snapshot.Ports.Clone();
-            ports[slot.Index] = slot with { Guard = guard };
-            Publish(ports);
-            return true;
-        }
-    }
-
     /// <summary>Starts a worker per port and the aging sweeper.</summary>
     public void Start()
     {
@@ -296,28 +222,6 @@ public sealed partial class Bridge : IDisposable
         {
             ThreadPool.QueueUserWorkItem(state => handlers(this, state), new PortFailedEventArgs(name, exception), preferLocal: false);
         }
-    }
-
-    /// <summary>
-    /// Called by a worker when a guard trips on port <paramref name="index"/>: the first call since the port was last
-    /// brought up takes it down, off the worker's thread (the control plane's lock is never taken on a worker).
-    /// </summary>
-    private void ShutDownPort(int index, DropReason reason)
-    {
-        var ports = Snapshot.Ports;
-        if ((uint)index >= (uint)ports.Length || ports[index] is not { } slot || !slot.Counters.TryLatchShutdown())
-        {
-            return;
-        }
-
-        ThreadPool.UnsafeQueueUserWorkItem(
-            static state =>
-            {
-                Log.PortShutDown(state.Bridge.Logger, state.Name, state.Reason);
-                state.Bridge.SetPortUp(state.Name, isUp: false);
-            },
-            (Bridge: this, slot.Name, Reason: DropReasons.Name(reason)),
-            preferLocal: false);
     }
 
     /// <summary>Starts the poller threads <see cref="BridgeOptions.Pollers"/> asks for.</summary>

@@ -13,6 +13,9 @@ public readonly ref struct EthernetFrame
     public const ushort EtherTypeVlan = 0x8100;
     public const ushort EtherTypeQinQ = 0x88A8;
 
+    /// <summary>VID 4095, reserved by 802.1Q: never a VLAN of the switch.</summary>
+    public const int ReservedVid = 4095;
+
     private readonly ReadOnlySpan<byte> _bytes;
 
     public EthernetFrame(ReadOnlySpan<byte> bytes) => _bytes = bytes;

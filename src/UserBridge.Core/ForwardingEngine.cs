@@ -15,8 +15,6 @@ namespace UserBridge.Core;
 /// </remarks>
 public sealed partial class ForwardingEngine(MacTable macTable)
 {
-    /// <summary>VID 4095, reserved by 802.1Q: never a VLAN of the switch.</summary>
-    public const int ReservedVid = 4095;
 
     public MacTable MacTable { get; } = macTable;
 
@@ -42,19 +40,9 @@ public sealed partial class ForwardingEngine(MacTable macTable)
         var counters = ingress.Counters;
         counters.CountReceived(frameBytes.Length);
         var frame = new EthernetFrame(frameBytes);
-        if (!frame.IsValid)
+        if (ShapeDrop(frame, ingress, gso) is var shape and not DropReason.None)
         {
-            return Dropped(counters, DropReason.TooShort, 0);
-        }
-
-        if (frame.HasTruncatedTag)
-        {
-            return Dropped(counters, DropReason.TruncatedTag, 0);
-        }
-
-        if (frameBytes.Length > ingress.Guard.MaxFrameLength && !gso)
-        {
-            return Dropped(counters, DropReason.TooLong, 0);
+            return Dropped(counters, shape, 0);
         }
 
         // Transparent: the frame's own outer VID (0 untagged). Aware: the port's 802.1Q ingress rules.
@@ -70,7 +58,7 @@ public sealed partial class ForwardingEngine(MacTable macTable)
             return Dropped(counters, classification.DropReason, vlan);
         }
 
-        if (vlan == ReservedVid)
+        if (vlan == EthernetFrame.ReservedVid)
         {
             return Dropped(counters, DropReason.ReservedVlan, vlan);
         }
@@ -93,6 +81,21 @@ public sealed partial class ForwardingEngine(MacTable macTable)
             return Dropped(counters, limited, vlan);
         }
 
+        return Destine(snapshot, ingress, destination, vlan, classification, nowMs);
+    }
+
+    /// <summary>A frame the switch cannot take as it is: shorter than the header, cut inside its tag, over the port's MTU.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static DropReason ShapeDrop(in EthernetFrame frame, PortSlot ingress, bool gso) =>
+        !frame.IsValid ? DropReason.TooShort
+        : frame.HasTruncatedTag ? DropReason.TruncatedTag
+        : frame.Length > ingress.Guard.MaxFrameLength && !gso ? DropReason.TooLong
+        : DropReason.None;
+
+    /// <summary>Where a learned, admitted frame goes: a flood, its one known port, or nowhere (its own segment, a down port).</summary>
+    private ForwardingDecision Destine(SwitchSnapshot snapshot, PortSlot ingress, MacAddress destination, int vlan, in VlanClassification classification, long nowMs)
+    {
+        var ports = snapshot.Ports;
         if (destination.IsMulticast)
         {
             return Flood(ingress, destination.IsBroadcast ? FloodReason.Broadcast : FloodReason.Multicast, vlan, classification, nowMs);
@@ -104,14 +107,14 @@ public sealed partial class ForwardingEngine(MacTable macTable)
             return Flood(ingress, FloodReason.UnknownUnicast, vlan, classification, nowMs);
         }
 
-        if (egress == ingressPort)
+        if (egress == ingress.Index)
         {
-            return Dropped(counters, DropReason.LocalDestination, vlan);
+            return Dropped(ingress.Counters, DropReason.LocalDestination, vlan);
         }
 
         if ((uint)egress >= (uint)ports.Length || ports[egress] is not { IsUp: true } egressSlot)
         {
-            return Dropped(counters, DropReason.EgressDown, vlan);
+            return Dropped(ingress.Counters, DropReason.EgressDown, vlan);
         }
 
         if (snapshot.VlanAware && !egressSlot.Vlan.Carries(vlan))

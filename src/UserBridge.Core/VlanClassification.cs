@@ -9,7 +9,6 @@ namespace UserBridge.Core;
 public readonly record struct VlanClassification(int Vlan, bool TagPresent, ushort Tpid, ushort PriorityBits, DropReason DropReason)
 {
     private const ushort VidMask = 0x0FFF;
-    private const int ReservedVid = 4095;
 
     public static VlanClassification Drop(DropReason reason) => new(0, false, 0, 0, reason);
 
@@ -31,7 +30,7 @@ public readonly record struct VlanClassification(int Vlan, bool TagPresent, usho
                     return vid switch
                     {
                         0 => new VlanClassification(port.Vlan, true, tpid, priority, DropReason.None),
-                        ReservedVid => Drop(DropReason.ReservedVlan),
+                        EthernetFrame.ReservedVid => Drop(DropReason.ReservedVlan),
                         _ => Drop(DropReason.VlanTaggedOnAccess),
                     };
                 }
@@ -40,7 +39,7 @@ public readonly record struct VlanClassification(int Vlan, bool TagPresent, usho
             case VlanMode.Trunk:
                 if (hasTag && tpid == port.Tpid && vid != 0)
                 {
-                    if (vid == ReservedVid)
+                    if (vid == EthernetFrame.ReservedVid)
                     {
                         return Drop(DropReason.ReservedVlan);
                     }
