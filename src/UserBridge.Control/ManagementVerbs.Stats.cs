@@ -38,6 +38,20 @@ public static partial class ManagementVerbs
                 ["evicted"] = table.EvictedCount,
                 ["learn_failures"] = table.LearnFailureCount,
             };
+            var failures = new JsonObject();
+            foreach (var failure in PortFailures.All)
+            {
+                failures[PortFailures.Name(failure)] = bridge.Failures(failure);
+            }
+
+            result["port_failures"] = failures;
+            result["gc"] = new JsonObject
+            {
+                ["gen0"] = GC.CollectionCount(0),
+                ["gen1"] = GC.CollectionCount(1),
+                ["gen2"] = GC.CollectionCount(2),
+                ["heap_bytes"] = GC.GetGCMemoryInfo().HeapSizeBytes,
+            };
         }
         else
         {

@@ -181,10 +181,11 @@ internal abstract class BatchWorker
     {
         var batch = Bridge.BufferPool.RentBatch(BatchSize);
         WorkerThread.Assign();
+        using var context = new WorkerContext();
         try
         {
             Starting();
-            Loop(batch, new WorkerContext());
+            Loop(batch, context);
         }
         finally
         {

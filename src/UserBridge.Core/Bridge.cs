@@ -19,6 +19,7 @@ public sealed partial class Bridge : IDisposable
     private readonly Dictionary<string, PollWorker> _polled = new(StringComparer.Ordinal);
     private readonly List<FrameTap> _taps = [];
     private readonly TimeProvider _time;
+    private readonly long[] _failures = new long[PortFailures.All.Count];
     private SwitchSnapshot _snapshot = SwitchSnapshot.Empty;
     private PollWorker[] _pollers = [];
     private ITimer? _sweeper;
@@ -211,8 +212,12 @@ public sealed partial class Bridge : IDisposable
         }
     }
 
+    /// <summary>How many ports have failed for <paramref name="failure"/> since the switch started.</summary>
+    public long Failures(PortFailure failure) => Volatile.Read(ref _failures[(int)failure]);
+
     internal void OnPortFailed(string name, Exception exception)
     {
+        Interlocked.Increment(ref _failures[(int)PortFailures.Of(exception)]);
         Log.PortFailed(Logger, name, exception.Message);
         SetPortUp(name, isUp: false);
 

@@ -4,7 +4,8 @@ namespace UserBridge.Core;
 
 /// <summary>
 /// Pinned byte arrays by exact length, for the buffers that come and go with a port rather than with a frame (a QEMU
-/// stream connection's receive buffer and send ring slots, three quarters of a megabyte): a VM that reconnects reuses
+/// stream connection's receive buffer and send ring slots, three quarters of a megabyte, and its worker's scratch
+/// buffers, a quarter): a VM that reconnects reuses
 /// its last connection's memory instead of leaving it on the pinned heap, where each new connection's would count
 /// toward the next full (gen2) collection and the RSS would creep up. Keeps
 /// at most <see cref="MaxRetainedBytes"/>; beyond that, returned arrays are left to the garbage collector.

@@ -12,8 +12,17 @@ public sealed class PortException : Exception
     {
     }
 
+    public PortException(string message, PortFailure failure)
+        : base(message)
+    {
+        Failure = failure;
+    }
+
     public PortException(string message, Exception innerException)
         : base(message, innerException)
     {
     }
+
+    /// <summary>What kind of failure this is, for <see cref="Bridge.Failures"/>.</summary>
+    public PortFailure Failure { get; }
 }

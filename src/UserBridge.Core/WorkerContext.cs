@@ -5,18 +5,37 @@ namespace UserBridge.Core;
 /// <summary>
 /// What one worker thread needs to rewrite frames without allocating: the GSO segmenter and two scratch buffers
 /// for the untagged and the tagged copy of a frame whose service tag must be popped, pushed or rewritten, and one
-/// for the tagged copies a mirror sends.
+/// for the tagged copies a mirror sends. The buffers (a quarter of a megabyte, pinned) come from
+/// <see cref="PinnedBufferPool"/> and go back on <see cref="Dispose"/>: a worker that starts for each connection of a
+/// reconnecting VM reuses the last one's instead of adding to the pinned heap, whose growth drives full collections.
 /// </summary>
-public sealed class WorkerContext
+public sealed class WorkerContext : IDisposable
 {
     private const int ScratchSize = BufferPool.DefaultBufferSize + EthernetFrame.VlanTagLength;
 
-    public GsoSegmenter Segmenter { get; } = new();
+    private bool _disposed;
 
-    internal byte[] Untagged { get; } = GC.AllocateArray<byte>(ScratchSize, pinned: true);
+    public GsoSegmenter Segmenter { get; } = new(PinnedBufferPool.Rent(GsoSegmenter.MaxSegmentLength));
 
-    internal byte[] Tagged { get; } = GC.AllocateArray<byte>(ScratchSize, pinned: true);
+    internal byte[] Untagged { get; } = PinnedBufferPool.Rent(ScratchSize);
+
+    internal byte[] Tagged { get; } = PinnedBufferPool.Rent(ScratchSize);
 
     /// <summary>A mirror's tagged copy of a frame that may itself have been tagged on egress.</summary>
-    internal byte[] Mirror { get; } = GC.AllocateArray<byte>(ScratchSize + EthernetFrame.VlanTagLength, pinned: true);
+    internal byte[] Mirror { get; } = PinnedBufferPool.Rent(ScratchSize + EthernetFrame.VlanTagLength);
+
+    /// <summary>Gives the buffers back to the pool; only once the worker that used them has stopped.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        PinnedBufferPool.Return(Segmenter.Scratch);
+        PinnedBufferPool.Return(Untagged);
+        PinnedBufferPool.Return(Tagged);
+        PinnedBufferPool.Return(Mirror);
+    }
 }

@@ -113,7 +113,7 @@ public sealed unsafe partial class QemuStreamPort : IPort
             switch (StreamFraming.Next(_rx.AsSpan(_rxStart, _rxEnd - _rxStart), out var length))
             {
                 case StreamFrameStatus.BadLength:
-                    throw new PortException($"qemu-stream {Name} ({Interface}): frame length {(uint)length} is not 1 to {MaxFrameLength}; closing this connection");
+                    throw new PortException($"qemu-stream {Name} ({Interface}): frame length {(uint)length} is not 1 to {MaxFrameLength}; closing this connection", PortFailure.BadFraming);
                 case StreamFrameStatus.Frame:
                     var buffer = batch[count++];
                     _rx.AsSpan(_rxStart + LengthPrefix, length).CopyTo(buffer.Array);
@@ -171,9 +171,9 @@ public sealed unsafe partial class QemuStreamPort : IPort
 
             if (received == 0)
             {
-                throw new PortException(_rxEnd > 0
-                    ? $"qemu-stream {Name} ({Interface}): the stream ended inside a frame ({_rxEnd} bytes of it); closing this connection"
-                    : $"qemu-stream {Name} ({Interface}): QEMU closed the connection");
+                throw _rxEnd > 0
+                    ? new PortException($"qemu-stream {Name} ({Interface}): the stream ended inside a frame ({_rxEnd} bytes of it); closing this connection", PortFailure.CutFrame)
+                    : new PortException($"qemu-stream {Name} ({Interface}): QEMU closed the connection", PortFailure.Closed);
             }
 
             var errno = LibC.errno;

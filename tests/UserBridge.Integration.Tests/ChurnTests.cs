@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using UserBridge.Control;
 using UserBridge.Core;
@@ -62,6 +63,7 @@ public sealed class ChurnTests : IDisposable
         }
 
         var (fdsBefore, threadsBefore, rssBefore) = (ProcessStatus.OpenFds(process.Pid), ProcessStatus.Threads(process.Pid), ProcessStatus.RssKib(process.Pid));
+        var statsBefore = Stats();
         using var ping = BackgroundPing.Start(_lab.Network.Namespace(1), TestNetwork.Address(2), intervalSeconds: 0.02);
         for (var cycle = 0; cycle < Cycles; cycle++)
         {
@@ -70,14 +72,30 @@ public sealed class ChurnTests : IDisposable
 
         var summary = await ping.StopAsync();
         var (fdsAfter, threadsAfter, rssAfter) = (ProcessStatus.OpenFds(process.Pid), ProcessStatus.Threads(process.Pid), ProcessStatus.RssKib(process.Pid));
+        var statsAfter = Stats();
+        var gen2 = Grown("gc", "gen2");
+        var report = $"churn: fds {fdsBefore} -> {fdsAfter}, threads {threadsBefore} -> {threadsAfter}, RSS {rssBefore} -> {rssAfter} KiB, gen2 collections +{gen2}, {summary}";
+        TestContext.Current.TestOutputHelper?.WriteLine(report);
 
         Assert.Contains(" 0% packet loss", summary, StringComparison.Ordinal);
         Assert.True(fdsAfter <= fdsBefore + 2, $"open fds grew from {fdsBefore} to {fdsAfter} over {Cycles} cycles");
         Assert.True(threadsAfter <= threadsBefore + 2, $"threads grew from {threadsBefore} to {threadsAfter} over {Cycles} cycles");
         Assert.True(rssAfter <= rssBefore + RssGrowthLimitKib, $"RSS grew from {rssBefore} KiB to {rssAfter} KiB over {Cycles} cycles");
         Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
-        TestContext.Current.SendDiagnosticMessage($"churn: fds {fdsBefore} -> {fdsAfter}, threads {threadsBefore} -> {threadsAfter}, RSS {rssBefore} -> {rssAfter} KiB, {summary}");
+
+        // Every departure counted by why: the peer closed between frames; the interface went (an I/O error).
+        Assert.Equal(Cycles, Grown("port_failures", "closed"));
+        Assert.True(Grown("port_failures", "error") >= Cycles, report);
+        Assert.Equal(0, Grown("port_failures", "cut_frame"));
+
+        // A connection's buffers and its worker's scratch come back to the pinned pool: the pinned heap, whose growth
+        // forces full collections, does not grow with the churn.
+        Assert.True(gen2 <= 1, report);
+
+        long Grown(string group, string name) => statsAfter.GetProperty(group).GetProperty(name).GetInt64() - statsBefore.GetProperty(group).GetProperty(name).GetInt64();
     }
+
+    private JsonElement Stats() => Cli.Json("stats", "--control", _lab.Control, "-j");
 
     /// <summary>One cycle: a stream peer comes, sends a frame and goes; the packet port's interface goes and comes back.</summary>
     private void Cycle()

@@ -68,6 +68,8 @@ public sealed class SocketPortTests : IDisposable
         first.Close();
         WaitFor(() => _bridge.Snapshot.Find("vms-1") is null, "port vms-1 to be removed after its VM disconnected");
         Assert.NotNull(_bridge.Snapshot.Find("vms-2"));
+        Assert.Equal(1, _bridge.Failures(PortFailure.Closed));
+        Assert.Equal(0, _bridge.Failures(PortFailure.CutFrame));
     }
 
     [Theory]
@@ -85,6 +87,7 @@ public sealed class SocketPortTests : IDisposable
             bad.Send(prefix);
             WaitFor(() => _bridge.Snapshot.Find("vm1") is null, "port vm1 to be removed after a bad length prefix");
             Assert.Equal(0, bad.Receive(new byte[16]));
+            Assert.Equal(1, _bridge.Failures(PortFailure.BadFraming));
         }
 
         using var good = ConnectStream(path);
@@ -107,6 +110,8 @@ public sealed class SocketPortTests : IDisposable
 
         WaitFor(() => _bridge.Snapshot.Find("vm1") is null, "port vm1 to be removed after the stream was cut mid-frame");
         Assert.Equal(0, _host.SentCount);
+        Assert.Equal(1, _bridge.Failures(PortFailure.CutFrame));
+        Assert.Equal(0, _bridge.Failures(PortFailure.BadFraming));
     }
 
     [Fact]

@@ -98,7 +98,23 @@ public sealed class GsoSegmenter
     private const int UdpLengthOffset = 4;
     private const int UdpChecksumOffset = 6;
 
-    private readonly byte[] _scratch = GC.AllocateArray<byte>(MaxSegmentLength, pinned: true);
+    private readonly byte[] _scratch;
+
+    /// <summary>A segmenter with a scratch buffer of its own.</summary>
+    public GsoSegmenter()
+        : this(GC.AllocateArray<byte>(MaxSegmentLength, pinned: true))
+    {
+    }
+
+    /// <summary>A segmenter working in <paramref name="scratch"/> (pinned, at least <see cref="MaxSegmentLength"/> bytes), which its owner lends it.</summary>
+    internal GsoSegmenter(byte[] scratch)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(scratch.Length, MaxSegmentLength);
+        _scratch = scratch;
+    }
+
+    /// <summary>The scratch buffer, for the owner that lent it to take back.</summary>
+    internal byte[] Scratch => _scratch;
 
     /// <summary>
     /// Emits <paramref name="frame"/> as wire frames into <paramref name="sink"/>: unchanged when there is
