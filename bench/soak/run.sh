@@ -106,7 +106,7 @@ ip netns exec "$P-n2" ping -i 0.05 -w "$TIME" -q 198.18.0.3 > "$WORK/ping.txt" 2
 PING=$!
 PIDS="$PIDS $PING"
 spawn bash -c "end=\$((SECONDS + $TIME)); while [ \$SECONDS -lt \$end ]; do ip -n $P-n4 link set $P-t4 address \$(printf '02:%02x:%02x:%02x:%02x:%02x' \$((RANDOM%256)) \$((RANDOM%256)) \$((RANDOM%256)) \$((RANDOM%256)) \$((RANDOM%256))); ip netns exec $P-n4 ping -c 1 -W 1 -q 198.18.0.1; sleep 1; done"
-spawn bash -c "end=\$((SECONDS + $TIME)); while [ \$SECONDS -lt \$end ]; do printf '\\x00\\x00\\x00\\x3c\\xff\\xff\\xff\\xff\\xff\\xff\\x52\\x54\\x00\\x12\\x34\\x56\\x88\\xb5%052d' 0 | timeout 2 socat -u - UNIX-CONNECT:$WORK/vm.sock; sleep 3; done"
+spawn bash -c "end=\$((SECONDS + $TIME)); while [ \$SECONDS -lt \$end ]; do printf '\\x00\\x00\\x00\\x3c\\xff\\xff\\xff\\xff\\xff\\xff\\x52\\x54\\x00\\x12\\x34\\x56\\x88\\xb5%046d' 0 | timeout 2 socat -u - UNIX-CONNECT:$WORK/vm.sock; sleep 3; done"
 spawn bash -c "end=\$((SECONDS + $TIME)); while [ \$SECONDS -lt \$end ]; do '$ROOT/src/UserBridge.Cli/bin/Release/net10.0/userbridge' stats -j --control '$WORK/switch.sock'; '$ROOT/src/UserBridge.Cli/bin/Release/net10.0/userbridge' fdb show -j --control '$WORK/switch.sock'; sleep 5; done"
 
 mkdir -p "$OUT"

@@ -215,6 +215,7 @@ public static class ConfigLoader
             BooleanValueSyntax flag => flag.Value,
             IntegerValueSyntax number => number.Value,
             InlineTableSyntax inline => inline.Items.Where(item => item.KeyValue is not null).Select(item => PortSettingOf(item.KeyValue!)).ToList(),
+            ArraySyntax array => array.Items.Select(item => item.Value is StringValueSyntax text ? (object)(text.Value ?? string.Empty) : item.Value?.ToString()?.Trim() ?? string.Empty).ToArray(),
             _ => keyValue.Value?.ToString()?.Trim() ?? string.Empty,
         };
         return new PortSetting(KeyText(keyValue.Key), value, Line(keyValue));

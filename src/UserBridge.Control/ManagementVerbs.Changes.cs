@@ -150,6 +150,7 @@ public static partial class ManagementVerbs
                 JsonValueKind.True => true,
                 JsonValueKind.False => false,
                 JsonValueKind.Number => value.GetValue<long>(),
+                JsonValueKind.Array => value.AsArray().Select(item => item?.GetValueKind() == JsonValueKind.String ? (object)item.GetValue<string>() : item?.ToJsonString() ?? "null").ToArray(),
                 _ => value?.ToJsonString() ?? "null",
             };
             settings.Add(new PortSetting(key, setting, 0));

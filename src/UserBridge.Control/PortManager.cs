@@ -84,6 +84,12 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
                     AddToBridge(dgram, port);
                     announce($"port {dgram.Name} up: qemu-dgram {dgram.Interface}{(port.Remote is null ? " (answers the VM's address)" : $" (sends to {port.Remote})")}");
                     break;
+                case PortRules.TypeVxlan or PortRules.TypeGeneve:
+                    var overlay = OverlayPort.Open(port.Name, port.Overlay!);
+                    AddToBridge(overlay, port);
+                    var vnis = port.Overlay!.VniMap is { } map ? string.Join(',', map.Select(pair => $"{pair.Key}:{pair.Value}")) : port.Overlay.Vni.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    announce($"port {overlay.Name} up: {overlay.Type} vni {vnis} on {overlay.Interface} to {string.Join(", ", port.Overlay.Remotes)} (frames up to {port.Overlay.MaxFrameLength} bytes fit its mtu {port.Overlay.Mtu})");
+                    break;
                 case PortRules.TypeQemuStream when port.Role == PortRules.RoleConnect:
                     _endpoints.Add(port.Name, QemuStreamConnector.Start(Bridge, port.Name, port.Path!, port.Vlan, port.Guard, logger, announce));
                     announce($"port {port.Name}: qemu-stream connecting to QEMU at {port.Path}");

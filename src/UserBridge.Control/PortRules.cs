@@ -1,5 +1,6 @@
 using System.Globalization;
 using UserBridge.Core;
+using UserBridge.Core.Overlay;
 
 namespace UserBridge.Control;
 
@@ -16,13 +17,15 @@ public static class PortRules
     public const string TypeQemuStream = "qemu-stream";
     public const string TypeQemuDgram = "qemu-dgram";
     public const string TypePacket = "packet";
+    public const string TypeVxlan = "vxlan";
+    public const string TypeGeneve = "geneve";
     public const string RoleListen = "listen";
     public const string RoleConnect = "connect";
 
     /// <summary>The most queues of a multi-queue TAP (the kernel's limit is 256; more than cores buys nothing).</summary>
     public const int MaxQueues = 16;
 
-    public static IReadOnlyList<string> Types { get; } = [TypeTap, TypePacket, TypeQemuStream, TypeQemuDgram];
+    public static IReadOnlyList<string> Types { get; } = [TypeTap, TypePacket, TypeQemuStream, TypeQemuDgram, TypeVxlan, TypeGeneve];
 
     // "mode" is shared: a VLAN mode word (access, trunk, dot1q-tunnel) on any port, or an octal socket file mode
     // ("0660") on socket ports. The two kinds of value cannot be confused.
@@ -39,6 +42,8 @@ public static class PortRules
         [TypePacket] = ["name", "type", "interface", "mode", .. VlanKeys, .. GuardKeys],
         [TypeQemuStream] = ["name", "type", "path", "role", "multi", "mode", "group", .. VlanKeys, .. GuardKeys],
         [TypeQemuDgram] = ["name", "type", "path", "remote", "mode", "group", .. VlanKeys, .. GuardKeys],
+        [TypeVxlan] = ["name", "type", "mode", .. OverlayRules.Keys, .. VlanKeys, .. GuardKeys],
+        [TypeGeneve] = ["name", "type", "mode", .. OverlayRules.Keys, .. VlanKeys, .. GuardKeys],
     };
 
     /// <summary>
@@ -74,10 +79,12 @@ public static class PortRules
             errors.Add($"{where(setting.Line)}: unknown key '{setting.Key}' in [[port]] of type \"{type}\"; allowed: {string.Join(", ", allowed)}");
         }
 
-        var (interfaceName, path) = Endpoint(type, values, line, where, errors);
+        var overlayProtocol = type switch { TypeVxlan => OverlayProtocol.Vxlan, TypeGeneve => OverlayProtocol.Geneve, _ => (OverlayProtocol?)null };
+        var overlay = overlayProtocol is { } protocol ? OverlayRules.Build(protocol, values, line, where, errors) : null;
+        var (interfaceName, path) = overlayProtocol is null ? Endpoint(type, values, line, where, errors) : (null, null);
         var endpoint = type is TypeTap or TypePacket ? interfaceName : path;
 
-        var name = Optional(values, "name", where, errors) ?? DefaultName(type, endpoint);
+        var name = Optional(values, "name", where, errors) ?? (overlay is null ? DefaultName(type, endpoint) : $"{type}{overlay.Vni}");
         if (name is null || !ConfigValues.IsValidName(name))
         {
             errors.Add($"{where(values.TryGetValue("name", out var n) ? n.Line : line)}: port name \"{name}\" is not valid; use {ConfigValues.NameHelp}");
@@ -85,7 +92,7 @@ public static class PortRules
 
         var (role, multi) = StreamRole(values, where, errors);
 
-        var vlan = VlanRules.Build(values, where, errors);
+        var vlan = overlay is null ? VlanRules.Build(values, where, errors) : OverlayRules.Vlan(overlay, VlanRules.Build(values, where, errors));
         var mode = SocketMode(values, where, errors);
         var group = Optional(values, "group", where, errors);
         var remote = Optional(values, "remote", where, errors);
@@ -107,7 +114,8 @@ public static class PortRules
             Vlan = vlan,
             Offload = offload,
             Queues = queues,
-            Guard = Guard(values, where, errors),
+            Guard = Guard(values, where, errors, overlay is null),
+            Overlay = overlay,
         };
     }
 
@@ -139,7 +147,8 @@ public static class PortRules
     }
 
     /// <summary>The port's guards: BPDU guard, the MAC limit and what reaching it does.</summary>
-    private static PortGuard Guard(Dictionary<string, PortSetting> values, Func<int, string> where, List<string> errors)
+    /// <remarks>On an overlay port <c>mtu</c> is the underlay's, checked by <see cref="OverlayRules"/>: no receive limit.</remarks>
+    private static PortGuard Guard(Dictionary<string, PortSetting> values, Func<int, string> where, List<string> errors, bool frameMtu)
     {
         var bpduGuard = values.TryGetValue("bpdu_guard", out var bpduSetting) && Boolean(bpduSetting, where, errors);
         var maxMacs = values.TryGetValue("max_macs", out var maxSetting) ? Integer(maxSetting, 1, 1 << 26, where, errors) : 0;
@@ -161,7 +170,7 @@ public static class PortRules
         }
 
         var storm = values.TryGetValue("storm", out var stormSetting) ? Storm(stormSetting, where, errors) : default;
-        var mtu = values.TryGetValue("mtu", out var mtuSetting) ? Integer(mtuSetting, 68, PortGuard.NoMtu, where, errors) : PortGuard.NoMtu;
+        var mtu = frameMtu && values.TryGetValue("mtu", out var mtuSetting) ? Integer(mtuSetting, 68, PortGuard.NoMtu, where, errors) : PortGuard.NoMtu;
         return new PortGuard { BpduGuard = bpduGuard, MaxMacs = maxMacs, OnLimit = onLimit, Storm = storm, Mtu = mtu };
 
         MacLimitAction Unknown(string word)

@@ -119,6 +119,9 @@ public sealed record PortConfig(string Name, string Type, int Line = 0)
     /// <summary>For <c>tap</c>: the number of queues (<c>IFF_MULTI_QUEUE</c> when more than 1), one worker each.</summary>
     public int Queues { get; init; } = 1;
 
+    /// <summary>For <c>vxlan</c> and <c>geneve</c>: the encapsulation, VNIs, underlay and remotes.</summary>
+    public OverlaySettings? Overlay { get; init; }
+
     /// <summary>What the port is attached to: the interface or the socket path.</summary>
     public string Endpoint => Interface ?? Path ?? string.Empty;
 

@@ -95,6 +95,7 @@ public sealed partial class Bridge : IDisposable
                 Guard = guard ?? PortGuard.None,
             };
             ports[index] = slot;
+            (port as ICountingPort)?.Attach(slot.Counters);
             Publish(ports);
             Events.Publish(BridgeEvent.ForPort(BridgeEventKind.PortAdded, slot.Name, index));
             if (_started)

@@ -64,6 +64,18 @@ public enum DropReason
 
     /// <summary>Longer than the port's <c>mtu</c> allows and not an offloaded (GSO) frame.</summary>
     TooLong,
+
+    /// <summary>
+    /// An overlay (VXLAN, Geneve) packet that does not hold a frame: too short, VXLAN without its I flag, a Geneve
+    /// version, protocol type or option length that is wrong, a control packet or a critical option.
+    /// </summary>
+    OverlayMalformed,
+
+    /// <summary>An overlay packet for a VNI the port does not carry.</summary>
+    UnknownVni,
+
+    /// <summary>A frame that, encapsulated, would be larger than the overlay port's underlay <c>mtu</c>; not sent.</summary>
+    OverlayTooBig,
 }
 
 /// <summary>The stable names of <see cref="DropReason"/> used in JSON, text output and metrics.</summary>
@@ -73,9 +85,10 @@ public static class DropReasons
     public static IReadOnlyList<DropReason> All { get; } =
         [DropReason.TooShort, DropReason.MulticastSource, DropReason.PortDown, DropReason.EgressDown, DropReason.LocalDestination, DropReason.BadOffload, DropReason.VlanTaggedOnAccess, DropReason.VlanNotAllowed, DropReason.VlanUntaggedOnTrunk, DropReason.MirrorOutput,
         DropReason.ZeroSource, DropReason.TruncatedTag, DropReason.ReservedVlan, DropReason.LinkLocal, DropReason.BpduGuard, DropReason.MacLimit,
-        DropReason.StormBroadcast, DropReason.StormMulticast, DropReason.StormUnknownUnicast, DropReason.TooLong];
+        DropReason.StormBroadcast, DropReason.StormMulticast, DropReason.StormUnknownUnicast, DropReason.TooLong,
+        DropReason.OverlayMalformed, DropReason.UnknownVni, DropReason.OverlayTooBig];
 
-    public const int Count = 21;
+    public const int Count = 24;
 
     public static string Name(DropReason reason) => reason switch
     {
@@ -99,6 +112,9 @@ public static class DropReasons
         DropReason.StormMulticast => "storm_multicast",
         DropReason.StormUnknownUnicast => "storm_unknown_unicast",
         DropReason.TooLong => "too_long",
+        DropReason.OverlayMalformed => "overlay_malformed",
+        DropReason.UnknownVni => "unknown_vni",
+        DropReason.OverlayTooBig => "overlay_too_big",
         _ => "none",
     };
 }

@@ -89,6 +89,12 @@ public sealed class PortCounters(bool sharedReceive = false)
         _drops[(int)reason]++;
     }
 
+    /// <summary>
+    /// Counts a drop the port made itself (<see cref="ICountingPort"/>): from any thread, since a port drops on its
+    /// receive thread and on every worker that sends through it.
+    /// </summary>
+    public void CountPortDrop(DropReason reason) => Interlocked.Increment(ref _drops[(int)reason]);
+
     internal void CountMacLimitUnlearned()
     {
         if (sharedReceive)

@@ -1,0 +1,377 @@
+using System.Buffers.Binary;
+using System.Collections.Frozen;
+using System.Net;
+using Tmds.Linux;
+using UserBridge.Core;
+using UserBridge.Core.Overlay;
+
+namespace UserBridge.Linux;
+
+/// <summary>
+/// <c>type = "vxlan"</c> or <c>"geneve"</c>: frames travel to other hosts' switches or kernel VTEPs inside UDP, through
+/// the kernel's routing (an ordinary UDP socket, bound to the underlay address and port).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Like the Linux <c>vxlan</c> device, the port keeps its own table of which VTEP each inner (VLAN, MAC) was last
+/// seen behind (a <see cref="MacTable"/> whose "ports" are remotes): the switch's table says "that station is behind
+/// the overlay port", this one says "behind that remote". A known unicast frame goes to its one remote; broadcast,
+/// multicast and unknown unicast go to every configured remote (head-end replication). Split horizon comes from the
+/// switch itself: a frame never leaves by the port it came in on, so nothing received from one VTEP is relayed to
+/// another.
+/// </para>
+/// <para>
+/// Remotes are learned by their address only, not their UDP source port: senders pick the source port from a hash of
+/// the inner flow and listen on the well-known port, where the switch answers them. A new remote costs one copy of
+/// the (small) remote list, on the receiving thread; sends read the list without a lock.
+/// </para>
+/// <para>
+/// With a VLAN-to-VNI map the port is a trunk of the mapped VLANs: a received frame is tagged with its VNI's VLAN
+/// before the switch sees it (the overlay header's room is reused, no copy of the payload), and a frame sent is
+/// untagged and put in its VLAN's VNI (the tag is skipped with the gather list). A packet that holds no frame or
+/// belongs to no VNI of the port is dropped and counted; so is a frame too large for the underlay.
+/// </para>
+/// </remarks>
+public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingPort
+{
+    private const int Ipv4AddressSize = 16;
+    private const int Ipv6AddressSize = 28;
+    private const int MSG_DONTWAIT = 0x40;
+    private const int RemoteTableSize = 16384;
+    private const int VidMask = 0x0FFF;
+
+    private readonly int _fd;
+    private readonly FdWaiter _waiter;
+    private readonly OverlaySettings _settings;
+    private readonly FrozenDictionary<uint, int>? _vlanOfVni;
+    private readonly FrozenDictionary<int, uint>? _vniOfVlan;
+    private readonly int _maxFrameLength;
+    private readonly MacTable _remoteTable = new(RemoteTableSize);
+
+    // The receive thread's source address: the one buffer recvfrom writes into.
+    private readonly byte[] _source = GC.AllocateArray<byte>(Ipv6AddressSize, pinned: true);
+    private RemoteList _remotes;
+    private PortCounters? _counters;
+    private int _disposed;
+
+    private OverlayPort(string name, int fd, OverlaySettings settings, RemoteList remotes)
+    {
+        Name = name;
+        _fd = fd;
+        _settings = settings;
+        _remotes = remotes;
+        _maxFrameLength = settings.MaxFrameLength;
+        if (settings.VniMap is { } map)
+        {
+            _vniOfVlan = map.ToFrozenDictionary();
+            _vlanOfVni = map.ToFrozenDictionary(pair => pair.Value, pair => pair.Key);
+        }
+
+        Interface = $"{(settings.Ipv6 ? $"[{settings.Local?.ToString() ?? "::"}]" : settings.Local?.ToString() ?? "0.0.0.0")}:{settings.Port}";
+        _waiter = new FdWaiter(Interface);
+    }
+
+    public string Name { get; }
+
+    public string Type => _settings.Protocol == OverlayProtocol.Geneve ? "geneve" : "vxlan";
+
+    /// <summary>The underlay address and UDP port the port listens on.</summary>
+    public string Interface { get; }
+
+    public int PollFd => _fd;
+
+    /// <summary>The configured remotes, then those learned from packets received.</summary>
+    public IReadOnlyList<IPAddress> Remotes => Volatile.Read(ref _remotes).Addresses;
+
+    /// <summary>Opens the UDP socket of an overlay port, bound to the local address (or any) and port.</summary>
+    public static OverlayPort Open(string name, OverlaySettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var fd = settings.Namespace is { } ns ? NetworkNamespace.Run(ns, () => Socket(name, settings)) : Socket(name, settings);
+        return new OverlayPort(name, fd, settings, new RemoteList([.. settings.Remotes], [.. settings.Remotes.Select(remote => SocketAddress(remote, settings.Port))], settings.Remotes.Count));
+    }
+
+    /// <summary>The bound UDP socket, with its TTL and TOS.</summary>
+    private static int Socket(string name, OverlaySettings settings)
+    {
+        var ipv6 = settings.Ipv6;
+        var endpoint = $"{settings.Local?.ToString() ?? (ipv6 ? "::" : "0.0.0.0")} port {settings.Port}{(settings.Namespace is { } ns ? $" in namespace {ns}" : string.Empty)}";
+        var fd = LibC.socket(ipv6 ? LibC.AF_INET6 : LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            throw new InteropException($"socket(UDP) for overlay port {name}", LibC.errno);
+        }
+
+        try
+        {
+            var local = SocketAddress(settings.Local ?? (ipv6 ? IPAddress.IPv6Any : IPAddress.Any), settings.Port);
+            fixed (byte* address = local)
+            {
+                if (LibC.bind(fd, (sockaddr*)address, local.Length) < 0)
+                {
+                    throw new InteropException($"bind UDP {endpoint} (overlay port {name})", LibC.errno, "is the address on an interface of this namespace, and the port free?");
+                }
+            }
+
+            if (settings.Ttl is { } ttl)
+            {
+                SetOption(fd, ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, ipv6 ? IPV6_UNICAST_HOPS : IP_TTL, ttl, "ttl", name);
+            }
+
+            if (settings.Tos is { } tos)
+            {
+                SetOption(fd, ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, ipv6 ? IPV6_TCLASS : IP_TOS, tos, "tos", name);
+            }
+
+            return fd;
+        }
+        catch
+        {
+            TunInterop.CloseQuietly(fd);
+            throw;
+        }
+    }
+
+    public void Attach(PortCounters counters) => _counters = counters;
+
+    public int Receive(PacketBuffer[] batch) => BatchReceiver.Receive(this, batch, _waiter, _fd);
+
+    public int TryReceive(PacketBuffer[] batch, int pollEvents) => BatchReceiver.TryReceive(this, batch, pollEvents);
+
+    int IFrameSource.ReadOne(PacketBuffer buffer)
+    {
+        long length;
+        var addressLength = Ipv6AddressSize;
+        fixed (byte* p = buffer.Array)
+        fixed (byte* source = _source)
+        {
+            length = LibC.recvfrom(_fd, p, buffer.Array.Length, 0, (sockaddr*)source, (socklen_t*)&addressLength);
+        }
+
+        if (length < 0)
+        {
+            return BatchReceiver.Failed(LibC.errno, "recvfrom", Interface, Name);
+        }
+
+        var array = buffer.Array;
+        if (OverlayHeader.Read(_settings.Protocol, array.AsSpan(0, (int)length), out var vni, out var offset) != OverlayStatus.Frame)
+        {
+            return Dropped(DropReason.OverlayMalformed);
+        }
+
+        var vlan = VlanOf(vni);
+        if (vlan < 0)
+        {
+            return Dropped(DropReason.UnknownVni);
+        }
+
+        var frameLength = (int)length - offset;
+        if (vlan > 0)
+        {
+            // The tag goes where the overlay header's last 4 bytes were: the addresses move 4 bytes forward.
+            array.AsSpan(offset, 2 * MacAddress.Length).CopyTo(array.AsSpan(offset - EthernetFrame.VlanTagLength));
+            offset -= EthernetFrame.VlanTagLength;
+            frameLength += EthernetFrame.VlanTagLength;
+            BinaryPrimitives.WriteUInt16BigEndian(array.AsSpan(offset + 12), EthernetFrame.EtherTypeVlan);
+            BinaryPrimitives.WriteUInt16BigEndian(array.AsSpan(offset + 14), (ushort)vlan);
+        }
+
+        Learn(MacAddress.Read(array.AsSpan(offset + MacAddress.Length)), vlan, addressLength);
+        buffer.Offset = offset;
+        buffer.Length = frameLength;
+        return BatchReceiver.Read;
+    }
+
+    void IFrameSource.OnPollError(int revents) =>
+        throw new PortException($"poll {Interface} (port {Name}): the socket reported an error (revents 0x{revents:x})");
+
+    public void Wake() => _waiter.Wake();
+
+    /// <summary>
+    /// Encapsulates the frame to its remote, or to every configured remote. A frame too large for the underlay is
+    /// dropped and counted as <c>overlay_too_big</c> (and reported sent, so that it is not counted twice).
+    /// </summary>
+    public bool Send(ReadOnlySpan<byte> frame)
+    {
+        var vlan = 0;
+        var vni = _settings.Vni;
+        var tagged = false;
+        if (_vniOfVlan is not null)
+        {
+            if (frame.Length < EthernetFrame.HeaderLength + EthernetFrame.VlanTagLength || BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) != EthernetFrame.EtherTypeVlan)
+            {
+                return false;
+            }
+
+            vlan = BinaryPrimitives.ReadUInt16BigEndian(frame[14..]) & VidMask;
+            if (!_vniOfVlan.TryGetValue(vlan, out vni))
+            {
+                return false;
+            }
+
+            tagged = true;
+        }
+
+        if (frame.Length - (tagged ? EthernetFrame.VlanTagLength : 0) > _maxFrameLength)
+        {
+            _counters?.CountPortDrop(DropReason.OverlayTooBig);
+            return true;
+        }
+
+        var header = stackalloc byte[OverlayHeader.Length];
+        OverlayHeader.Write(_settings.Protocol, new Span<byte>(header, OverlayHeader.Length), vni);
+        var remotes = Volatile.Read(ref _remotes);
+        var destination = MacAddress.Read(frame);
+        if (!destination.IsMulticast && _remoteTable.Lookup(MacTable.Key(destination, vlan), _remoteTable.NowMs) is var known && (uint)known < (uint)remotes.Count)
+        {
+            return SendTo(remotes.SocketAddresses[known], header, frame, tagged);
+        }
+
+        var sent = true;
+        for (var i = 0; i < remotes.Flooded; i++)
+        {
+            sent &= SendTo(remotes.SocketAddresses[i], header, frame, tagged);
+        }
+
+        return sent;
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        TunInterop.CloseQuietly(_fd);
+        _waiter.Dispose();
+    }
+
+    private const int IPPROTO_IP = 0;
+    private const int IP_TOS = 1;
+    private const int IP_TTL = 2;
+    private const int IPPROTO_IPV6 = 41;
+    private const int IPV6_UNICAST_HOPS = 16;
+    private const int IPV6_TCLASS = 67;
+
+    private static void SetOption(int fd, int level, int option, int value, string key, string name)
+    {
+        if (LibC.setsockopt(fd, level, option, &value, sizeof(int)) < 0)
+        {
+            throw new InteropException($"setsockopt {key} = {value} (overlay port {name})", LibC.errno);
+        }
+    }
+
+    /// <summary>A sockaddr_in or sockaddr_in6 for <paramref name="address"/> and <paramref name="port"/>.</summary>
+    private static byte[] SocketAddress(IPAddress address, ushort port)
+    {
+        var ipv6 = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        var bytes = new byte[ipv6 ? Ipv6AddressSize : Ipv4AddressSize];
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes, (ushort)(ipv6 ? LibC.AF_INET6 : LibC.AF_INET));
+        BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(2), port);
+        address.TryWriteBytes(bytes.AsSpan(ipv6 ? 8 : 4), out _);
+        return bytes;
+    }
+
+    private int Dropped(DropReason reason)
+    {
+        _counters?.CountPortDrop(reason);
+        return BatchReceiver.Skipped;
+    }
+
+    /// <summary>The VLAN a VNI's frames belong to: 0 for the port's one VNI, the mapped VLAN, or -1 for a VNI not carried.</summary>
+    private int VlanOf(uint vni) =>
+        _vlanOfVni is null ? (vni == _settings.Vni ? 0 : -1)
+        : _vlanOfVni.TryGetValue(vni, out var vlan) ? vlan : -1;
+
+    /// <summary>Remembers that <paramref name="source"/> (in <paramref name="vlan"/>) is behind the remote the packet came from.</summary>
+    private void Learn(MacAddress source, int vlan, int addressLength)
+    {
+        if (source.IsMulticast)
+        {
+            return;
+        }
+
+        var remote = RemoteIndex(_source.AsSpan(0, addressLength));
+        if (remote >= 0)
+        {
+            _remoteTable.Learn(MacTable.Key(source, vlan), remote, _remoteTable.NowMs);
+        }
+    }
+
+    /// <summary>The index of the remote with the packet's source address (its port aside), added when new; -1 when the list is full.</summary>
+    private int RemoteIndex(ReadOnlySpan<byte> sourceAddress)
+    {
+        var remotes = Volatile.Read(ref _remotes);
+        var ip = AddressBytes(sourceAddress);
+        for (var i = 0; i < remotes.Count; i++)
+        {
+            if (AddressBytes(remotes.SocketAddresses[i]).SequenceEqual(ip))
+            {
+                return i;
+            }
+        }
+
+        if (remotes.Count >= MacTable.MaxPorts || ip.IsEmpty)
+        {
+            return -1;
+        }
+
+        var address = new IPAddress(ip);
+        // Release: the new list is complete before a sender can read it. Only this (receiving) thread writes the list.
+        Volatile.Write(ref _remotes, remotes.With(address, SocketAddress(address, _settings.Port)));
+        return remotes.Count;
+    }
+
+    private static ReadOnlySpan<byte> AddressBytes(ReadOnlySpan<byte> socketAddress) =>
+        socketAddress.Length >= Ipv6AddressSize ? socketAddress.Slice(8, 16)
+        : socketAddress.Length >= Ipv4AddressSize ? socketAddress.Slice(4, 4)
+        : [];
+
+    private bool SendTo(byte[] socketAddress, byte* header, ReadOnlySpan<byte> frame, bool tagged)
+    {
+        fixed (byte* address = socketAddress)
+        fixed (byte* data = frame)
+        {
+            var iov = stackalloc PacketInterop.IoVec[3];
+            iov[0].Base = header;
+            iov[0].Length = OverlayHeader.Length;
+            var count = 2;
+            if (tagged)
+            {
+                iov[1].Base = data;
+                iov[1].Length = 2 * MacAddress.Length;
+                iov[2].Base = data + EthernetFrame.HeaderLength + EthernetFrame.VlanTagLength - 2;
+                iov[2].Length = (nuint)(frame.Length - (EthernetFrame.HeaderLength + EthernetFrame.VlanTagLength - 2));
+                count = 3;
+            }
+            else
+            {
+                iov[1].Base = data;
+                iov[1].Length = (nuint)frame.Length;
+            }
+
+            var message = default(PacketInterop.MsgHdr);
+            message.Name = address;
+            message.NameLength = socketAddress.Length;
+            message.Iov = iov;
+            message.IovLength = (nuint)count;
+            var expected = OverlayHeader.Length + frame.Length - (tagged ? EthernetFrame.VlanTagLength : 0);
+            return LibC.sendmsg(_fd, (msghdr*)&message, MSG_DONTWAIT) == expected;
+        }
+    }
+
+    /// <summary>The remotes, immutable: their addresses and sockaddrs; the first <see cref="Flooded"/> are configured and get the floods.</summary>
+    private sealed class RemoteList(IPAddress[] addresses, byte[][] socketAddresses, int flooded)
+    {
+        public IPAddress[] Addresses { get; } = addresses;
+
+        public byte[][] SocketAddresses { get; } = socketAddresses;
+
+        public int Flooded { get; } = flooded;
+
+        public int Count => SocketAddresses.Length;
+
+        public RemoteList With(IPAddress address, byte[] socketAddress) => new([.. Addresses, address], [.. SocketAddresses, socketAddress], Flooded);
+    }
+}
