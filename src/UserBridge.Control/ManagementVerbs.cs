@@ -16,7 +16,7 @@ public static partial class ManagementVerbs
 {
     public static IReadOnlyDictionary<string, ManagementVerb> All { get; } = new Dictionary<string, ManagementVerb>(StringComparer.Ordinal)
     {
-        ["fdb show"] = new("fdb show", "list the MAC table: mac, vlan, port, age, static (args: port, vlan)", FdbShow),
+        ["fdb show"] = new("fdb show", "list the MAC table: mac, vlan, port, age, static, and the remote VTEP of an overlay port's stations (args: port, vlan)", FdbShow),
         ["fdb add"] = new("fdb add", "add or replace a static entry (args: mac, port, vlan: default the port's access VLAN, or 0 on a switch without VLANs)", FdbAdd),
         ["fdb del"] = new("fdb del", "remove an entry, static or learned (args: mac, vlan)", FdbDel),
         ["fdb flush"] = new("fdb flush", "remove learned entries: all, or those on a port and/or in a VLAN; static ones stay (args: port, vlan)", FdbFlush),
@@ -64,14 +64,20 @@ public static partial class ManagementVerbs
                 continue;
             }
 
-            rows.Add(new JsonObject
+            var row = new JsonObject
             {
                 ["mac"] = entry.Mac.ToString(),
                 ["vlan"] = entry.Vlan,
                 ["port"] = portName,
                 ["age_s"] = Math.Round(entry.Age.TotalSeconds, 1),
                 ["static"] = entry.IsStatic,
-            });
+            };
+            if (ports[entry.Port]!.Port is ITunnelPort tunnel && tunnel.RemoteOf(entry.Mac, entry.Vlan) is { } remote)
+            {
+                row["remote"] = remote;
+            }
+
+            rows.Add(row);
         }
 
         return rows;

@@ -16,18 +16,21 @@ public static class TextTables
     public static string Fdb(JsonArray rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        var table = new List<string[]> { FdbHeader };
+        // The REMOTE column only when an overlay port's stations are listed.
+        var remotes = rows.Any(row => row?["remote"] is not null);
+        var table = new List<string[]> { remotes ? [.. FdbHeader, "REMOTE"] : FdbHeader };
         foreach (var row in rows)
         {
             var isStatic = (bool?)row?["static"] == true;
-            table.Add(
+            string[] cells =
             [
                 (string?)row?["mac"] ?? "?",
                 ((int?)row?["vlan"] ?? 0).ToString(CultureInfo.InvariantCulture),
                 (string?)row?["port"] ?? "?",
                 isStatic ? "-" : ((double?)row?["age_s"] ?? 0).ToString("0.0", CultureInfo.InvariantCulture) + "s",
                 isStatic ? "static" : "learned",
-            ]);
+            ];
+            table.Add(remotes ? [.. cells, (string?)row?["remote"] ?? "-"] : cells);
         }
 
         return Render(table);

@@ -32,7 +32,7 @@ namespace UserBridge.Linux;
 /// belongs to no VNI of the port is dropped and counted; so is a frame too large for the underlay.
 /// </para>
 /// </remarks>
-public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingPort
+public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingPort, ITunnelPort
 {
     private const int Ipv4AddressSize = 16;
     private const int Ipv6AddressSize = 28;
@@ -133,6 +133,13 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
     }
 
     public void Attach(PortCounters counters) => _counters = counters;
+
+    public string? RemoteOf(MacAddress mac, int vlan)
+    {
+        var remotes = Volatile.Read(ref _remotes);
+        var index = _remoteTable.Lookup(MacTable.Key(mac, _vniOfVlan is null ? 0 : vlan), _remoteTable.NowMs);
+        return (uint)index < (uint)remotes.Count ? remotes.Addresses[index].ToString() : null;
+    }
 
     public int Receive(PacketBuffer[] batch) => BatchReceiver.Receive(this, batch, _waiter, _fd);
 

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 
 namespace UserBridge.Integration.Tests;
@@ -40,6 +42,67 @@ public sealed class OverlayKernelTests : IDisposable
         Privileged.Require(["ping", "ip", "ethtool"]);
         Underlay();
         KernelVtep();
+        StartSwitch();
+
+        Assert.Equal(0, _lab.Network.PingAddress(1, TestNetwork.Address(FarHost), count: 3, replyWaitSeconds: 2).ExitCode);
+        Assert.Equal(0, Shell.Run("ip", "netns", "exec", _lab.Network.Namespace(FarHost), "ping", "-c", "2", "-W", "2", "-q", TestNetwork.Address(1)).ExitCode);
+
+        var (sent, received) = NamespaceSockets.Transfer(_lab.Network, 1, FarHost, 5201, 10 * 1024 * 1024);
+        Assert.Equal(sent, received);
+        var (back, arrived) = NamespaceSockets.Transfer(_lab.Network, FarHost, 1, 5202, 10 * 1024 * 1024);
+        Assert.Equal(back, arrived);
+
+        var farMac = MacOf(_lab.Network.Namespace(FarHost), $"{Prefix}-f9");
+        var fdb = Cli.Json("fdb", "show", "--control", _lab.Control, "-j").EnumerateArray().ToList();
+        Assert.Contains(fdb, row => row.GetProperty("mac").GetString() == farMac && row.GetProperty("port").GetString() == "vx" && row.TryGetProperty("remote", out var remote) && remote.GetString() == KernelUnderlay);
+        Assert.Contains(KernelUnderlay, Cli.Run("fdb", "show", "--control", _lab.Control), StringComparison.Ordinal);
+        Assert.Equal(0, Drops("overlay_malformed"));
+        Assert.Equal(0, Drops("unknown_vni"));
+    }
+
+    [Fact]
+    public void MalformedPacketsAtTheOverlayPortAreDroppedAndCountedAndForwardingGoesOn()
+    {
+        Privileged.Require(["ping", "ip", "ethtool"]);
+        Underlay();
+        KernelVtep();
+        StartSwitch();
+        Assert.Equal(0, _lab.Network.PingAddress(1, TestNetwork.Address(FarHost), count: 2, replyWaitSeconds: 2).ExitCode);
+
+        var frame = new byte[60];
+        frame.AsSpan(0, 6).Fill(0xFF);
+        frame[6] = 0x02;
+        byte[][] malformed =
+        [
+            [],
+            [0x08, 0, 0, 0],
+            [0x08, 0, 0, 0, 0, 0, 0x2A, 0, 1, 2, 3],
+            [0x00, 0, 0, 0, 0, 0, 0x2A, 0, .. frame],
+            [0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, .. frame],
+        ];
+        byte[] unknownVni = [0x08, 0, 0, 0, 0, 0, 0x2B, 0, .. frame];
+        using (var socket = NamespaceSockets.Run(KernelSide, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp), "cannot open a UDP socket"))
+        {
+            var target = new IPEndPoint(IPAddress.Parse(SwitchUnderlay), 4789);
+            foreach (var packet in malformed)
+            {
+                socket.SendTo(packet, target);
+            }
+
+            socket.SendTo(unknownVni, target);
+        }
+
+        Waiting.Until(() => Drops("overlay_malformed") == malformed.Length && Drops("unknown_vni") == 1, "the malformed packets to be counted", TimeSpan.FromSeconds(10));
+        Assert.Equal(0, _lab.Network.PingAddress(1, TestNetwork.Address(FarHost), count: 2, replyWaitSeconds: 2).ExitCode);
+        Assert.Equal("up", Cli.Json("port", "show", "--port", "vx", "--control", _lab.Control, "-j")[0].GetProperty("state").GetString());
+    }
+
+    private long Drops(string reason) =>
+        Cli.Json("port", "show", "--port", "vx", "--control", _lab.Control, "-j")[0].GetProperty("drops").GetProperty(reason).GetInt64();
+
+    /// <summary>The switch with host 1 behind a TAP port (MTU 1450) and the VXLAN port to the kernel VTEP.</summary>
+    private void StartSwitch()
+    {
         _lab.Start("--config", _lab.WriteConfig(_lab.TapPort(1) + $"""
             [[port]]
             name = "vx"
@@ -52,21 +115,6 @@ public sealed class OverlayKernelTests : IDisposable
             """));
         _lab.Network.AddHost(1);
         Shell.Check("ip", "-n", _lab.Network.Namespace(1), "link", "set", "dev", _lab.Network.Tap(1), "mtu", OverlayMtu);
-
-        Assert.Equal(0, _lab.Network.PingAddress(1, TestNetwork.Address(FarHost), count: 3, replyWaitSeconds: 2).ExitCode);
-        Assert.Equal(0, Shell.Run("ip", "netns", "exec", _lab.Network.Namespace(FarHost), "ping", "-c", "2", "-W", "2", "-q", TestNetwork.Address(1)).ExitCode);
-
-        var (sent, received) = NamespaceSockets.Transfer(_lab.Network, 1, FarHost, 5201, 10 * 1024 * 1024);
-        Assert.Equal(sent, received);
-        var (back, arrived) = NamespaceSockets.Transfer(_lab.Network, FarHost, 1, 5202, 10 * 1024 * 1024);
-        Assert.Equal(back, arrived);
-
-        var farMac = MacOf(_lab.Network.Namespace(FarHost), $"{Prefix}-f9");
-        var fdb = Cli.Json("fdb", "show", "--control", _lab.Control, "-j").EnumerateArray().ToList();
-        Assert.Contains(fdb, row => row.GetProperty("mac").GetString() == farMac && row.GetProperty("port").GetString() == "vx");
-        var drops = Cli.Json("port", "show", "--port", "vx", "--control", _lab.Control, "-j")[0].GetProperty("drops");
-        Assert.Equal(0, drops.GetProperty("overlay_malformed").GetInt64());
-        Assert.Equal(0, drops.GetProperty("unknown_vni").GetInt64());
     }
 
     /// <summary>Two namespaces, the switch's and the kernel VTEP's, joined by a veth: 198.19.0.1 and .2.</summary>

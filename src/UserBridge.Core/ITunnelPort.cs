@@ -1,0 +1,11 @@
+namespace UserBridge.Core;
+
+/// <summary>
+/// A port that reaches stations through several remote endpoints (an overlay port's VTEPs): it can say which one a
+/// station the switch learned on it is behind, for <c>fdb show</c>.
+/// </summary>
+public interface ITunnelPort : IPort
+{
+    /// <summary>The remote that <paramref name="mac"/> in the switch's VLAN <paramref name="vlan"/> was last seen behind; null if unknown.</summary>
+    string? RemoteOf(MacAddress mac, int vlan);
+}
