@@ -84,7 +84,7 @@ public static class PortRules
         var (interfaceName, path) = overlayProtocol is null ? Endpoint(type, values, line, where, errors) : (null, null);
         var endpoint = type is TypeTap or TypePacket ? interfaceName : path;
 
-        var name = Optional(values, "name", where, errors) ?? (overlay is null ? DefaultName(type, endpoint) : $"{type}{overlay.Vni}");
+        var name = Optional(values, "name", where, errors) ?? (overlayProtocol is null ? DefaultName(type, endpoint) : $"{type}{overlay?.Vni}");
         if (name is null || !ConfigValues.IsValidName(name))
         {
             errors.Add($"{where(values.TryGetValue("name", out var n) ? n.Line : line)}: port name \"{name}\" is not valid; use {ConfigValues.NameHelp}");

@@ -153,7 +153,7 @@ public sealed class ConfigLoaderTests
     [InlineData("name = \"has space\"", "switch.toml:1: name = \"has space\" is not valid; use 1 to 32 letters")]
     [InlineData("[bridge]\nname = \"x\"", "switch.toml:1: unknown table [bridge]; allowed: [[port]]")]
     [InlineData("\n\n[[port]]\ninterface = \"a\"\nspeed = 10", "switch.toml:5: unknown key 'speed' in [[port]] of type \"tap\"; allowed: name, type, interface")]
-    [InlineData("[[port]]\ninterface = \"a\"\ntype = \"vxlan\"", "switch.toml:3: port type \"vxlan\" is not known; allowed: \"tap\", \"packet\", \"qemu-stream\", \"qemu-dgram\"")]
+    [InlineData("[[port]]\ninterface = \"a\"\ntype = \"gre\"", "switch.toml:3: port type \"gre\" is not known; allowed: \"tap\", \"packet\", \"qemu-stream\", \"qemu-dgram\", \"vxlan\", \"geneve\"")]
     [InlineData("[[port]]\ninterface = \"much-too-long-name\"", "switch.toml:2: interface \"much-too-long-name\" is not valid")]
     [InlineData("[[port]]\nname = \"p1\"", "switch.toml:1: [[port]] has no interface; add interface = \"IFNAME\"")]
     [InlineData("name = \"x\"\nname = ", "switch.toml:2:")]
