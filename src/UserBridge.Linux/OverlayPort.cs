@@ -39,6 +39,12 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
     private const int MSG_DONTWAIT = 0x40;
     private const int RemoteTableSize = 16384;
     private const int VidMask = 0x0FFF;
+    private const int IPPROTO_IP = 0;
+    private const int IP_TOS = 1;
+    private const int IP_TTL = 2;
+    private const int IPPROTO_IPV6 = 41;
+    private const int IPV6_UNICAST_HOPS = 16;
+    private const int IPV6_TCLASS = 67;
 
     private readonly int _fd;
     private readonly FdWaiter _waiter;
@@ -253,13 +259,6 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
         TunInterop.CloseQuietly(_fd);
         _waiter.Dispose();
     }
-
-    private const int IPPROTO_IP = 0;
-    private const int IP_TOS = 1;
-    private const int IP_TTL = 2;
-    private const int IPPROTO_IPV6 = 41;
-    private const int IPV6_UNICAST_HOPS = 16;
-    private const int IPV6_TCLASS = 67;
 
     private static void SetOption(int fd, int level, int option, int value, string key, string name)
     {
