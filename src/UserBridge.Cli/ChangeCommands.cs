@@ -13,13 +13,15 @@ internal static class ChangeCommands
         var mac = new Argument<string>("MAC") { Description = "the station's MAC address, aa:bb:cc:dd:ee:ff" };
         var port = new Option<string>("--port") { Description = "the port the station is behind", Required = true };
         var vlan = new Option<int?>("--vlan") { Description = "the entry's VLAN (default: the port's access VLAN, or none on a switch without VLANs)" };
-        var add = new Command("add", "add a static entry: frames to MAC go to that port only, and learning never moves it") { mac, port, vlan };
+        var remote = new Option<string?>("--remote") { Description = "on a vxlan or geneve port: the VTEP (underlay address) the station is behind" };
+        var add = new Command("add", "add a static entry: frames to MAC go to that port only, and learning never moves it") { mac, port, vlan, remote };
         common.AddTo(add);
         add.SetAction(result =>
         {
             var args = new JsonObject { ["mac"] = result.GetValue(mac), ["port"] = result.GetValue(port) };
             Put(args, "vlan", result.GetValue(vlan));
-            return ShowCommands.Call(result, common, "fdb add", args, reply => $"{(string?)reply["mac"]} vlan {(int?)reply["vlan"]} on port {(string?)reply["port"]}: static entry added\n");
+            Put(args, "remote", result.GetValue(remote));
+            return ShowCommands.Call(result, common, "fdb add", args, reply => $"{(string?)reply["mac"]} vlan {(int?)reply["vlan"]} on port {(string?)reply["port"]}{((string?)reply["remote"] is { } behind ? $" behind {behind}" : string.Empty)}: static entry added\n");
         });
         return add;
     }

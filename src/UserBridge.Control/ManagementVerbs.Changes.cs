@@ -24,18 +24,40 @@ public static partial class ManagementVerbs
                 : $"VLAN {vlan} is not valid; use 0 (the switch has no VLAN settings) or 1 to {PortVlan.MaxVid}");
         }
 
+        var remote = (string?)args["remote"];
+        if (remote is not null)
+        {
+            var tunnel = slot.Port as ITunnelPort ?? throw new ManagementException($"port {portName} is a {slot.Port.Type} port; --remote applies to vxlan and geneve ports");
+            if (tunnel.AddStaticRemote(mac, vlan, remote) is { } error)
+            {
+                throw new ManagementException(error);
+            }
+        }
+
         if (!manager.Bridge.MacTable.AddStatic(mac, vlan, slot.Index))
         {
             throw new ManagementException($"the MAC table has no room for {mac} in VLAN {vlan}: its bucket holds only static entries");
         }
 
-        return new JsonObject { ["mac"] = mac.ToString(), ["vlan"] = vlan, ["port"] = portName, ["static"] = true };
+        var reply = new JsonObject { ["mac"] = mac.ToString(), ["vlan"] = vlan, ["port"] = portName, ["static"] = true };
+        if (remote is not null)
+        {
+            reply["remote"] = remote;
+        }
+
+        return reply;
     }
 
     private static JsonObject FdbDel(PortManager manager, JsonObject args)
     {
         var mac = Mac(args, "fdb del");
         var vlan = (int?)args["vlan"] ?? 0;
+        var snapshot = manager.Bridge.Snapshot;
+        if (manager.Bridge.MacTable.Lookup(mac, vlan) is var port && (uint)port < (uint)snapshot.Ports.Length && snapshot.Ports[port]?.Port is ITunnelPort tunnel)
+        {
+            tunnel.RemoveRemote(mac, vlan);
+        }
+
         return manager.Bridge.MacTable.Remove(mac, vlan)
             ? new JsonObject { ["removed"] = mac.ToString(), ["vlan"] = vlan }
             : throw new ManagementException($"{mac} is not in the MAC table in VLAN {vlan}{(args["vlan"] is null ? " (give --vlan for another VLAN)" : string.Empty)}");

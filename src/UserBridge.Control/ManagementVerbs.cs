@@ -17,7 +17,7 @@ public static partial class ManagementVerbs
     public static IReadOnlyDictionary<string, ManagementVerb> All { get; } = new Dictionary<string, ManagementVerb>(StringComparer.Ordinal)
     {
         ["fdb show"] = new("fdb show", "list the MAC table: mac, vlan, port, age, static, and the remote VTEP of an overlay port's stations (args: port, vlan)", FdbShow),
-        ["fdb add"] = new("fdb add", "add or replace a static entry (args: mac, port, vlan: default the port's access VLAN, or 0 on a switch without VLANs)", FdbAdd),
+        ["fdb add"] = new("fdb add", "add or replace a static entry (args: mac, port, vlan: default the port's access VLAN, or 0 on a switch without VLANs; remote: the VTEP behind a vxlan or geneve port)", FdbAdd),
         ["fdb del"] = new("fdb del", "remove an entry, static or learned (args: mac, vlan)", FdbDel),
         ["fdb flush"] = new("fdb flush", "remove learned entries: all, or those on a port and/or in a VLAN; static ones stay (args: port, vlan)", FdbFlush),
         ["port show"] = new("port show", "list ports with state and counters (args: port)", PortShow),

@@ -8,4 +8,13 @@ public interface ITunnelPort : IPort
 {
     /// <summary>The remote that <paramref name="mac"/> in the switch's VLAN <paramref name="vlan"/> was last seen behind; null if unknown.</summary>
     string? RemoteOf(MacAddress mac, int vlan);
+
+    /// <summary>
+    /// Pins <paramref name="mac"/> in the switch's VLAN <paramref name="vlan"/> behind <paramref name="remote"/> (a static
+    /// entry: learning never moves it, aging never removes it); null on success, else why not, for the operator.
+    /// </summary>
+    string? AddStaticRemote(MacAddress mac, int vlan, string remote);
+
+    /// <summary>Forgets what the port knows of <paramref name="mac"/> in <paramref name="vlan"/>, static or learned.</summary>
+    void RemoveRemote(MacAddress mac, int vlan);
 }

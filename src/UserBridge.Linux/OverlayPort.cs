@@ -56,6 +56,8 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
 
     // The receive thread's source address: the one buffer recvfrom writes into.
     private readonly byte[] _source = GC.AllocateArray<byte>(Ipv6AddressSize, pinned: true);
+    // Taken to add a remote (the receiving thread, for a new VTEP; the control plane, for a static entry): never per frame.
+    private readonly Lock _remoteWriter = new();
     private RemoteList _remotes;
     private PortCounters? _counters;
     private int _disposed;
@@ -143,9 +145,25 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
     public string? RemoteOf(MacAddress mac, int vlan)
     {
         var remotes = Volatile.Read(ref _remotes);
-        var index = _remoteTable.Lookup(MacTable.Key(mac, _vniOfVlan is null ? 0 : vlan), _remoteTable.NowMs);
+        var index = _remoteTable.Lookup(MacTable.Key(mac, TableVlan(vlan)), _remoteTable.NowMs);
         return (uint)index < (uint)remotes.Count ? remotes.Addresses[index].ToString() : null;
     }
+
+    public string? AddStaticRemote(MacAddress mac, int vlan, string remote)
+    {
+        if (!IPAddress.TryParse(remote, out var address) || address.AddressFamily != (_settings.Ipv6 ? System.Net.Sockets.AddressFamily.InterNetworkV6 : System.Net.Sockets.AddressFamily.InterNetwork))
+        {
+            return $"remote \"{remote}\" is not an {(_settings.Ipv6 ? "IPv6" : "IPv4")} address, as port {Name}'s underlay is";
+        }
+
+        var socketAddress = SocketAddress(address, _settings.Port);
+        var index = RemoteIndex(AddressBytes(socketAddress));
+        return index < 0 ? $"port {Name} has {MacTable.MaxPorts} remotes, the most it can hold"
+            : _remoteTable.AddStatic(mac, TableVlan(vlan), index) ? null
+            : $"port {Name}'s remote table has no room for {mac}: its bucket holds only static entries";
+    }
+
+    public void RemoveRemote(MacAddress mac, int vlan) => _remoteTable.Remove(mac, TableVlan(vlan));
 
     public int Receive(PacketBuffer[] batch) => BatchReceiver.Receive(this, batch, _waiter, _fd);
 
@@ -290,6 +308,9 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
         _vlanOfVni is null ? (vni == _settings.Vni ? 0 : -1)
         : _vlanOfVni.TryGetValue(vni, out var vlan) ? vlan : -1;
 
+    /// <summary>The VLAN of the port's own table for the switch's <paramref name="vlan"/>: the mapped VLAN, or 0 with one VNI.</summary>
+    private int TableVlan(int vlan) => _vniOfVlan is null ? 0 : vlan;
+
     /// <summary>Remembers that <paramref name="source"/> (in <paramref name="vlan"/>) is behind the remote the packet came from.</summary>
     private void Learn(MacAddress source, int vlan, int addressLength)
     {
@@ -298,18 +319,40 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
             return;
         }
 
-        var remote = RemoteIndex(_source.AsSpan(0, addressLength));
+        var remote = RemoteIndex(AddressBytes(_source.AsSpan(0, addressLength)));
         if (remote >= 0)
         {
             _remoteTable.Learn(MacTable.Key(source, vlan), remote, _remoteTable.NowMs);
         }
     }
 
-    /// <summary>The index of the remote with the packet's source address (its port aside), added when new; -1 when the list is full.</summary>
-    private int RemoteIndex(ReadOnlySpan<byte> sourceAddress)
+    /// <summary>The index of the remote with address <paramref name="ip"/>, added when new; -1 when the list is full.</summary>
+    private int RemoteIndex(ReadOnlySpan<byte> ip)
     {
-        var remotes = Volatile.Read(ref _remotes);
-        var ip = AddressBytes(sourceAddress);
+        var found = Find(Volatile.Read(ref _remotes), ip);
+        if (found >= 0 || ip.IsEmpty)
+        {
+            return ip.IsEmpty ? -1 : found;
+        }
+
+        lock (_remoteWriter)
+        {
+            var remotes = _remotes;
+            found = Find(remotes, ip);
+            if (found >= 0 || remotes.Count >= MacTable.MaxPorts)
+            {
+                return found;
+            }
+
+            var address = new IPAddress(ip);
+            // Release: the new list is complete before a sender can read it.
+            Volatile.Write(ref _remotes, remotes.With(address, SocketAddress(address, _settings.Port)));
+            return remotes.Count;
+        }
+    }
+
+    private static int Find(RemoteList remotes, ReadOnlySpan<byte> ip)
+    {
         for (var i = 0; i < remotes.Count; i++)
         {
             if (AddressBytes(remotes.SocketAddresses[i]).SequenceEqual(ip))
@@ -318,15 +361,7 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
             }
         }
 
-        if (remotes.Count >= MacTable.MaxPorts || ip.IsEmpty)
-        {
-            return -1;
-        }
-
-        var address = new IPAddress(ip);
-        // Release: the new list is complete before a sender can read it. Only this (receiving) thread writes the list.
-        Volatile.Write(ref _remotes, remotes.With(address, SocketAddress(address, _settings.Port)));
-        return remotes.Count;
+        return -1;
     }
 
     private static ReadOnlySpan<byte> AddressBytes(ReadOnlySpan<byte> socketAddress) =>

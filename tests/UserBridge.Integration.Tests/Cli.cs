@@ -13,6 +13,15 @@ internal static class Cli
         return process.Output;
     }
 
+    /// <summary>Runs a command that must fail; returns what it said on stderr.</summary>
+    public static string Fail(params string[] arguments)
+    {
+        using var process = SwitchProcess.Launch(arguments);
+        var exitCode = process.WaitForExit(TimeSpan.FromSeconds(20));
+        Assert.True(exitCode != 0, $"userbridge {string.Join(' ', arguments)} succeeded: {process.Output}");
+        return process.Errors;
+    }
+
     public static JsonElement Json(params string[] arguments)
     {
         using var document = JsonDocument.Parse(Run(arguments));

@@ -1,3 +1,5 @@
+using UserBridge.Core;
+
 namespace UserBridge.Integration.Tests;
 
 /// <summary>
@@ -47,24 +49,7 @@ public sealed class OverlayMeshTests : IDisposable
     [Fact]
     public void ABroadcastReachesEveryHostOfAThreeVtepMeshExactlyOnce()
     {
-        Privileged.Require(["tcpdump"]);
-        var underlay = Underlay();
-        var kernelHost = _a.Network.Namespace(9);
-        var kernelInterface = $"{_a.Network.Prefix}-f9";
-        underlay.AddVtep(1);
-        underlay.AddVtep(2);
-        underlay.KernelVtep(3, 42, [1, 2], kernelHost, kernelInterface, $"{TestNetwork.Address(9)}/24");
-        _a.Start("--config", _a.WriteConfig(_a.TapPort(1) + underlay.VxlanPort(1, [2, 3], "vni = 42")));
-        _b.Start("--config", _b.WriteConfig(_b.TapPort(3) + underlay.VxlanPort(2, [1, 3], "vni = 42")));
-        _a.Network.AddHost(1);
-        _b.Network.AddHost(3);
-        var hosts = new (string Ns, string Interface, string Address)[]
-        {
-            (_a.Network.Namespace(1), _a.Network.Tap(1), TestNetwork.Address(1)),
-            (_b.Network.Namespace(3), _b.Network.Tap(3), TestNetwork.Address(3)),
-            (kernelHost, kernelInterface, TestNetwork.Address(9)),
-        };
-
+        var hosts = Mesh();
         var files = hosts.Select((_, i) => Path.Combine(_a.Directory, $"arp{i}.pcap")).ToArray();
         var captures = hosts.Select((host, i) => Tcpdump.Start(host.Ns, host.Interface, files[i], "arp")).ToList();
         try
@@ -90,6 +75,72 @@ public sealed class OverlayMeshTests : IDisposable
             Assert.True(sent >= 1, $"{sender.Address} sent no ARP request");
             Assert.All(requests, count => Assert.Equal(sent, count));
         }
+    }
+
+    [Fact]
+    public void AStaticRemoteSendsAStationsFramesToItsOneVtepInsteadOfEveryOne()
+    {
+        var hosts = Mesh();
+        var pinned = MacAddress.Parse("02:00:00:00:00:77");
+        var reply = Cli.Json("fdb", "add", pinned.ToString(), "--port", "vx", "--remote", OverlayUnderlay.Address(3), "--control", _a.Control, "-j");
+        Assert.Equal(OverlayUnderlay.Address(3), reply.GetProperty("remote").GetString());
+        var row = Cli.Json("fdb", "show", "--control", _a.Control, "--port", "vx", "-j").EnumerateArray().Single(entry => entry.GetProperty("mac").GetString() == pinned.ToString());
+        Assert.True(row.GetProperty("static").GetBoolean());
+        Assert.Equal(OverlayUnderlay.Address(3), row.GetProperty("remote").GetString());
+        Assert.Contains("--remote applies to vxlan and geneve ports", Cli.Fail("fdb", "add", pinned.ToString(), "--port", "p1", "--remote", "198.19.0.3", "--control", _a.Control), StringComparison.Ordinal);
+        Assert.Contains("is not an IPv4 address", Cli.Fail("fdb", "add", pinned.ToString(), "--port", "vx", "--remote", "2001:2::3", "--control", _a.Control), StringComparison.Ordinal);
+
+        // A frame to the pinned station reaches the kernel VTEP's host only; without the pin it would go to both VTEPs.
+        var files = new[] { Path.Combine(_a.Directory, "b.pcap"), Path.Combine(_a.Directory, "k.pcap") };
+        var captures = new[] { Tcpdump.Start(hosts[1].Ns, hosts[1].Interface, files[0], $"ether dst {pinned}"), Tcpdump.Start(hosts[2].Ns, hosts[2].Interface, files[1], $"ether dst {pinned}") };
+        try
+        {
+            using var sender = NamespaceSockets.OpenPacket(hosts[0].Ns, hosts[0].Interface);
+            var frame = new byte[60];
+            pinned.Write(frame);
+            MacAddress.Parse(_a.Network.MacOf(1)).Write(frame.AsSpan(6));
+            frame[12] = 0x88;
+            frame[13] = 0xB5;
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.True(sender.Send(frame));
+            }
+
+            Thread.Sleep(500);
+        }
+        finally
+        {
+            Array.ForEach(captures, capture => capture.Dispose());
+        }
+
+        // tcpdump follows each frame of an unknown EtherType with its hex dump: count the frames' own lines.
+        Assert.Empty(Tcpdump.Read(files[0]));
+        Assert.Equal(3, Tcpdump.Read(files[1]).Count(line => !char.IsWhiteSpace(line[0])));
+
+        Cli.Run("fdb", "del", pinned.ToString(), "--control", _a.Control);
+        Assert.DoesNotContain(Cli.Json("fdb", "show", "--control", _a.Control, "-j").EnumerateArray(), entry => entry.GetProperty("mac").GetString() == pinned.ToString());
+    }
+
+    /// <summary>Two UserBridges (hosts 1 and 3, VTEPs 1 and 2) and a kernel VTEP (host 9, VTEP 3) in a full mesh of VNI 42.</summary>
+    private (string Ns, string Interface, string Address)[] Mesh()
+    {
+        Privileged.Require(["tcpdump"]);
+        var underlay = Underlay();
+        var kernelHost = _a.Network.Namespace(9);
+        var kernelInterface = $"{_a.Network.Prefix}-f9";
+        underlay.AddVtep(1);
+        underlay.AddVtep(2);
+        underlay.KernelVtep(3, 42, [1, 2], kernelHost, kernelInterface, $"{TestNetwork.Address(9)}/24");
+        _a.Start("--config", _a.WriteConfig(_a.TapPort(1) + underlay.VxlanPort(1, [2, 3], "vni = 42")));
+        _b.Start("--config", _b.WriteConfig(_b.TapPort(3) + underlay.VxlanPort(2, [1, 3], "vni = 42")));
+        _a.Network.AddHost(1);
+        _b.Network.AddHost(3);
+        return
+        [
+            (_a.Network.Namespace(1), _a.Network.Tap(1), TestNetwork.Address(1)),
+            (_b.Network.Namespace(3), _b.Network.Tap(3), TestNetwork.Address(3)),
+            (kernelHost, kernelInterface, TestNetwork.Address(9)),
+        ];
     }
 
     private OverlayUnderlay Underlay()
