@@ -51,6 +51,31 @@ public sealed class OverlayKernelTests : IDisposable
     }
 
     [Fact]
+    public void OverAnIpv6UnderlayTheSameHostsPingAndMoveTenMebibytes()
+    {
+        Start(ipv6: true);
+
+        Assert.Equal(0, _lab.Network.PingAddress(1, TestNetwork.Address(FarHost), count: 3, replyWaitSeconds: 2).ExitCode);
+        var (sent, received) = NamespaceSockets.Transfer(_lab.Network, 1, FarHost, 5201, 10 * 1024 * 1024);
+        Assert.Equal(sent, received);
+        var fdb = Cli.Json("fdb", "show", "--control", _lab.Control, "--port", "vx", "-j").EnumerateArray().ToList();
+        Assert.Contains(fdb, row => row.TryGetProperty("remote", out var remote) && remote.GetString() == OverlayUnderlay.Address(KernelVtep, ipv6: true));
+        Assert.Equal(0, Drops("overlay_too_big"));
+    }
+
+    [Fact]
+    public void AFrameTooBigForTheUnderlayIsDroppedAndCountedNotFragmented()
+    {
+        Start();
+        Shell.Check("ip", "-n", _lab.Network.Namespace(1), "link", "set", "dev", _lab.Network.Tap(1), "mtu", "1500");
+
+        // 1472 bytes of ICMP payload: a 1514-byte frame, 50 more than a 1500-byte underlay carries once encapsulated.
+        Assert.NotEqual(0, Shell.Run("ip", "netns", "exec", _lab.Network.Namespace(1), "ping", "-c", "2", "-i", "0.2", "-W", "1", "-s", "1472", "-M", "do", "-q", TestNetwork.Address(FarHost)).ExitCode);
+        Assert.Equal(2, Drops("overlay_too_big"));
+        Assert.Equal(0, Shell.Run("ip", "netns", "exec", _lab.Network.Namespace(1), "ping", "-c", "2", "-i", "0.2", "-W", "2", "-s", "1422", "-M", "do", "-q", TestNetwork.Address(FarHost)).ExitCode);
+    }
+
+    [Fact]
     public void MalformedPacketsAtTheOverlayPortAreDroppedAndCountedAndForwardingGoesOn()
     {
         Start();
@@ -87,15 +112,18 @@ public sealed class OverlayKernelTests : IDisposable
     private long Drops(string reason) =>
         Cli.Json("port", "show", "--port", "vx", "--control", _lab.Control, "-j")[0].GetProperty("drops").GetProperty(reason).GetInt64();
 
-    /// <summary>The kernel VTEP with host 9, and the switch with host 1 behind a TAP port (MTU 1450) and its VXLAN port.</summary>
-    private void Start()
+    /// <summary>
+    /// The kernel VTEP with host 9, and the switch with host 1 behind a TAP port and its VXLAN port, over an IPv4 or IPv6
+    /// underlay (the hosts' MTU 1450 or 1430).
+    /// </summary>
+    private void Start(bool ipv6 = false)
     {
         Privileged.Require(["ping", "ip", "ethtool", "bridge"]);
         _underlay = new OverlayUnderlay(_lab.Network.Prefix);
         _underlay.AddVtep(SwitchVtep);
-        _underlay.KernelVtep(KernelVtep, Vni, [SwitchVtep], _lab.Network.Namespace(FarHost), FarInterface, $"{TestNetwork.Address(FarHost)}/24");
-        _lab.Start("--config", _lab.WriteConfig(_lab.TapPort(1) + _underlay.VxlanPort(SwitchVtep, [KernelVtep], $"vni = {Vni}")));
+        _underlay.KernelVtep(KernelVtep, Vni, [SwitchVtep], _lab.Network.Namespace(FarHost), FarInterface, $"{TestNetwork.Address(FarHost)}/24", ipv6);
+        _lab.Start("--config", _lab.WriteConfig(_lab.TapPort(1) + _underlay.VxlanPort(SwitchVtep, [KernelVtep], $"vni = {Vni}", ipv6)));
         _lab.Network.AddHost(1);
-        Shell.Check("ip", "-n", _lab.Network.Namespace(1), "link", "set", "dev", _lab.Network.Tap(1), "mtu", OverlayUnderlay.HostMtu);
+        Shell.Check("ip", "-n", _lab.Network.Namespace(1), "link", "set", "dev", _lab.Network.Tap(1), "mtu", ipv6 ? OverlayUnderlay.HostMtuIpv6 : OverlayUnderlay.HostMtu);
     }
 }
