@@ -13,7 +13,7 @@ namespace UserBridge.Control;
 /// </summary>
 internal static class OverlayRules
 {
-    public static readonly string[] Keys = ["vni", "vni_map", "local", "remotes", "dstport", "ttl", "tos", "netns"];
+    public static readonly string[] Keys = ["vni", "vni_map", "local", "remotes", "group", "dstport", "ttl", "tos", "netns"];
 
     public static OverlaySettings? Build(OverlayProtocol protocol, Dictionary<string, PortSetting> values, int line, Func<int, string> where, List<string> errors)
     {
@@ -40,15 +40,21 @@ internal static class OverlayRules
 
         var local = values.TryGetValue("local", out var localSetting) ? Address(localSetting, where, errors) : null;
         var remotes = values.TryGetValue("remotes", out var remotesSetting) ? Remotes(remotesSetting, where, errors) : [];
-        if (remotes.Count == 0 && errors.Count == before)
+        var group = values.TryGetValue("group", out var groupSetting) ? Group(groupSetting, where, errors) : null;
+        if (remotes.Count == 0 && group is null && errors.Count == before)
         {
-            errors.Add($"{where(line)}: the port has no VTEP to send to; add remotes = [\"198.18.0.2\"] (the other hosts' underlay addresses)");
+            errors.Add($"{where(line)}: the port has no VTEP to send to; add remotes = [\"198.18.0.2\"] (the other hosts' underlay addresses) or group = \"239.1.1.1\" (a multicast underlay)");
         }
 
-        var family = (local ?? (remotes.Count > 0 ? remotes[0] : null))?.AddressFamily;
-        if (remotes.Any(remote => remote.AddressFamily != family))
+        if (group is not null && local is null)
         {
-            errors.Add($"{where(remotesSetting.Line)}: local and remotes mix IPv4 and IPv6; an overlay port's underlay is one or the other");
+            errors.Add($"{where(groupSetting.Line)}: group needs local = \"ADDRESS\": the underlay address whose interface joins the group");
+        }
+
+        var family = (local ?? group ?? (remotes.Count > 0 ? remotes[0] : null))?.AddressFamily;
+        if (remotes.Any(remote => remote.AddressFamily != family) || (group is not null && group.AddressFamily != family))
+        {
+            errors.Add($"{where((remotesSetting.Line > 0 ? remotesSetting : groupSetting).Line)}: local, remotes and group mix IPv4 and IPv6; an overlay port's underlay is one or the other");
         }
 
         var port = values.TryGetValue("dstport", out var portSetting) ? (ushort)Number(portSetting, 1, ushort.MaxValue, where, errors) : OverlayHeader.DefaultPort(protocol);
@@ -75,6 +81,7 @@ internal static class OverlayRules
             Namespace = ns,
             Local = local,
             Remotes = remotes,
+            Group = group,
             Port = port,
             Ttl = ttl,
             Tos = tos,
@@ -148,6 +155,18 @@ internal static class OverlayRules
         return remotes;
     }
 
+    private static IPAddress? Group(PortSetting setting, Func<int, string> where, List<string> errors)
+    {
+        var text = PortRules.String(setting, where, errors);
+        if (text is not null && IPAddress.TryParse(text, out var address) && IsMulticast(address))
+        {
+            return address;
+        }
+
+        errors.Add($"{where(setting.Line)}: group = \"{text}\" is not a multicast address; write e.g. group = \"239.1.1.1\" or \"ff05::4789\"");
+        return null;
+    }
+
     private static IPAddress? Address(PortSetting setting, Func<int, string> where, List<string> errors)
     {
         var text = PortRules.String(setting, where, errors);
@@ -161,8 +180,10 @@ internal static class OverlayRules
     }
 
     private static bool IsUnicast(IPAddress address) =>
-        !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) && !address.Equals(IPAddress.Broadcast) && !address.IsIPv6Multicast
-        && !(address.AddressFamily == AddressFamily.InterNetwork && address.GetAddressBytes()[0] is >= 224 and <= 239);
+        !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) && !address.Equals(IPAddress.Broadcast) && !IsMulticast(address);
+
+    private static bool IsMulticast(IPAddress address) =>
+        address.IsIPv6Multicast || (address.AddressFamily == AddressFamily.InterNetwork && address.GetAddressBytes()[0] is >= 224 and <= 239);
 
     private static long Number(PortSetting setting, long min, long max, Func<int, string> where, List<string> errors)
     {

@@ -34,17 +34,9 @@ namespace UserBridge.Linux;
 /// </remarks>
 public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingPort, ITunnelPort
 {
-    private const int Ipv4AddressSize = 16;
-    private const int Ipv6AddressSize = 28;
     private const int MSG_DONTWAIT = 0x40;
     private const int RemoteTableSize = 16384;
     private const int VidMask = 0x0FFF;
-    private const int IPPROTO_IP = 0;
-    private const int IP_TOS = 1;
-    private const int IP_TTL = 2;
-    private const int IPPROTO_IPV6 = 41;
-    private const int IPV6_UNICAST_HOPS = 16;
-    private const int IPV6_TCLASS = 67;
 
     private readonly int _fd;
     private readonly FdWaiter _waiter;
@@ -55,7 +47,7 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
     private readonly MacTable _remoteTable = new(RemoteTableSize);
 
     // The receive thread's source address: the one buffer recvfrom writes into.
-    private readonly byte[] _source = GC.AllocateArray<byte>(Ipv6AddressSize, pinned: true);
+    private readonly byte[] _source = GC.AllocateArray<byte>(OverlaySocket.Ipv6AddressSize, pinned: true);
     // Taken to add a remote (the receiving thread, for a new VTEP; the control plane, for a static entry): never per frame.
     private readonly Lock _remoteWriter = new();
     private RemoteList _remotes;
@@ -95,49 +87,9 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
     public static OverlayPort Open(string name, OverlaySettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var fd = settings.Namespace is { } ns ? NetworkNamespace.Run(ns, () => Socket(name, settings)) : Socket(name, settings);
-        return new OverlayPort(name, fd, settings, new RemoteList([.. settings.Remotes], [.. settings.Remotes.Select(remote => SocketAddress(remote, settings.Port))], settings.Remotes.Count));
-    }
-
-    /// <summary>The bound UDP socket, with its TTL and TOS.</summary>
-    private static int Socket(string name, OverlaySettings settings)
-    {
-        var ipv6 = settings.Ipv6;
-        var endpoint = $"{settings.Local?.ToString() ?? (ipv6 ? "::" : "0.0.0.0")} port {settings.Port}{(settings.Namespace is { } ns ? $" in namespace {ns}" : string.Empty)}";
-        var fd = LibC.socket(ipv6 ? LibC.AF_INET6 : LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC, 0);
-        if (fd < 0)
-        {
-            throw new InteropException($"socket(UDP) for overlay port {name}", LibC.errno);
-        }
-
-        try
-        {
-            var local = SocketAddress(settings.Local ?? (ipv6 ? IPAddress.IPv6Any : IPAddress.Any), settings.Port);
-            fixed (byte* address = local)
-            {
-                if (LibC.bind(fd, (sockaddr*)address, local.Length) < 0)
-                {
-                    throw new InteropException($"bind UDP {endpoint} (overlay port {name})", LibC.errno, "is the address on an interface of this namespace, and the port free?");
-                }
-            }
-
-            if (settings.Ttl is { } ttl)
-            {
-                SetOption(fd, ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, ipv6 ? IPV6_UNICAST_HOPS : IP_TTL, ttl, "ttl", name);
-            }
-
-            if (settings.Tos is { } tos)
-            {
-                SetOption(fd, ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, ipv6 ? IPV6_TCLASS : IP_TOS, tos, "tos", name);
-            }
-
-            return fd;
-        }
-        catch
-        {
-            TunInterop.CloseQuietly(fd);
-            throw;
-        }
+        var fd = settings.Namespace is { } ns ? NetworkNamespace.Run(ns, () => OverlaySocket.Open(name, settings)) : OverlaySocket.Open(name, settings);
+        IPAddress[] flooded = settings.Group is { } group ? [.. settings.Remotes, group] : [.. settings.Remotes];
+        return new OverlayPort(name, fd, settings, new RemoteList(flooded, [.. flooded.Select(remote => OverlaySocket.Address(remote, settings.Port))], flooded.Length));
     }
 
     public void Attach(PortCounters counters) => _counters = counters;
@@ -156,7 +108,7 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
             return $"remote \"{remote}\" is not an {(_settings.Ipv6 ? "IPv6" : "IPv4")} address, as port {Name}'s underlay is";
         }
 
-        var socketAddress = SocketAddress(address, _settings.Port);
+        var socketAddress = OverlaySocket.Address(address, _settings.Port);
         var index = RemoteIndex(AddressBytes(socketAddress));
         return index < 0 ? $"port {Name} has {MacTable.MaxPorts} remotes, the most it can hold"
             : _remoteTable.AddStatic(mac, TableVlan(vlan), index) ? null
@@ -172,7 +124,7 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
     int IFrameSource.ReadOne(PacketBuffer buffer)
     {
         long length;
-        var addressLength = Ipv6AddressSize;
+        var addressLength = OverlaySocket.Ipv6AddressSize;
         fixed (byte* p = buffer.Array)
         fixed (byte* source = _source)
         {
@@ -278,25 +230,6 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
         _waiter.Dispose();
     }
 
-    private static void SetOption(int fd, int level, int option, int value, string key, string name)
-    {
-        if (LibC.setsockopt(fd, level, option, &value, sizeof(int)) < 0)
-        {
-            throw new InteropException($"setsockopt {key} = {value} (overlay port {name})", LibC.errno);
-        }
-    }
-
-    /// <summary>A sockaddr_in or sockaddr_in6 for <paramref name="address"/> and <paramref name="port"/>.</summary>
-    private static byte[] SocketAddress(IPAddress address, ushort port)
-    {
-        var ipv6 = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
-        var bytes = new byte[ipv6 ? Ipv6AddressSize : Ipv4AddressSize];
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes, (ushort)(ipv6 ? LibC.AF_INET6 : LibC.AF_INET));
-        BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(2), port);
-        address.TryWriteBytes(bytes.AsSpan(ipv6 ? 8 : 4), out _);
-        return bytes;
-    }
-
     private int Dropped(DropReason reason)
     {
         _counters?.CountPortDrop(reason);
@@ -346,7 +279,7 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
 
             var address = new IPAddress(ip);
             // Release: the new list is complete before a sender can read it.
-            Volatile.Write(ref _remotes, remotes.With(address, SocketAddress(address, _settings.Port)));
+            Volatile.Write(ref _remotes, remotes.With(address, OverlaySocket.Address(address, _settings.Port)));
             return remotes.Count;
         }
     }
@@ -365,8 +298,8 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
     }
 
     private static ReadOnlySpan<byte> AddressBytes(ReadOnlySpan<byte> socketAddress) =>
-        socketAddress.Length >= Ipv6AddressSize ? socketAddress.Slice(8, 16)
-        : socketAddress.Length >= Ipv4AddressSize ? socketAddress.Slice(4, 4)
+        socketAddress.Length >= OverlaySocket.Ipv6AddressSize ? socketAddress.Slice(8, 16)
+        : socketAddress.Length >= OverlaySocket.Ipv4AddressSize ? socketAddress.Slice(4, 4)
         : [];
 
     private bool SendTo(byte[] socketAddress, byte* header, ReadOnlySpan<byte> frame, bool tagged)

@@ -27,6 +27,12 @@ public sealed record OverlaySettings(OverlayProtocol Protocol)
     /// <summary>The VTEPs that broadcast, multicast and unknown unicast are sent to (head-end replication).</summary>
     public IReadOnlyList<IPAddress> Remotes { get; init; } = [];
 
+    /// <summary>
+    /// A multicast group (IPv4 or IPv6) that floods go to besides the remotes, and that the port joins on the interface
+    /// of <see cref="Local"/>, as the kernel's <c>vxlan ... group G dev IF</c>; null: none.
+    /// </summary>
+    public IPAddress? Group { get; init; }
+
     /// <summary>The UDP port, on this side and at the remotes (4789 for VXLAN, 6081 for Geneve by default).</summary>
     public ushort Port { get; init; }
 
@@ -40,14 +46,14 @@ public sealed record OverlaySettings(OverlayProtocol Protocol)
     public int Mtu { get; init; } = DefaultMtu;
 
     /// <summary>True when the underlay is IPv6 (from the local address, else the first remote).</summary>
-    public bool Ipv6 => (Local ?? (Remotes.Count > 0 ? Remotes[0] : null))?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+    public bool Ipv6 => (Local ?? Group ?? (Remotes.Count > 0 ? Remotes[0] : null))?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
 
     /// <summary>The longest Ethernet frame (header included, untagged) that fits the underlay once encapsulated.</summary>
     public int MaxFrameLength => Mtu - OverlayHeader.Overhead(Ipv6) + Core.EthernetFrame.HeaderLength;
 
     /// <summary>Equal when every setting is (the map and the remotes by content), so that a reload leaves an unchanged port alone.</summary>
     public bool Equals(OverlaySettings? other) =>
-        other is not null && Protocol == other.Protocol && Vni == other.Vni && Namespace == other.Namespace && Equals(Local, other.Local) && Port == other.Port
+        other is not null && Protocol == other.Protocol && Vni == other.Vni && Namespace == other.Namespace && Equals(Local, other.Local) && Equals(Group, other.Group) && Port == other.Port
         && Ttl == other.Ttl && Tos == other.Tos && Mtu == other.Mtu && Remotes.SequenceEqual(other.Remotes)
         && (VniMap is null ? other.VniMap is null : other.VniMap is not null && VniMap.Count == other.VniMap.Count && VniMap.All(pair => other.VniMap.TryGetValue(pair.Key, out var vni) && vni == pair.Value));
 

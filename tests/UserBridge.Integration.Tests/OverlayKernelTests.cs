@@ -63,6 +63,20 @@ public sealed class OverlayKernelTests : IDisposable
         Assert.Equal(0, Drops("overlay_too_big"));
     }
 
+    [Theory]
+    [InlineData(false, "239.1.1.1")]
+    [InlineData(true, "ff05::4789")]
+    public void OverAMulticastUnderlayWithoutRemotesTheHostsPingAndMoveTenMebibytes(bool ipv6, string group)
+    {
+        Start(ipv6, group);
+
+        Assert.Equal(0, _lab.Network.PingAddress(1, TestNetwork.Address(FarHost), count: 3, replyWaitSeconds: 2).ExitCode);
+        var (sent, received) = NamespaceSockets.Transfer(_lab.Network, 1, FarHost, 5201, 10 * 1024 * 1024);
+        Assert.Equal(sent, received);
+        var fdb = Cli.Json("fdb", "show", "--control", _lab.Control, "--port", "vx", "-j").EnumerateArray().ToList();
+        Assert.Contains(fdb, row => row.TryGetProperty("remote", out var remote) && remote.GetString() == OverlayUnderlay.Address(KernelVtep, ipv6));
+    }
+
     [Fact]
     public void AFrameTooBigForTheUnderlayIsDroppedAndCountedNotFragmented()
     {
@@ -116,13 +130,14 @@ public sealed class OverlayKernelTests : IDisposable
     /// The kernel VTEP with host 9, and the switch with host 1 behind a TAP port and its VXLAN port, over an IPv4 or IPv6
     /// underlay (the hosts' MTU 1450 or 1430).
     /// </summary>
-    private void Start(bool ipv6 = false)
+    private void Start(bool ipv6 = false, string? group = null)
     {
         Privileged.Require(["ping", "ip", "ethtool", "bridge"]);
         _underlay = new OverlayUnderlay(_lab.Network.Prefix);
         _underlay.AddVtep(SwitchVtep);
-        _underlay.KernelVtep(KernelVtep, Vni, [SwitchVtep], _lab.Network.Namespace(FarHost), FarInterface, $"{TestNetwork.Address(FarHost)}/24", ipv6);
-        _lab.Start("--config", _lab.WriteConfig(_lab.TapPort(1) + _underlay.VxlanPort(SwitchVtep, [KernelVtep], $"vni = {Vni}", ipv6)));
+        _underlay.KernelVtep(KernelVtep, Vni, [SwitchVtep], _lab.Network.Namespace(FarHost), FarInterface, $"{TestNetwork.Address(FarHost)}/24", ipv6, group);
+        var vnis = group is null ? $"vni = {Vni}" : $"vni = {Vni}\ngroup = \"{group}\"";
+        _lab.Start("--config", _lab.WriteConfig(_lab.TapPort(1) + _underlay.VxlanPort(SwitchVtep, group is null ? [KernelVtep] : [], vnis, ipv6)));
         _lab.Network.AddHost(1);
         Shell.Check("ip", "-n", _lab.Network.Namespace(1), "link", "set", "dev", _lab.Network.Tap(1), "mtu", ipv6 ? OverlayUnderlay.HostMtuIpv6 : OverlayUnderlay.HostMtu);
     }

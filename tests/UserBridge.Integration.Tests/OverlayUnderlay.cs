@@ -54,14 +54,16 @@ internal sealed class OverlayUnderlay : IDisposable
     /// <paramref name="remotes"/>, bridged with a veth to host namespace <paramref name="hostNs"/>, whose end
     /// <paramref name="hostInterface"/> gets <paramref name="hostAddress"/> and the overlay's MTU.
     /// </summary>
-    public void KernelVtep(int vtep, int vni, IReadOnlyList<int> remotes, string hostNs, string hostInterface, string hostAddress, bool ipv6 = false)
+    /// <remarks>With <paramref name="group"/>, floods go to that multicast group (joined on the underlay veth) instead of the remotes.</remarks>
+    public void KernelVtep(int vtep, int vni, IReadOnlyList<int> remotes, string hostNs, string hostInterface, string hostAddress, bool ipv6 = false, string? group = null)
     {
         var ns = AddVtep(vtep);
         AddNamespace(hostNs);
         var device = $"{_prefix}-x{vtep}";
         var bridge = $"{_prefix}-k{vtep}";
         var port = $"{_prefix}-y{vtep}";
-        Shell.Check("ip", "-n", ns, "link", "add", device, "type", "vxlan", "id", $"{vni}", "local", Address(vtep, ipv6), "dstport", "4789");
+        string[] flooding = group is null ? [] : ["group", group, "dev", $"{_prefix}-v{vtep}"];
+        Shell.Check("ip", ["-n", ns, "link", "add", device, "type", "vxlan", "id", $"{vni}", "local", Address(vtep, ipv6), "dstport", "4789", .. flooding]);
         foreach (var remote in remotes)
         {
             Shell.Check("ip", "netns", "exec", ns, "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", device, "dst", Address(remote, ipv6));
@@ -83,7 +85,8 @@ internal sealed class OverlayUnderlay : IDisposable
 
     /// <summary>The <c>[[port]]</c> of a UserBridge VXLAN port in VTEP namespace <paramref name="vtep"/>, to <paramref name="remotes"/>.</summary>
     public string VxlanPort(int vtep, IReadOnlyList<int> remotes, string vnis, bool ipv6 = false) =>
-        $"[[port]]\nname = \"vx\"\ntype = \"vxlan\"\n{vnis}\nnetns = \"{Namespace(vtep)}\"\nlocal = \"{Address(vtep, ipv6)}\"\nremotes = [{string.Join(", ", remotes.Select(remote => $"\"{Address(remote, ipv6)}\""))}]\n\n";
+        $"[[port]]\nname = \"vx\"\ntype = \"vxlan\"\n{vnis}\nnetns = \"{Namespace(vtep)}\"\nlocal = \"{Address(vtep, ipv6)}\"\n"
+        + (remotes.Count > 0 ? $"remotes = [{string.Join(", ", remotes.Select(remote => $"\"{Address(remote, ipv6)}\""))}]\n\n" : "\n");
 
     public void Dispose()
     {
