@@ -30,9 +30,17 @@ public sealed class OverlayKernelTests : IDisposable
     [Fact]
     public void AHostBehindUserBridgeAndOneBehindAKernelVtepPingAndMoveTenMebibytes()
     {
-        Start();
+        Start(extra: "ttl = 7\ntos = 32");
 
-        Assert.Equal(0, _lab.Network.PingAddress(1, TestNetwork.Address(FarHost), count: 3, replyWaitSeconds: 2).ExitCode);
+        // The outer packets carry the configured TTL and TOS.
+        var capture = Path.Combine(_lab.Directory, "underlay.pcap");
+        using (Tcpdump.Start(_underlay!.Namespace(SwitchVtep), $"{_lab.Network.Prefix}-v{SwitchVtep}", capture, $"udp and src host {OverlayUnderlay.Address(SwitchVtep)}"))
+        {
+            Assert.Equal(0, _lab.Network.PingAddress(1, TestNetwork.Address(FarHost), count: 3, replyWaitSeconds: 2).ExitCode);
+        }
+
+        var outer = Shell.Check("tcpdump", "-v", "-nn", "-r", capture);
+        Assert.Contains("tos 0x20, ttl 7,", outer, StringComparison.Ordinal);
         Assert.Equal(0, Shell.Run("ip", "netns", "exec", _lab.Network.Namespace(FarHost), "ping", "-c", "2", "-W", "2", "-q", TestNetwork.Address(1)).ExitCode);
 
         var (sent, received) = NamespaceSockets.Transfer(_lab.Network, 1, FarHost, 5201, 10 * 1024 * 1024);
@@ -130,13 +138,13 @@ public sealed class OverlayKernelTests : IDisposable
     /// The kernel VTEP with host 9, and the switch with host 1 behind a TAP port and its VXLAN port, over an IPv4 or IPv6
     /// underlay (the hosts' MTU 1450 or 1430).
     /// </summary>
-    private void Start(bool ipv6 = false, string? group = null)
+    private void Start(bool ipv6 = false, string? group = null, string? extra = null)
     {
         Privileged.Require(["ping", "ip", "ethtool", "bridge"]);
         _underlay = new OverlayUnderlay(_lab.Network.Prefix);
         _underlay.AddVtep(SwitchVtep);
         _underlay.KernelVtep(KernelVtep, Vni, [SwitchVtep], _lab.Network.Namespace(FarHost), FarInterface, $"{TestNetwork.Address(FarHost)}/24", ipv6, group);
-        var vnis = group is null ? $"vni = {Vni}" : $"vni = {Vni}\ngroup = \"{group}\"";
+        var vnis = (group is null ? $"vni = {Vni}" : $"vni = {Vni}\ngroup = \"{group}\"") + (extra is null ? string.Empty : $"\n{extra}");
         _lab.Start("--config", _lab.WriteConfig(_lab.TapPort(1) + _underlay.VxlanPort(SwitchVtep, group is null ? [KernelVtep] : [], vnis, ipv6)));
         _lab.Network.AddHost(1);
         Shell.Check("ip", "-n", _lab.Network.Namespace(1), "link", "set", "dev", _lab.Network.Tap(1), "mtu", ipv6 ? OverlayUnderlay.HostMtuIpv6 : OverlayUnderlay.HostMtu);
