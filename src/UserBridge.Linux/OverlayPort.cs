@@ -80,9 +80,6 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
 
     public int PollFd => _fd;
 
-    /// <summary>The configured remotes, then those learned from packets received.</summary>
-    public IReadOnlyList<IPAddress> Remotes => Volatile.Read(ref _remotes).Addresses;
-
     /// <summary>Opens the UDP socket of an overlay port, bound to the local address (or any) and port.</summary>
     public static OverlayPort Open(string name, OverlaySettings settings)
     {
