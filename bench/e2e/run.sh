@@ -59,13 +59,12 @@ log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 need() { for tool in "$@"; do command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (apt-get install iperf3 iproute2 iputils-ping gcc vde2 openvswitch-switch)" >&2; exit 1; }; done; }
 need iperf3 ip ping gcc dotnet
 
+# shellcheck source=../stop-pids.sh
+. "$HERE/../stop-pids.sh"
+
 stop_switch() {
-	local pid
-	for pid in $SWITCH_PIDS; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in $SWITCH_PIDS; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-	done
+	# shellcheck disable=SC2086 # one word per PID
+	stop_pids $SWITCH_PIDS
 	SWITCH_PIDS=""
 }
 

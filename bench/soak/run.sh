@@ -36,13 +36,12 @@ WORK=$(mktemp -d "/tmp/$P.XXXX")
 PIDS=""
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
+# shellcheck source=../stop-pids.sh
+. "$HERE/../stop-pids.sh"
+
 teardown() {
-	local pid
-	for pid in $PIDS; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in $PIDS; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-	done
+	# shellcheck disable=SC2086 # one word per PID
+	stop_pids $PIDS
 	for host in 1 2 3 4; do ip netns del "$P-n$host" 2>/dev/null; done
 	ip link del "$P-v4" 2>/dev/null
 	rm -rf "$WORK"

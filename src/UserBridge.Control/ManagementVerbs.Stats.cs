@@ -16,48 +16,15 @@ public static partial class ManagementVerbs
             throw new ManagementException($"no port named '{portName}'");
         }
 
-        var table = bridge.MacTable;
         var drops = new JsonObject();
         foreach (var reason in DropReasons.All)
         {
             drops[DropReasons.Name(reason)] = slots.Sum(slot => slot.Counters.Drops(reason));
         }
 
-        var result = new JsonObject();
-        if (portName is null)
-        {
-            result["ports"] = slots.Count;
-            result["monitors"] = manager.Events.Subscribers;
-            result["mac_table"] = new JsonObject
-            {
-                ["entries"] = table.Count,
-                ["capacity"] = table.Capacity,
-                ["learned"] = table.LearnedCount,
-                ["moved"] = table.MovedCount,
-                ["aged"] = table.AgedCount,
-                ["evicted"] = table.EvictedCount,
-                ["learn_failures"] = table.LearnFailureCount,
-            };
-            var failures = new JsonObject();
-            foreach (var failure in PortFailures.All)
-            {
-                failures[PortFailures.Name(failure)] = bridge.Failures(failure);
-            }
-
-            result["port_failures"] = failures;
-            result["gc"] = new JsonObject
-            {
-                ["gen0"] = GC.CollectionCount(0),
-                ["gen1"] = GC.CollectionCount(1),
-                ["gen2"] = GC.CollectionCount(2),
-                ["heap_bytes"] = GC.GetGCMemoryInfo().HeapSizeBytes,
-            };
-        }
-        else
-        {
-            result["port"] = portName;
-            result["mac_entries"] = table.GetEntries().Count(entry => entry.Port == slots[0].Index);
-        }
+        var result = portName is null
+            ? SwitchWide(manager, slots.Count)
+            : new JsonObject { ["port"] = portName, ["mac_entries"] = bridge.MacTable.GetEntries().Count(entry => entry.Port == slots[0].Index) };
 
         result["rx_frames"] = slots.Sum(slot => slot.Counters.RxFrames);
         result["tx_frames"] = slots.Sum(slot => slot.Counters.TxFrames);
@@ -68,5 +35,41 @@ public static partial class ManagementVerbs
         result["capture_drops"] = slots.Sum(slot => slot.Counters.CaptureDrops);
         result["drops"] = drops;
         return result;
+    }
+
+    /// <summary>What only the whole switch has: its ports and monitors, the MAC table, why ports stopped, the collector.</summary>
+    private static JsonObject SwitchWide(PortManager manager, int portCount)
+    {
+        var bridge = manager.Bridge;
+        var table = bridge.MacTable;
+        var failures = new JsonObject();
+        foreach (var failure in PortFailures.All)
+        {
+            failures[PortFailures.Name(failure)] = bridge.Failures(failure);
+        }
+
+        return new JsonObject
+        {
+            ["ports"] = portCount,
+            ["monitors"] = manager.Events.Subscribers,
+            ["mac_table"] = new JsonObject
+            {
+                ["entries"] = table.Count,
+                ["capacity"] = table.Capacity,
+                ["learned"] = table.LearnedCount,
+                ["moved"] = table.MovedCount,
+                ["aged"] = table.AgedCount,
+                ["evicted"] = table.EvictedCount,
+                ["learn_failures"] = table.LearnFailureCount,
+            },
+            ["port_failures"] = failures,
+            ["gc"] = new JsonObject
+            {
+                ["gen0"] = GC.CollectionCount(0),
+                ["gen1"] = GC.CollectionCount(1),
+                ["gen2"] = GC.CollectionCount(2),
+                ["heap_bytes"] = GC.GetGCMemoryInfo().HeapSizeBytes,
+            },
+        };
     }
 }

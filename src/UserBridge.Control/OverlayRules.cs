@@ -18,45 +18,8 @@ internal static class OverlayRules
     public static OverlaySettings? Build(OverlayProtocol protocol, Dictionary<string, PortSetting> values, int line, Func<int, string> where, List<string> errors)
     {
         var before = errors.Count;
-        var map = values.TryGetValue("vni_map", out var mapSetting) ? VniMap(mapSetting, where, errors) : null;
-        uint vni = 0;
-        if (values.TryGetValue("vni", out var vniSetting))
-        {
-            vni = (uint)Number(vniSetting, 0, OverlayHeader.MaxVni, where, errors);
-            if (map is not null)
-            {
-                errors.Add($"{where(vniSetting.Line)}: vni and vni_map do not go together; keep vni (one VNI, the port is an access or transparent port) or vni_map (VLANs to VNIs, the port is a trunk)");
-            }
-        }
-        else if (map is null && errors.Count == before)
-        {
-            errors.Add($"{where(line)}: a {(protocol == OverlayProtocol.Geneve ? "geneve" : "vxlan")} port needs vni = N (0 to {OverlayHeader.MaxVni}) or vni_map = \"VLAN:VNI,...\"");
-        }
-
-        if (map is not null && values.Keys.FirstOrDefault(key => key is "vlan" or "allowed" or "native" or "tpid") is { } vlanKey)
-        {
-            errors.Add($"{where(values[vlanKey].Line)}: {vlanKey} does not go with vni_map, which makes the port a trunk of the mapped VLANs");
-        }
-
-        var local = values.TryGetValue("local", out var localSetting) ? Address(localSetting, where, errors) : null;
-        var remotes = values.TryGetValue("remotes", out var remotesSetting) ? Remotes(remotesSetting, where, errors) : [];
-        var group = values.TryGetValue("group", out var groupSetting) ? Group(groupSetting, where, errors) : null;
-        if (remotes.Count == 0 && group is null && errors.Count == before)
-        {
-            errors.Add($"{where(line)}: the port has no VTEP to send to; add remotes = [\"198.18.0.2\"] (the other hosts' underlay addresses) or group = \"239.1.1.1\" (a multicast underlay)");
-        }
-
-        if (group is not null && local is null)
-        {
-            errors.Add($"{where(groupSetting.Line)}: group needs local = \"ADDRESS\": the underlay address whose interface joins the group");
-        }
-
-        var family = (local ?? group ?? (remotes.Count > 0 ? remotes[0] : null))?.AddressFamily;
-        if (remotes.Any(remote => remote.AddressFamily != family) || (group is not null && group.AddressFamily != family))
-        {
-            errors.Add($"{where((remotesSetting.Line > 0 ? remotesSetting : groupSetting).Line)}: local, remotes and group mix IPv4 and IPv6; an overlay port's underlay is one or the other");
-        }
-
+        var (vni, map) = Vnis(protocol, values, line, where, errors);
+        var (local, remotes, group, ipv6) = Underlay(values, line, before, where, errors);
         var port = values.TryGetValue("dstport", out var portSetting) ? (ushort)Number(portSetting, 1, ushort.MaxValue, where, errors) : OverlayHeader.DefaultPort(protocol);
         int? ttl = values.TryGetValue("ttl", out var ttlSetting) ? (int)Number(ttlSetting, 1, 255, where, errors) : null;
         int? tos = values.TryGetValue("tos", out var tosSetting) ? (int)Number(tosSetting, 0, 255, where, errors) : null;
@@ -66,7 +29,6 @@ internal static class OverlayRules
             errors.Add($"{where(values["netns"].Line)}: netns \"{ns}\" is not a namespace name; use {ConfigValues.NameHelp} (as ip netns add NAME takes)");
         }
 
-        var ipv6 = family == AddressFamily.InterNetworkV6;
         var minimumMtu = OverlayHeader.Overhead(ipv6) + 68;
         var mtu = values.TryGetValue("mtu", out var mtuSetting) ? (int)Number(mtuSetting, minimumMtu, ushort.MaxValue, where, errors) : OverlaySettings.DefaultMtu;
         if (errors.Count > before)
@@ -89,9 +51,65 @@ internal static class OverlayRules
         };
     }
 
-    /// <summary>The port's VLAN settings: a trunk of the mapped VLANs with <c>vni_map</c>, else what its VLAN keys say.</summary>
-    public static PortVlan? Vlan(OverlaySettings settings, PortVlan? configured) =>
-        settings.VniMap is { } map ? PortVlan.Trunk(map.Keys) : configured;
+    /// <summary><c>vni</c> or <c>vni_map</c>, one of them, and no VLAN keys beside a map (it makes the port a trunk).</summary>
+    private static (uint Vni, Dictionary<int, uint>? Map) Vnis(OverlayProtocol protocol, Dictionary<string, PortSetting> values, int line, Func<int, string> where, List<string> errors)
+    {
+        var before = errors.Count;
+        var map = values.TryGetValue("vni_map", out var mapSetting) ? VniMap(mapSetting, where, errors) : null;
+        uint vni = 0;
+        if (values.TryGetValue("vni", out var vniSetting))
+        {
+            vni = (uint)Number(vniSetting, 0, OverlayHeader.MaxVni, where, errors);
+            if (map is not null)
+            {
+                errors.Add($"{where(vniSetting.Line)}: vni and vni_map do not go together; keep vni (one VNI, the port is an access or transparent port) or vni_map (VLANs to VNIs, the port is a trunk)");
+            }
+        }
+        else if (map is null && errors.Count == before)
+        {
+            errors.Add($"{where(line)}: a {(protocol == OverlayProtocol.Geneve ? "geneve" : "vxlan")} port needs vni = N (0 to {OverlayHeader.MaxVni}) or vni_map = \"VLAN:VNI,...\"");
+        }
+
+        if (map is not null && values.Keys.FirstOrDefault(key => key is "vlan" or "allowed" or "native" or "tpid") is { } vlanKey)
+        {
+            errors.Add($"{where(values[vlanKey].Line)}: {vlanKey} does not go with vni_map, which makes the port a trunk of the mapped VLANs");
+        }
+
+        return (vni, map);
+    }
+
+    /// <summary>
+    /// <c>local</c>, <c>remotes</c> and <c>group</c>: somewhere to send floods, a local address for a group, one address
+    /// family (and whether it is IPv6). <paramref name="before"/>: the error count when the port's checks began (no "nowhere to send" on top of
+    /// earlier errors).
+    /// </summary>
+    private static (IPAddress? Local, List<IPAddress> Remotes, IPAddress? Group, bool Ipv6) Underlay(Dictionary<string, PortSetting> values, int line, int before, Func<int, string> where, List<string> errors)
+    {
+        var local = values.TryGetValue("local", out var localSetting) ? Address(localSetting, where, errors) : null;
+        var remotes = values.TryGetValue("remotes", out var remotesSetting) ? Remotes(remotesSetting, where, errors) : [];
+        var group = values.TryGetValue("group", out var groupSetting) ? Group(groupSetting, where, errors) : null;
+        if (remotes.Count == 0 && group is null && errors.Count == before)
+        {
+            errors.Add($"{where(line)}: the port has no VTEP to send to; add remotes = [\"198.18.0.2\"] (the other hosts' underlay addresses) or group = \"239.1.1.1\" (a multicast underlay)");
+        }
+
+        if (group is not null && local is null)
+        {
+            errors.Add($"{where(groupSetting.Line)}: group needs local = \"ADDRESS\": the underlay address whose interface joins the group");
+        }
+
+        var family = (local ?? group ?? (remotes.Count > 0 ? remotes[0] : null))?.AddressFamily;
+        if (remotes.Any(remote => remote.AddressFamily != family) || (group is not null && group.AddressFamily != family))
+        {
+            errors.Add($"{where((remotesSetting.Line > 0 ? remotesSetting : groupSetting).Line)}: local, remotes and group mix IPv4 and IPv6; an overlay port's underlay is one or the other");
+        }
+
+        return (local, remotes, group, family == AddressFamily.InterNetworkV6);
+    }
+
+    /// <summary>A port's VLAN settings: a trunk of the mapped VLANs for an overlay port with <c>vni_map</c>, else what its VLAN keys say.</summary>
+    public static PortVlan? Vlan(OverlaySettings? settings, PortVlan? configured) =>
+        settings?.VniMap is { } map ? PortVlan.Trunk(map.Keys) : configured;
 
     /// <summary><c>vni_map = "10:1010,20:1020"</c>: each VLAN and each VNI once.</summary>
     private static Dictionary<int, uint>? VniMap(PortSetting setting, Func<int, string> where, List<string> errors)

@@ -87,8 +87,8 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
                 case PortRules.TypeVxlan or PortRules.TypeGeneve:
                     var overlay = OverlayPort.Open(port.Name, port.Overlay!);
                     AddToBridge(overlay, port);
-                    var vnis = port.Overlay!.VniMap is { } map ? string.Join(',', map.Select(pair => $"{pair.Key}:{pair.Value}")) : port.Overlay.Vni.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    announce($"port {overlay.Name} up: {overlay.Type} vni {vnis} on {overlay.Interface} to {string.Join(", ", port.Overlay.Group is { } group ? [.. port.Overlay.Remotes, group] : port.Overlay.Remotes)} (frames up to {port.Overlay.MaxFrameLength} bytes fit its mtu {port.Overlay.Mtu})");
+                    var settings = port.Overlay!;
+                    announce($"port {overlay.Name} up: {overlay.Type} vni {settings.VniText} on {overlay.Interface} to {string.Join(", ", settings.FloodTo)} (frames up to {settings.MaxFrameLength} bytes fit its mtu {settings.Mtu})");
                     break;
                 case PortRules.TypeQemuStream when port.Role == PortRules.RoleConnect:
                     _endpoints.Add(port.Name, QemuStreamConnector.Start(Bridge, port.Name, port.Path!, port.Vlan, port.Guard, logger, announce));

@@ -62,21 +62,10 @@ public static class PortRules
             values[setting.Key] = setting;
         }
 
-        var type = values.TryGetValue("type", out var typeSetting) ? String(typeSetting, where, errors) : TypeTap;
+        var type = KnownType(settings, values, where, errors);
         if (type is null)
         {
             return null;
-        }
-
-        if (!KeysByType.TryGetValue(type, out var allowed))
-        {
-            errors.Add($"{where(typeSetting.Line)}: port type \"{type}\" is not known; allowed: {string.Join(", ", Types.Select(t => $"\"{t}\""))}");
-            return null;
-        }
-
-        foreach (var setting in settings.Where(s => !allowed.Contains(s.Key)))
-        {
-            errors.Add($"{where(setting.Line)}: unknown key '{setting.Key}' in [[port]] of type \"{type}\"; allowed: {string.Join(", ", allowed)}");
         }
 
         var overlayProtocol = type switch { TypeVxlan => OverlayProtocol.Vxlan, TypeGeneve => OverlayProtocol.Geneve, _ => (OverlayProtocol?)null };
@@ -92,9 +81,11 @@ public static class PortRules
 
         var (role, multi) = StreamRole(values, where, errors);
 
-        var vlan = overlay is null ? VlanRules.Build(values, where, errors) : OverlayRules.Vlan(overlay, VlanRules.Build(values, where, errors));
+        var vlan = OverlayRules.Vlan(overlay, VlanRules.Build(values, where, errors));
         var mode = SocketMode(values, where, errors);
-        var group = Optional(values, "group", where, errors);
+
+        // An overlay port's group is its multicast group (in Overlay), not a socket file's group.
+        var group = overlay is null ? Optional(values, "group", where, errors) : null;
         var remote = Optional(values, "remote", where, errors);
         var (offload, queues) = TapSettings(values, where, errors);
         if (errors.Count > before)
@@ -117,6 +108,29 @@ public static class PortRules
             Guard = Guard(values, where, errors, overlay is null),
             Overlay = overlay,
         };
+    }
+
+    /// <summary>The port's type (default tap), when it is known; every key it does not take is an error.</summary>
+    private static string? KnownType(IReadOnlyList<PortSetting> settings, Dictionary<string, PortSetting> values, Func<int, string> where, List<string> errors)
+    {
+        var type = values.TryGetValue("type", out var typeSetting) ? String(typeSetting, where, errors) : TypeTap;
+        if (type is null)
+        {
+            return null;
+        }
+
+        if (!KeysByType.TryGetValue(type, out var allowed))
+        {
+            errors.Add($"{where(typeSetting.Line)}: port type \"{type}\" is not known; allowed: {string.Join(", ", Types.Select(t => $"\"{t}\""))}");
+            return null;
+        }
+
+        foreach (var setting in settings.Where(s => !allowed.Contains(s.Key)))
+        {
+            errors.Add($"{where(setting.Line)}: unknown key '{setting.Key}' in [[port]] of type \"{type}\"; allowed: {string.Join(", ", allowed)}");
+        }
+
+        return type;
     }
 
     /// <summary>The interface (tap, packet) or socket path (qemu-*) the port attaches to, checked.</summary>

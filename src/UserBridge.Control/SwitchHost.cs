@@ -70,12 +70,7 @@ public sealed class SwitchHost : IDisposable
             ports.RuntimeChanges = config.RuntimeChanges;
             bridge.Start();
             server = ManagementServer.Start(config.ControlPath, ports, logger);
-            if (config.Metrics is { } endpoint)
-            {
-                prometheus = PrometheusEndpoint.Start(endpoint);
-                announce($"metrics at {prometheus.Url}{(IPAddress.IsLoopback(endpoint.Address) ? string.Empty : " (not loopback: anyone who reaches it reads the counters)")}");
-            }
-
+            prometheus = StartMetrics(config, announce);
             if (config.ForwardLinkLocal)
             {
                 announce("warning: forward_link_local = true: STP, LACP, LLDP and 802.1X frames are forwarded between ports, so two switches joined through this one can form a loop that spanning tree will not see");
@@ -104,6 +99,19 @@ public sealed class SwitchHost : IDisposable
             bridge.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Serves the metrics where <c>metrics</c> says (null: nowhere), saying so, and warning when it is not loopback.</summary>
+    private static PrometheusEndpoint? StartMetrics(SwitchConfig config, Action<string> announce)
+    {
+        if (config.Metrics is not { } endpoint)
+        {
+            return null;
+        }
+
+        var prometheus = PrometheusEndpoint.Start(endpoint);
+        announce($"metrics at {prometheus.Url}{(IPAddress.IsLoopback(endpoint.Address) ? string.Empty : " (not loopback: anyone who reaches it reads the counters)")}");
+        return prometheus;
     }
 
     /// <summary>

@@ -23,9 +23,7 @@ public sealed partial class Bridge
 
             if (slot.IsUp != isUp)
             {
-                var ports = (PortSlot?[])_snapshot.Ports.Clone();
-                ports[slot.Index] = slot with { IsUp = isUp };
-                Publish(ports);
+                Publish(slot with { IsUp = isUp });
                 if (!isUp)
                 {
                     MacTable.FlushPort(slot.Index, includeStatic: false);
@@ -52,9 +50,7 @@ public sealed partial class Bridge
                 return false;
             }
 
-            var ports = (PortSlot?[])_snapshot.Ports.Clone();
-            ports[slot.Index] = slot with { Vlan = vlan ?? PortVlan.Default, HasVlanSettings = vlan is not null };
-            Publish(ports);
+            Publish(slot with { Vlan = vlan ?? PortVlan.Default, HasVlanSettings = vlan is not null });
             MacTable.FlushPort(slot.Index, includeStatic: false);
             return true;
         }
@@ -72,11 +68,17 @@ public sealed partial class Bridge
                 return false;
             }
 
-            var ports = (PortSlot?[])_snapshot.Ports.Clone();
-            ports[slot.Index] = slot with { Guard = guard };
-            Publish(ports);
+            Publish(slot with { Guard = guard });
             return true;
         }
+    }
+
+    /// <summary>Publishes a snapshot in which <paramref name="slot"/> replaces the port at its index; under <c>_control</c>.</summary>
+    private void Publish(PortSlot slot)
+    {
+        var ports = (PortSlot?[])_snapshot.Ports.Clone();
+        ports[slot.Index] = slot;
+        Publish(ports);
     }
 
     /// <summary>

@@ -15,7 +15,6 @@ namespace UserBridge.Core;
 /// </remarks>
 public sealed partial class ForwardingEngine(MacTable macTable)
 {
-
     public MacTable MacTable { get; } = macTable;
 
     /// <summary>Asked to take a port down when one of its guards trips (BPDU guard); called on the worker's thread.</summary>

@@ -36,7 +36,6 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
 {
     private const int MSG_DONTWAIT = 0x40;
     private const int RemoteTableSize = 16384;
-    private const int VidMask = 0x0FFF;
 
     private readonly int _fd;
     private readonly FdWaiter _waiter;
@@ -85,8 +84,8 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
     {
         ArgumentNullException.ThrowIfNull(settings);
         var fd = settings.Namespace is { } ns ? NetworkNamespace.Run(ns, () => OverlaySocket.Open(name, settings)) : OverlaySocket.Open(name, settings);
-        IPAddress[] flooded = settings.Group is { } group ? [.. settings.Remotes, group] : [.. settings.Remotes];
-        return new OverlayPort(name, fd, settings, new RemoteList(flooded, [.. flooded.Select(remote => OverlaySocket.Address(remote, settings.Port))], flooded.Length));
+        var flooded = settings.FloodTo;
+        return new OverlayPort(name, fd, settings, new RemoteList([.. flooded], [.. flooded.Select(remote => OverlaySocket.Address(remote, settings.Port))], flooded.Count));
     }
 
     public void Attach(PortCounters counters) => _counters = counters;
@@ -178,12 +177,13 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
         var tagged = false;
         if (_vniOfVlan is not null)
         {
-            if (frame.Length < EthernetFrame.HeaderLength + EthernetFrame.VlanTagLength || BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) != EthernetFrame.EtherTypeVlan)
+            var ethernet = new EthernetFrame(frame);
+            if (!ethernet.HasVlanTag || ethernet.EtherType != EthernetFrame.EtherTypeVlan)
             {
                 return false;
             }
 
-            vlan = BinaryPrimitives.ReadUInt16BigEndian(frame[14..]) & VidMask;
+            vlan = ethernet.VlanId;
             if (!_vniOfVlan.TryGetValue(vlan, out vni))
             {
                 return false;

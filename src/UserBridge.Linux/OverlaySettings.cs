@@ -45,6 +45,12 @@ public sealed record OverlaySettings(OverlayProtocol Protocol)
     /// <summary>The underlay MTU: a frame whose encapsulation would not fit is dropped as <c>overlay_too_big</c>.</summary>
     public int Mtu { get; init; } = DefaultMtu;
 
+    /// <summary>Where broadcast, multicast and unknown unicast go: every remote, and the group if there is one.</summary>
+    public IReadOnlyList<IPAddress> FloodTo => Group is { } group ? [.. Remotes, group] : Remotes;
+
+    /// <summary>The VNIs as the config gives them: <c>42</c>, or <c>10:1010,20:1020</c>.</summary>
+    public string VniText => VniMap is { } map ? string.Join(',', map.Select(pair => $"{pair.Key}:{pair.Value}")) : Vni.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>True when the underlay is IPv6 (from the local address, else the first remote).</summary>
     public bool Ipv6 => (Local ?? Group ?? (Remotes.Count > 0 ? Remotes[0] : null))?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
 

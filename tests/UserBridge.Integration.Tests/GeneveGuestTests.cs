@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 
 namespace UserBridge.Integration.Tests;
 
@@ -28,11 +27,7 @@ public sealed class GeneveGuestTests : IDisposable
     public async Task AHostBehindUserBridgeAndAKernelGenevePeerPingAndMoveTenMebibytes()
     {
         Privileged.RequireGuestsOnSwitch(["ping"]);
-        Shell.Check("ip", "netns", "add", Underlay);
-        Shell.Check("ip", "link", "add", $"{_lab.Prefix}-uz", "type", "veth", "peer", "name", $"{_lab.Prefix}-ua0", "netns", Underlay);
-        Shell.Check("ip", "-n", Underlay, "address", "add", "198.18.0.1/24", "dev", $"{_lab.Prefix}-ua0");
-        Shell.Check("ip", "-n", Underlay, "link", "set", $"{_lab.Prefix}-ua0", "up");
-        Shell.Check("ip", "link", "set", $"{_lab.Prefix}-uz", "up");
+        AddUnderlay();
 
         _lab.StartSwitch(
             _lab.StreamPort("vm1", "vm1.sock"),
@@ -52,21 +47,7 @@ public sealed class GeneveGuestTests : IDisposable
 
         // Host 3 takes one TCP stream from the guest and hashes it.
         using var listener = NamespaceSockets.Listen(_lab.Network.Namespace(3), new IPEndPoint(IPAddress.Parse($"{Inner}.1"), 5201));
-        var receiving = Task.Run(() =>
-        {
-            using var connection = listener.Accept();
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[65536];
-            long total = 0;
-            int read;
-            while ((read = connection.Receive(buffer)) > 0)
-            {
-                hash.AppendData(buffer, 0, read);
-                total += read;
-            }
-
-            return (Bytes: total, Sha256: Convert.ToHexStringLower(hash.GetHashAndReset()));
-        }, TestContext.Current.CancellationToken);
+        var receiving = Task.Run(() => NamespaceSockets.ReceiveOne(listener), TestContext.Current.CancellationToken);
 
         var guest = _lab.Guest("gn", _lab.StreamClient("vm1.sock"), "52:54:00:18:09:02", "198.18.0.2/24", $$"""
             set -e
@@ -92,10 +73,20 @@ public sealed class GeneveGuestTests : IDisposable
         Assert.True(result.ValueOf("SENT") == "ok", $"the guest could not send its 10 MiB.\n{result}");
         var received = await receiving.WaitAsync(TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken);
         Assert.Equal(TransferBytes, received.Bytes);
-        Assert.Equal(result.ValueOf("TX-SHA256"), received.Sha256);
+        Assert.Equal(result.ValueOf("TX-SHA256"), Convert.ToHexStringLower(received.Sha256));
 
         var fdb = Cli.Json("fdb", "show", "--control", _lab.ControlPath, "--port", "gn", "-j").EnumerateArray().ToList();
         Assert.Contains(fdb, row => row.GetProperty("mac").GetString() == result.ValueOf("GENEVE-MAC") && row.GetProperty("remote").GetString() == "198.18.0.2");
         Assert.Equal(0, Cli.Json("port", "show", "--port", "gn", "--control", _lab.ControlPath, "-j")[0].GetProperty("drops").GetProperty("overlay_malformed").GetInt64());
+    }
+
+    /// <summary>The namespace of the switch's Geneve socket (198.18.0.1), joined by a veth to the switch's packet port.</summary>
+    private void AddUnderlay()
+    {
+        Shell.Check("ip", "netns", "add", Underlay);
+        Shell.Check("ip", "link", "add", $"{_lab.Prefix}-uz", "type", "veth", "peer", "name", $"{_lab.Prefix}-ua0", "netns", Underlay);
+        Shell.Check("ip", "-n", Underlay, "address", "add", "198.18.0.1/24", "dev", $"{_lab.Prefix}-ua0");
+        Shell.Check("ip", "-n", Underlay, "link", "set", $"{_lab.Prefix}-ua0", "up");
+        Shell.Check("ip", "link", "set", $"{_lab.Prefix}-uz", "up");
     }
 }

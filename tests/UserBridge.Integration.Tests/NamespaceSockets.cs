@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using Tmds.Linux;
 using UserBridge.Linux;
 
 namespace UserBridge.Integration.Tests;
@@ -9,8 +8,6 @@ namespace UserBridge.Integration.Tests;
 /// <summary>Opens sockets inside a network namespace: on a thread of its own that enters the namespace first.</summary>
 internal static class NamespaceSockets
 {
-    private const int CLONE_NEWNET = 0x40000000;
-
     /// <summary>A packet socket on <paramref name="interfaceName"/> of namespace <paramref name="ns"/>; usable from any thread.</summary>
     public static PacketSocketPort OpenPacket(string ns, string interfaceName) =>
         Run(ns, () => PacketSocketPort.Open(interfaceName), $"cannot open a packet socket on {interfaceName} in {ns}");
@@ -38,19 +35,7 @@ internal static class NamespaceSockets
         var address = IPAddress.Parse(TestNetwork.Address(to));
         using var listener = Listen(network.Namespace(to), new IPEndPoint(address, port));
         using var client = Tcp(network.Namespace(from));
-        var receiving = Task.Run(() =>
-        {
-            using var server = listener.Accept();
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[256 * 1024];
-            int read;
-            while ((read = server.Receive(buffer)) > 0)
-            {
-                hash.AppendData(buffer, 0, read);
-            }
-
-            return hash.GetHashAndReset();
-        });
+        var receiving = Task.Run(() => ReceiveOne(listener).Sha256);
 
         client.Connect(new IPEndPoint(address, port));
         var data = RandomNumberGenerator.GetBytes(bytes);
@@ -64,29 +49,37 @@ internal static class NamespaceSockets
         return (SHA256.HashData(data), receiving.Result);
     }
 
+    /// <summary>Accepts one connection on <paramref name="listener"/> and reads it to its end: how many bytes came, and their SHA-256.</summary>
+    public static (long Bytes, byte[] Sha256) ReceiveOne(Socket listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        using var server = listener.Accept();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[256 * 1024];
+        long total = 0;
+        int read;
+        while ((read = server.Receive(buffer)) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            total += read;
+        }
+
+        return (total, hash.GetHashAndReset());
+    }
+
     /// <summary>
-    /// Runs <paramref name="open"/> on a thread inside namespace <paramref name="ns"/>: the sockets it creates belong to
-    /// that namespace for good and may then be used from any thread.
+    /// Runs <paramref name="open"/> inside namespace <paramref name="ns"/> (<see cref="NetworkNamespace.Run"/>): the
+    /// sockets it creates belong to that namespace for good and may then be used from any thread.
     /// </summary>
     public static T Run<T>(string ns, Func<T> open, string failure)
     {
-        T? result = default;
-        Exception? error = null;
-        var thread = new Thread(() =>
+        try
         {
-            try
-            {
-                using var handle = File.OpenHandle($"/run/netns/{ns}");
-                Assert.True(LibC.setns((int)handle.DangerousGetHandle(), CLONE_NEWNET) == 0, $"setns into {ns} failed (errno {LibC.errno})");
-                result = open();
-            }
-            catch (Exception ex)
-            {
-                error = ex;
-            }
-        });
-        thread.Start();
-        thread.Join();
-        return error is null ? result! : throw new InvalidOperationException(failure, error);
+            return NetworkNamespace.Run(ns, open);
+        }
+        catch (Exception ex)
+        {
+            throw new InvalidOperationException(failure, ex);
+        }
     }
 }
