@@ -69,6 +69,24 @@ internal static class BatchReceiver
         _ => throw new InteropException(port is null ? $"{call} {endpoint}" : $"{call} {endpoint} (port {port})", errno).ToPortException(),
     };
 
+    /// <summary>
+    /// <c>recvfrom</c> of one datagram into the whole of <paramref name="buffer"/>, the sender's address into
+    /// <paramref name="source"/> (its length in <paramref name="addressLength"/>): the datagram's length, or -1 with errno set.
+    /// </summary>
+    public static unsafe long ReceiveFrom(int fd, PacketBuffer buffer, byte[] source, ref int addressLength)
+    {
+        var length = addressLength;
+        long received;
+        fixed (byte* p = buffer.Array)
+        fixed (byte* from = source)
+        {
+            received = LibC.recvfrom(fd, p, buffer.Array.Length, 0, (sockaddr*)from, (socklen_t*)&length);
+        }
+
+        addressLength = length;
+        return received;
+    }
+
     private static int ReadWaiting<TSource>(TSource source, PacketBuffer[] batch)
         where TSource : IFrameSource
     {

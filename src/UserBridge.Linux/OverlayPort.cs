@@ -119,14 +119,8 @@ public sealed unsafe class OverlayPort : IPollablePort, IFrameSource, ICountingP
 
     int IFrameSource.ReadOne(PacketBuffer buffer)
     {
-        long length;
         var addressLength = OverlaySocket.Ipv6AddressSize;
-        fixed (byte* p = buffer.Array)
-        fixed (byte* source = _source)
-        {
-            length = LibC.recvfrom(_fd, p, buffer.Array.Length, 0, (sockaddr*)source, (socklen_t*)&addressLength);
-        }
-
+        var length = BatchReceiver.ReceiveFrom(_fd, buffer, _source, ref addressLength);
         if (length < 0)
         {
             return BatchReceiver.Failed(LibC.errno, "recvfrom", Interface, Name);

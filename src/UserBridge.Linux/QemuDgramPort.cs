@@ -60,14 +60,8 @@ public sealed unsafe class QemuDgramPort : IPollablePort, IFrameSource
 
     int IFrameSource.ReadOne(PacketBuffer buffer)
     {
-        long length;
         var addressLength = UnixSocket.AddressSize;
-        fixed (byte* p = buffer.Array)
-        fixed (byte* source = _sourceAddress)
-        {
-            length = LibC.recvfrom(_fd, p, buffer.Array.Length, 0, (sockaddr*)source, (socklen_t*)&addressLength);
-        }
-
+        var length = BatchReceiver.ReceiveFrom(_fd, buffer, _sourceAddress, ref addressLength);
         if (length < 0)
         {
             return BatchReceiver.Failed(LibC.errno, "recvfrom", Interface, Name);
