@@ -27,7 +27,7 @@ public sealed partial class ForwardingEngine
             return ProcessTapped(taps, snapshot, ingressPort, frameBytes, offload, context, nowMs);
         }
 
-        var decision = Decide(snapshot, ingressPort, frameBytes, nowMs, offload.IsGso);
+        var decision = Decide(snapshot, ingressPort, frameBytes, nowMs, offload);
         if (decision.Action == ForwardingAction.Drop)
         {
             return decision;
@@ -60,7 +60,7 @@ public sealed partial class ForwardingEngine
             return Dropped(output.Counters, DropReason.MirrorOutput, 0);
         }
 
-        var decision = Decide(snapshot, ingressPort, frameBytes, nowMs, offload.IsGso);
+        var decision = Decide(snapshot, ingressPort, frameBytes, nowMs, offload);
         var stamp = taps.OnIngress(ports, ingressPort, frameBytes, decision, offload, context);
         if (decision.Action == ForwardingAction.Drop)
         {
@@ -87,14 +87,31 @@ public sealed partial class ForwardingEngine
                 : Dropped(ports[ingressPort]!.Counters, DropReason.BadOffload, decision.Vlan);
         }
 
+        // A port that cannot take the frame's offload (its segments exceed that port's MTU, or it cannot be segmented)
+        // does not keep it from the others; the refusal is counted once, and is the frame's fate if no port took it.
+        var refused = false;
+        var sent = false;
         foreach (var index in snapshot.FloodPortsOf(decision.Vlan))
         {
-            if (index != ingressPort && !egress.SendTo(ports[index]!))
+            if (index != ingressPort)
             {
-                return Dropped(ports[ingressPort]!.Counters, DropReason.BadOffload, decision.Vlan);
+                var taken = egress.SendTo(ports[index]!);
+                refused |= !taken;
+                sent |= taken;
             }
         }
 
+        if (!refused)
+        {
+            return decision;
+        }
+
+        if (!sent)
+        {
+            return Dropped(ports[ingressPort]!.Counters, DropReason.BadOffload, decision.Vlan);
+        }
+
+        ports[ingressPort]!.Counters.CountDrop(DropReason.BadOffload);
         return decision;
     }
 
@@ -118,17 +135,28 @@ public sealed partial class ForwardingEngine
         return SendOffloaded(egress, frameBytes, offload, segmenter);
     }
 
+    /// <summary>
+    /// Sends a frame with an offload: whole to a port that takes offloads, else segmented and with its checksum
+    /// finished. Either way a GSO frame whose segments would exceed the port's MTU is refused, as the Linux bridge
+    /// refuses it (<c>is_skb_forwardable</c>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static bool SendOffloaded(PortSlot egress, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, GsoSegmenter segmenter)
     {
+        var maxFrameLength = egress.Guard.MaxFrameLength;
         if (egress.Port is IOffloadPort { AcceptsOffloads: true } offloadPort)
         {
+            if (offload.IsGso && GsoSegmenter.LongestSegment(frameBytes, offload) > maxFrameLength)
+            {
+                return false;
+            }
+
             Count(egress, offloadPort.Send(frameBytes, offload), frameBytes.Length);
             return true;
         }
 
         var sink = new EgressSink(egress);
-        return segmenter.Process(frameBytes, offload, ref sink) >= 0;
+        return segmenter.Process(frameBytes, offload, maxFrameLength, ref sink) >= 0;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using UserBridge.Core.Offload;
 
 namespace UserBridge.Core;
 
@@ -20,11 +21,16 @@ public sealed partial class ForwardingEngine(MacTable macTable)
     /// <summary>Asked to take a port down when one of its guards trips (BPDU guard); called on the worker's thread.</summary>
     public Action<int, DropReason>? ShutDownPort { get; init; }
 
+    /// <summary>Counts the frame (one without offloads) on its ingress port, learns its source and decides where it goes.</summary>
+    public ForwardingDecision Decide(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, long nowMs) =>
+        Decide(snapshot, ingressPort, frameBytes, nowMs, VirtioNetHeader.None);
+
     /// <summary>
-    /// Counts the frame on its ingress port, learns its source and decides where it goes. <paramref name="gso"/>: the
-    /// frame is an offloaded one (a virtio-net header says GSO), which may exceed the port's maximum frame length.
+    /// Counts the frame on its ingress port, learns its source and decides where it goes. A frame with GSO
+    /// (<paramref name="offload"/>) may exceed the port's maximum frame length; its GSO fields must be ones the switch
+    /// takes (<see cref="GsoSegmenter.Admits"/>), or it is dropped as <see cref="DropReason.BadOffload"/>.
     /// </summary>
-    public ForwardingDecision Decide(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, long nowMs, bool gso = false)
+    public ForwardingDecision Decide(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, long nowMs, in VirtioNetHeader offload)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var ports = snapshot.Ports;
@@ -39,7 +45,7 @@ public sealed partial class ForwardingEngine(MacTable macTable)
         var counters = ingress.Counters;
         counters.CountReceived(frameBytes.Length);
         var frame = new EthernetFrame(frameBytes);
-        if (ShapeDrop(frame, ingress, gso) is var shape and not DropReason.None)
+        if (ShapeDrop(frame, ingress, offload) is var shape and not DropReason.None)
         {
             return Dropped(counters, shape, 0);
         }
@@ -83,12 +89,16 @@ public sealed partial class ForwardingEngine(MacTable macTable)
         return Destine(snapshot, ingress, destination, vlan, classification, nowMs);
     }
 
-    /// <summary>A frame the switch cannot take as it is: shorter than the header, cut inside its tag, over the port's MTU.</summary>
+    /// <summary>
+    /// A frame the switch cannot take as it is: shorter than the header, cut inside its tag, over the port's MTU (unless
+    /// GSO), or with GSO fields that would multiply the work it causes.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static DropReason ShapeDrop(in EthernetFrame frame, PortSlot ingress, bool gso) =>
+    private static DropReason ShapeDrop(in EthernetFrame frame, PortSlot ingress, in VirtioNetHeader offload) =>
         !frame.IsValid ? DropReason.TooShort
         : frame.HasTruncatedTag ? DropReason.TruncatedTag
-        : frame.Length > ingress.Guard.MaxFrameLength && !gso ? DropReason.TooLong
+        : offload.IsGso ? (GsoSegmenter.Admits(offload, frame.Length) ? DropReason.None : DropReason.BadOffload)
+        : frame.Length > ingress.Guard.MaxFrameLength ? DropReason.TooLong
         : DropReason.None;
 
     /// <summary>Where a learned, admitted frame goes: a flood, its one known port, or nowhere (its own segment, a down port).</summary>
@@ -126,7 +136,7 @@ public sealed partial class ForwardingEngine(MacTable macTable)
     }
 
     /// <summary>
-    /// Prefetches the MAC table entries <see cref="Decide"/> will read for this frame: its source and destination in
+    /// Prefetches the MAC table entries <see cref="Decide(SwitchSnapshot, int, ReadOnlySpan{byte}, long, in VirtioNetHeader)"/> will read for this frame: its source and destination in
     /// the VLAN it will be classified into. See <see cref="MacTable.Prefetch"/>.
     /// </summary>
     public void Prefetch(SwitchSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes)

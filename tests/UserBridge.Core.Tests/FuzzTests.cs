@@ -70,6 +70,37 @@ public sealed class FuzzTests
             time: seconds);
     }
 
+    /// <summary>
+    /// Headers a hostile sender would choose: tiny and huge <c>gso_size</c>, offsets that almost fit, on frames up to
+    /// 64 KiB. Whatever the header, one frame never becomes more than <see cref="GsoSegmenter.MaxSegments"/> segments,
+    /// and a <c>gso_size</c> below the minimum never becomes more than one.
+    /// </summary>
+    [Fact]
+    public void TheSegmentersWorkPerFrameIsBoundedWhateverTheHeaderSays()
+    {
+        var (iterations, seconds) = FuzzBudget.Current;
+        var segmenter = new ThreadLocal<GsoSegmenter>(() => new GsoSegmenter());
+        var gsoSizes = Gen.Frequency((4, Gen.UShort[0, 100]), (1, Gen.UShort), (1, Gen.OneOf<ushort>(0, 1, 47, 48, 0xFFFF)));
+        var headers = Gen.Select(Gen.Byte[0, 3], Gen.OneOf<byte>(1, 4, 5, 0x81, 3), Gen.UShort[0, 120], gsoSizes, Gen.OneOf<ushort>(34, 54, 0, 33, 35), Gen.OneOf<ushort>(16, 6, 0, 17))
+            .Select(static (flags, gso, headerLength, gsoSize, start, offset) => new VirtioNetHeader(flags, gso, headerLength, gsoSize, start, offset));
+        Gen.Select(Gen.Bool, Gen.Bool, Gen.Int[0, 65_400], headers).Sample(
+            (ipv6, udp, payload, header) =>
+            {
+                var frame = Transport(ipv6, udp, payload);
+                var sink = new BoundedSink();
+                var emitted = segmenter.Value!.Process(frame, header, ref sink);
+                var whole = emitted == -1 ? sink.Frames == 0 : emitted == sink.Frames;
+                if (!whole || emitted > GsoSegmenter.MaxSegments || (emitted > 1 && header.GsoSize < GsoSegmenter.MinGsoSize))
+                {
+                    throw new InvalidOperationException($"a {frame.Length}-byte frame with {header} returned {emitted} after emitting {sink.Frames} frames");
+                }
+            },
+            writeLine: FuzzBudget.Report,
+            iter: iterations / 10,
+            time: seconds,
+            print: static input => $"ipv6 {input.Item1} udp {input.Item2} payload {input.Item3} {input.Item4}");
+    }
+
     [Fact]
     public void StreamFramingReadsAnyByteStreamWithoutThrowingAndNamesEveryBadLength()
     {

@@ -11,6 +11,7 @@ internal sealed class BackgroundPing : IDisposable
 {
     private readonly Process _ping;
     private readonly List<string> _lines = [];
+    private readonly List<double> _roundTripsMs = [];
     private readonly Task _reader;
     private int _replies;
 
@@ -18,6 +19,18 @@ internal sealed class BackgroundPing : IDisposable
     {
         _ping = ping;
         _reader = Task.Run(ReadAsync);
+    }
+
+    /// <summary>The round trip of every reply so far, in milliseconds.</summary>
+    public IReadOnlyList<double> RoundTripsMs
+    {
+        get
+        {
+            lock (_lines)
+            {
+                return [.. _roundTripsMs];
+            }
+        }
     }
 
     /// <summary>Starts pinging <paramref name="address"/> from namespace <paramref name="ns"/> every <paramref name="intervalSeconds"/>.</summary>
@@ -61,6 +74,15 @@ internal sealed class BackgroundPing : IDisposable
         {
             if (line.Contains(" bytes from ", StringComparison.Ordinal))
             {
+                var time = line.IndexOf(" time=", StringComparison.Ordinal);
+                if (time >= 0 && double.TryParse(line.AsSpan(time + 6).TrimEnd(" ms"), NumberStyles.Float, CultureInfo.InvariantCulture, out var roundTripMs))
+                {
+                    lock (_lines)
+                    {
+                        _roundTripsMs.Add(roundTripMs);
+                    }
+                }
+
                 Interlocked.Increment(ref _replies);
                 continue;
             }

@@ -47,6 +47,19 @@ namespace UserBridge.Core.Offload;
 /// the sake of older guests; current guests use USO.
 /// </para>
 /// <para>
+/// <b>Bounded work.</b> One frame must never cost more than a bounded number of segments, or a single hostile frame
+/// (60 KB with <c>gso_size</c> 1: 60,001 segments) keeps a worker busy for seconds and everyone behind it waits.
+/// The kernel trusts its own stack's MSS; from a guest or a packet socket it validates the header
+/// (<c>virtio_net_hdr_to_skb</c>) but has no minimum <c>gso_size</c>. We refuse what the kernel refuses (a
+/// <c>gso_size</c> of 0 or <c>GSO_BY_FRAGS</c>, a TCP checksum field that is not TCP's, USO without a partial checksum
+/// or with more than <see cref="MaxUdpSegments"/> datagrams) and a <c>gso_size</c> below <see cref="MinGsoSize"/>, the
+/// smallest MSS Linux's TCP ever sends (<c>TCP_MIN_SND_MSS</c>, the floor added for CVE-2019-11478). That bounds a
+/// frame to <see cref="MaxSegments"/> segments, far below the kernel's <c>GSO_MAX_SEGS</c> (65,535).
+/// <see cref="Admits"/> applies these checks at ingress, so that such a frame is dropped before it reaches any port.
+/// A segment longer than the egress port takes (its MTU) is refused too, as the Linux bridge's
+/// <c>is_skb_forwardable</c> refuses it.
+/// </para>
+/// <para>
 /// <b>Contract.</b> No allocation and no exception per frame; one instance per worker thread (the scratch
 /// buffer is not shared); each frame passed to <see cref="IFrameSink.Emit"/> lives in that scratch buffer
 /// and is overwritten by the next one.
@@ -59,6 +72,21 @@ public sealed class GsoSegmenter
     /// bytes, extension and transport headers included), which is also more than any IPv4 packet.
     /// </summary>
     public const int MaxSegmentLength = MaxL2HeaderLength + Ipv6HeaderLength + ushort.MaxValue;
+
+    /// <summary>
+    /// The smallest <c>gso_size</c> taken: Linux's <c>TCP_MIN_SND_MSS</c>. No real sender cuts its segments smaller;
+    /// a frame that asks for less is an attempt to multiply the work one frame causes.
+    /// </summary>
+    public const int MinGsoSize = 48;
+
+    /// <summary>The most datagrams one USO frame may hold: the kernel's <c>UDP_MAX_SEGMENTS</c>.</summary>
+    public const int MaxUdpSegments = 128;
+
+    /// <summary>The most segments any frame becomes: the largest IP payload cut at <see cref="MinGsoSize"/>.</summary>
+    public const int MaxSegments = (ushort.MaxValue + MinGsoSize - 1) / MinGsoSize;
+
+    /// <summary><c>GSO_BY_FRAGS</c>: a kernel-internal <c>gso_size</c> that <c>virtio_net_hdr_to_skb</c> refuses.</summary>
+    private const ushort GsoByFrags = 0xFFFF;
 
     private const int MaxVlanTags = 2;
     private const int MaxL2HeaderLength = EthernetFrame.HeaderLength + (MaxVlanTags * EthernetFrame.VlanTagLength);
@@ -117,11 +145,49 @@ public sealed class GsoSegmenter
     internal byte[] Scratch => _scratch;
 
     /// <summary>
+    /// Whether a frame's GSO fields are within what the switch takes from anyone (see the remarks): checked at ingress,
+    /// before the frame goes anywhere. Field checks only, no parsing: cheap enough for every offloaded frame. A frame
+    /// without GSO is always admitted here.
+    /// </summary>
+    public static bool Admits(in VirtioNetHeader header, int frameLength)
+    {
+        if (!header.IsGso)
+        {
+            return true;
+        }
+
+        var gsoSize = header.GsoSize;
+        if (gsoSize is < MinGsoSize or GsoByFrags)
+        {
+            return false;
+        }
+
+        switch (header.GsoKind)
+        {
+            case VirtioNetHeader.GsoTcpV4 or VirtioNetHeader.GsoTcpV6:
+                return !header.NeedsChecksum || header.ChecksumOffset == TcpChecksumOffset;
+            case VirtioNetHeader.GsoUdpL4:
+                var payloadLength = frameLength - header.ChecksumStart - UdpHeaderLength;
+                return header.NeedsChecksum && header.ChecksumOffset == UdpChecksumOffset && payloadLength <= gsoSize * MaxUdpSegments;
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>
     /// Emits <paramref name="frame"/> as wire frames into <paramref name="sink"/>: unchanged when there is
     /// nothing to do, with its checksum finished, or cut into segments.
     /// </summary>
     /// <returns>The number of frames emitted, or -1 (nothing emitted) for a malformed or unsupported frame.</returns>
     public int Process<TSink>(ReadOnlySpan<byte> frame, in VirtioNetHeader header, ref TSink sink)
+        where TSink : struct, IFrameSink => Process(frame, header, MaxSegmentLength, ref sink);
+
+    /// <summary>
+    /// Like <see cref="Process{TSink}(ReadOnlySpan{byte}, in VirtioNetHeader, ref TSink)"/>, for a port that takes frames
+    /// of at most <paramref name="maxSegmentLength"/> bytes (Ethernet header and tags included): a GSO frame whose
+    /// segments would be longer is refused (-1), nothing emitted.
+    /// </summary>
+    public int Process<TSink>(ReadOnlySpan<byte> frame, in VirtioNetHeader header, int maxSegmentLength, ref TSink sink)
         where TSink : struct, IFrameSink
     {
         // tun rejects the same (hdr_len > len is -EINVAL in tun_get_user).
@@ -132,7 +198,7 @@ public sealed class GsoSegmenter
 
         if (header.IsGso)
         {
-            return Segment(frame, in header, ref sink);
+            return Segment(frame, in header, Math.Min(maxSegmentLength, _scratch.Length), ref sink);
         }
 
         if (!header.NeedsChecksum)
@@ -159,10 +225,19 @@ public sealed class GsoSegmenter
         return 1;
     }
 
-    private int Segment<TSink>(ReadOnlySpan<byte> frame, in VirtioNetHeader header, ref TSink sink)
+    /// <summary>
+    /// The length of the longest segment <paramref name="frame"/> would be cut into, or -1 when it is not a GSO frame the
+    /// segmenter could cut: how a port that takes GSO frames whole checks them against its MTU.
+    /// </summary>
+    public static int LongestSegment(ReadOnlySpan<byte> frame, in VirtioNetHeader header) =>
+        header.IsGso && Admits(header, frame.Length) && TryReadHeaders(frame, header, out var headers)
+            ? headers.HeaderLength + Math.Min(header.GsoSize, frame.Length - headers.HeaderLength)
+            : -1;
+
+    private int Segment<TSink>(ReadOnlySpan<byte> frame, in VirtioNetHeader header, int maxSegmentLength, ref TSink sink)
         where TSink : struct, IFrameSink
     {
-        if (!TryReadHeaders(frame, header, out var headers))
+        if (!Admits(header, frame.Length) || !TryReadHeaders(frame, header, out var headers))
         {
             return -1;
         }
@@ -170,7 +245,7 @@ public sealed class GsoSegmenter
         var headerLength = headers.HeaderLength;
         var longestSegment = headerLength + Math.Min(header.GsoSize, frame.Length - headerLength);
         var lengthFieldStart = headers.IsIpv4 ? headers.L3Offset : headers.L3Offset + Ipv6HeaderLength;
-        if (longestSegment > _scratch.Length || longestSegment - lengthFieldStart > ushort.MaxValue)
+        if (longestSegment > maxSegmentLength || longestSegment - lengthFieldStart > ushort.MaxValue)
         {
             return -1;
         }
@@ -252,13 +327,13 @@ public sealed class GsoSegmenter
         return InternetChecksum.PseudoHeaderSumIpv4(l3[Ipv4SourceOffset..], l3[Ipv4DestinationOffset..], headers.Protocol, transportLength);
     }
 
-    /// <summary>Finds and checks the headers of a GSO frame against its virtio-net header.</summary>
+    /// <summary>Finds and checks the headers of a GSO frame against its virtio-net header, once <see cref="Admits"/> has taken its fields.</summary>
     private static bool TryReadHeaders(ReadOnlySpan<byte> frame, in VirtioNetHeader header, out Headers headers)
     {
         headers = default;
         var kind = header.GsoKind;
         var isTcp = kind is VirtioNetHeader.GsoTcpV4 or VirtioNetHeader.GsoTcpV6;
-        if (header.GsoSize == 0 || !(isTcp || kind == VirtioNetHeader.GsoUdpL4) || !TryFindL3(frame, out var l3Offset, out var etherType))
+        if (!(isTcp || kind == VirtioNetHeader.GsoUdpL4) || !TryFindL3(frame, out var l3Offset, out var etherType))
         {
             return false;
         }
@@ -284,14 +359,8 @@ public sealed class GsoSegmenter
         // The kernel refuses the same (virtio_net_hdr_to_skb and tcp/udp_gso_segment, since the 2024 fixes
         // "drop bad gso csum_start and offset" and "more strict VIRTIO_NET_HDR_GSO_UDP_L4 validation"): a
         // partial checksum that is not the transport header's means the sender and we disagree about where
-        // that header is; and USO always comes with NEEDS_CSUM.
-        if (header.NeedsChecksum
-            && (header.ChecksumStart != l4Offset || header.ChecksumOffset != (isTcp ? TcpChecksumOffset : UdpChecksumOffset)))
-        {
-            return false;
-        }
-
-        if (!header.NeedsChecksum && !isTcp)
+        // that header is. (Its offset, and USO's NEEDS_CSUM, Admits checked.)
+        if (header.NeedsChecksum && header.ChecksumStart != l4Offset)
         {
             return false;
         }

@@ -54,6 +54,15 @@ public sealed class GsoSegmenterMalformedFrameTests
         {
             case MalformedFrame.GsoSizeZero:
                 return (tcp4.Bytes, gso4 with { GsoSize = 0 });
+            case MalformedFrame.GsoSizeOneByte:
+                return (tcp4.Bytes, gso4 with { GsoSize = 1 });
+            case MalformedFrame.GsoSizeBelowTcpMinimum:
+                return (tcp4.Bytes, gso4 with { GsoSize = GsoSegmenter.MinGsoSize - 1 });
+            case MalformedFrame.GsoSizeByFrags:
+                return (tcp4.Bytes, gso4 with { GsoSize = 0xFFFF });
+            case MalformedFrame.UsoMoreDatagramsThanTheKernelTakes:
+                // 10 * 1448 bytes of payload in datagrams of 100: 145, over UDP_MAX_SEGMENTS.
+                return (udp4.Bytes, uso4 with { GsoSize = 100 });
             case MalformedFrame.HeaderLengthBeyondFrame:
                 return (tcp4.Bytes[..100], gso4 with { HeaderLength = 101 });
             case MalformedFrame.ChecksumStartBeyondFrame:

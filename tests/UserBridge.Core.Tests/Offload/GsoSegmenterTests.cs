@@ -189,6 +189,57 @@ public sealed class GsoSegmenterTests
     }
 
     [Fact]
+    public void CutsAFullFrameAtTheSmallestGsoSizeIntoAtMostMaxSegments()
+    {
+        var frame = TestFrames.Tcp(ipv6: false, payloadLength: 65_000);
+        var sink = new CountingSink();
+
+        var count = _segmenter.Process(frame.Bytes, frame.GsoHeader(VirtioNetHeader.GsoTcpV4, GsoSegmenter.MinGsoSize), ref sink);
+
+        Assert.Equal((65_000 + GsoSegmenter.MinGsoSize - 1) / GsoSegmenter.MinGsoSize, count);
+        Assert.True(count <= GsoSegmenter.MaxSegments, $"{count} segments from one frame");
+    }
+
+    [Theory]
+    [InlineData(1514, 1448, 10)]
+    [InlineData(1513, 1448, -1)]
+    [InlineData(1000, 1448, -1)]
+    public void RefusesSegmentsLongerThanTheEgressPortTakes(int maxSegmentLength, ushort mss, int expected)
+    {
+        // 14 + 20 + 20 + 12 (timestamps) + 1448 = 1514 bytes per full segment.
+        var frame = TestFrames.Tcp(ipv6: false, payloadLength: 10 * mss);
+        var sink = new CountingSink();
+
+        Assert.Equal(expected, _segmenter.Process(frame.Bytes, frame.GsoHeader(VirtioNetHeader.GsoTcpV4, mss), maxSegmentLength, ref sink));
+        Assert.Equal(Math.Max(expected, 0), sink.FrameCount);
+    }
+
+    [Theory]
+    [InlineData(VirtioNetHeader.GsoTcpV4, 1, false)]
+    [InlineData(VirtioNetHeader.GsoTcpV4, GsoSegmenter.MinGsoSize - 1, false)]
+    [InlineData(VirtioNetHeader.GsoTcpV4, GsoSegmenter.MinGsoSize, true)]
+    [InlineData(VirtioNetHeader.GsoTcpV6, 0, false)]
+    [InlineData(VirtioNetHeader.GsoTcpV6, 0xFFFF, false)]
+    [InlineData(VirtioNetHeader.GsoTcpV6, 1428, true)]
+    [InlineData(VirtioNetHeader.GsoNone, 0, true)]
+    public void AdmitsOnlyGsoSizesARealSenderUses(byte gsoType, ushort gsoSize, bool admitted)
+    {
+        var header = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, gsoType, 54, gsoSize, 34, 16);
+
+        Assert.Equal(admitted, GsoSegmenter.Admits(header, 60_054));
+    }
+
+    [Theory]
+    [InlineData(1200, 128, true)]
+    [InlineData(1200, 129, false)]
+    public void AdmitsUsoOfAtMostTheKernelsDatagramCount(ushort gsoSize, int datagrams, bool admitted)
+    {
+        var header = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, VirtioNetHeader.GsoUdpL4, 42, gsoSize, 34, 6);
+
+        Assert.Equal(admitted, GsoSegmenter.Admits(header, 34 + 8 + (gsoSize * datagrams)));
+    }
+
+    [Fact]
     public void ComputesHeaderLengthsItselfRatherThanTrustingTheGuest()
     {
         // hdr_len short of the TCP header, IPv4 total length zero, a stale checksum: none of it matters.

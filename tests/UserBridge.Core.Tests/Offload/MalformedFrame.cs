@@ -4,6 +4,10 @@ namespace UserBridge.Core.Tests.Offload;
 public enum MalformedFrame
 {
     GsoSizeZero,
+    GsoSizeOneByte,
+    GsoSizeBelowTcpMinimum,
+    GsoSizeByFrags,
+    UsoMoreDatagramsThanTheKernelTakes,
     HeaderLengthBeyondFrame,
     ChecksumStartBeyondFrame,
     ChecksumFieldBeyondFrame,
