@@ -37,7 +37,7 @@ public static partial class ManagementVerbs
         return result;
     }
 
-    /// <summary>What only the whole switch has: its ports and monitors, the MAC table, why ports stopped, the collector.</summary>
+    /// <summary>What only the whole switch has: its ports and monitors, the MAC table, why ports stopped or were refused, the collector.</summary>
     private static JsonObject SwitchWide(PortManager manager, int portCount)
     {
         var bridge = manager.Bridge;
@@ -46,6 +46,12 @@ public static partial class ManagementVerbs
         foreach (var failure in PortFailures.All)
         {
             failures[PortFailures.Name(failure)] = bridge.Failures(failure);
+        }
+
+        var refusals = new JsonObject();
+        foreach (var refusal in PortRefusals.All)
+        {
+            refusals[PortRefusals.Name(refusal)] = bridge.Refusals(refusal);
         }
 
         return new JsonObject
@@ -63,12 +69,14 @@ public static partial class ManagementVerbs
                 ["learn_failures"] = table.LearnFailureCount,
             },
             ["port_failures"] = failures,
+            ["ports_refused"] = refusals,
             ["gc"] = new JsonObject
             {
                 ["gen0"] = GC.CollectionCount(0),
                 ["gen1"] = GC.CollectionCount(1),
                 ["gen2"] = GC.CollectionCount(2),
                 ["heap_bytes"] = GC.GetGCMemoryInfo().HeapSizeBytes,
+                ["allocated_bytes"] = GC.GetTotalAllocatedBytes(),
             },
         };
     }

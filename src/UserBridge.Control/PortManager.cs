@@ -95,8 +95,8 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
                     announce($"port {port.Name}: qemu-stream connecting to QEMU at {port.Path}");
                     break;
                 case PortRules.TypeQemuStream:
-                    _endpoints.Add(port.Name, QemuStreamListener.Start(Bridge, port.Name, port.Path!, port.Multi, port.Mode, port.Group, port.Vlan, port.Guard, logger, announce));
-                    announce($"port {port.Name}: qemu-stream listening on {port.Path}{(port.Multi ? " (one port per VM)" : string.Empty)}");
+                    _endpoints.Add(port.Name, QemuStreamListener.Start(Bridge, port.Name, port.Path!, port.Multi, port.MaxConnections, port.Mode, port.Group, port.Vlan, port.Guard, logger, announce));
+                    announce($"port {port.Name}: qemu-stream listening on {port.Path}{(port.Multi ? $" (one port per VM, at most {port.MaxConnections})" : string.Empty)}");
                     break;
                 default:
                     throw new ArgumentException($"port type '{port.Type}' is not known; allowed: {string.Join(", ", PortRules.Types)}");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using UserBridge.Core;
 using UserBridge.Core.Overlay;
+using UserBridge.Linux;
 
 namespace UserBridge.Control;
 
@@ -40,7 +41,7 @@ public static class PortRules
     {
         [TypeTap] = ["name", "type", "interface", "offload", "queues", "mode", .. VlanKeys, .. GuardKeys],
         [TypePacket] = ["name", "type", "interface", "mode", .. VlanKeys, .. GuardKeys],
-        [TypeQemuStream] = ["name", "type", "path", "role", "multi", "mode", "group", .. VlanKeys, .. GuardKeys],
+        [TypeQemuStream] = ["name", "type", "path", "role", "multi", "max_connections", "mode", "group", .. VlanKeys, .. GuardKeys],
         [TypeQemuDgram] = ["name", "type", "path", "remote", "mode", "group", .. VlanKeys, .. GuardKeys],
         [TypeVxlan] = ["name", "type", "mode", .. OverlayRules.Keys, .. VlanKeys, .. GuardKeys],
         [TypeGeneve] = ["name", "type", "mode", .. OverlayRules.Keys, .. VlanKeys, .. GuardKeys],
@@ -79,7 +80,7 @@ public static class PortRules
             errors.Add($"{where(values.TryGetValue("name", out var n) ? n.Line : line)}: port name \"{name}\" is not valid; use {ConfigValues.NameHelp}");
         }
 
-        var (role, multi) = StreamRole(values, where, errors);
+        var (role, multi, maxConnections) = StreamRole(values, where, errors);
 
         var vlan = OverlayRules.Vlan(overlay, VlanRules.Build(values, where, errors));
         var mode = SocketMode(values, where, errors);
@@ -99,6 +100,7 @@ public static class PortRules
             Path = path,
             Role = role,
             Multi = multi,
+            MaxConnections = maxConnections,
             Remote = remote,
             Mode = mode,
             Group = group,
@@ -226,8 +228,8 @@ public static class PortRules
         return (offload, queues);
     }
 
-    /// <summary>The qemu-stream role and multi flag, checked against each other.</summary>
-    private static (string Role, bool Multi) StreamRole(Dictionary<string, PortSetting> values, Func<int, string> where, List<string> errors)
+    /// <summary>The qemu-stream role, multi flag and connection limit, checked against each other.</summary>
+    private static (string Role, bool Multi, int MaxConnections) StreamRole(Dictionary<string, PortSetting> values, Func<int, string> where, List<string> errors)
     {
         var role = Optional(values, "role", where, errors) ?? RoleListen;
         if (role is not (RoleListen or RoleConnect))
@@ -241,7 +243,17 @@ public static class PortRules
             errors.Add($"{where(multiSetting.Line)}: multi = true needs role = \"listen\" (one socket the switch listens on, many VMs)");
         }
 
-        return (role, multi);
+        var maxConnections = QemuStreamListener.DefaultMaxConnections;
+        if (values.TryGetValue("max_connections", out var limitSetting))
+        {
+            maxConnections = Integer(limitSetting, 1, MacTable.MaxPorts, where, errors);
+            if (!multi)
+            {
+                errors.Add($"{where(limitSetting.Line)}: max_connections needs multi = true (a socket without it serves one VM)");
+            }
+        }
+
+        return (role, multi, maxConnections);
     }
 
     private static string? DefaultName(string type, string? endpoint) =>

@@ -98,6 +98,9 @@ public sealed record PortConfig(string Name, string Type, int Line = 0)
     /// <summary>With <c>role = "listen"</c>: every connection becomes a port NAME-1, NAME-2, ...</summary>
     public bool Multi { get; init; }
 
+    /// <summary>With <see cref="Multi"/>: the most connections served at once (<c>max_connections</c>); more are refused.</summary>
+    public int MaxConnections { get; init; } = QemuStreamListener.DefaultMaxConnections;
+
     /// <summary>For <c>qemu-dgram</c>: where to send, instead of the address frames come from.</summary>
     public string? Remote { get; init; }
 

@@ -36,6 +36,7 @@ public sealed class SwitchMetrics : IDisposable
         _meter.CreateObservableCounter("userbridge.mac_table.aged", () => bridge.MacTable.AgedCount, "{entry}", "entries aged out");
         _meter.CreateObservableCounter("userbridge.mac_table.evicted", () => bridge.MacTable.EvictedCount, "{entry}", "entries evicted for room");
         _meter.CreateObservableCounter("userbridge.port.failures", () => PortFailures.All.Select(failure => new Measurement<long>(bridge.Failures(failure), new KeyValuePair<string, object?>("reason", PortFailures.Name(failure)))), "{port}", "ports that stopped (a connection closed or cut, bad stream framing, an I/O error, repeated worker crashes), by reason");
+        _meter.CreateObservableCounter("userbridge.port.refusals", () => PortRefusals.All.Select(refusal => new Measurement<long>(bridge.Refusals(refusal), new KeyValuePair<string, object?>("reason", PortRefusals.Name(refusal)))), "{connection}", "connections that could not become a port (a socket's max_connections, a second VM on a socket without multi, a full switch, a name taken), by reason");
         _meter.CreateObservableCounter("userbridge.mac_table.learn_failures", () => bridge.MacTable.LearnFailureCount, "{entry}", "MACs not learned: their bucket held only static entries");
     }
 

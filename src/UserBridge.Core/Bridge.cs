@@ -20,6 +20,9 @@ public sealed partial class Bridge : IDisposable
     private readonly List<FrameTap> _taps = [];
     private readonly TimeProvider _time;
     private readonly long[] _failures = new long[PortFailures.All.Count];
+    private readonly long[] _refusals = new long[PortRefusals.All.Count];
+    // Ports that come and go with their connections (a peer that connects in a loop) must not flood the log.
+    private readonly LogRateLimit _portLog = new();
     private SwitchSnapshot _snapshot = SwitchSnapshot.Empty;
     private PollWorker[] _pollers = [];
     private ITimer? _sweeper;
@@ -133,7 +136,11 @@ public sealed partial class Bridge : IDisposable
         WaitForWorkers();
         MacTable.FlushPort(slot.Index);
         slot.Port.Dispose();
-        Log.PortRemoved(Logger, name);
+        if (_portLog.TryPass(out var suppressed))
+        {
+            Log.PortRemoved(Logger, name, suppressed);
+        }
+
         Events.Publish(BridgeEvent.ForPort(BridgeEventKind.PortRemoved, name, slot.Index));
         return true;
     }
@@ -164,7 +171,10 @@ public sealed partial class Bridge : IDisposable
         }
     }
 
-    /// <summary>Removes aged entries now (the sweeper calls this periodically).</summary>
+    /// <summary>
+    /// Removes aged entries now, and gives back the pinned memory of ports that went in a burst (the sweeper calls this
+    /// periodically).
+    /// </summary>
     public int SweepNow()
     {
         var aged = MacTable.Sweep();
@@ -173,6 +183,8 @@ public sealed partial class Bridge : IDisposable
             Log.Aged(Logger, aged);
         }
 
+        BufferPool.TrimIdle();
+        PortBufferPool.Trim();
         return aged;
     }
 
@@ -216,10 +228,30 @@ public sealed partial class Bridge : IDisposable
     /// <summary>How many ports have failed for <paramref name="failure"/> since the switch started.</summary>
     public long Failures(PortFailure failure) => Volatile.Read(ref _failures[(int)failure]);
 
+    /// <summary>How many connections were refused a port for <paramref name="refusal"/> since the switch started.</summary>
+    public long Refusals(PortRefusal refusal) => Volatile.Read(ref _refusals[(int)refusal]);
+
+    /// <summary>Counts a connection that could not become a port (the endpoint that refused it closed it).</summary>
+    public void CountRefusal(PortRefusal refusal) => Interlocked.Increment(ref _refusals[(int)refusal]);
+
+    /// <summary>Whether a port could be added now: the switch holds fewer than <see cref="MacTable.MaxPorts"/>.</summary>
+    public bool HasRoomForPort
+    {
+        get
+        {
+            var ports = Snapshot.Ports;
+            return ports.Length < MacTable.MaxPorts || Array.IndexOf(ports, null) >= 0;
+        }
+    }
+
     internal void OnPortFailed(string name, Exception exception)
     {
         Interlocked.Increment(ref _failures[(int)PortFailures.Of(exception)]);
-        Log.PortFailed(Logger, name, exception.Message);
+        if (_portLog.TryPass(out var suppressed))
+        {
+            Log.PortFailed(Logger, name, exception.Message + suppressed);
+        }
+
         SetPortUp(name, isUp: false);
 
         // Raised off the failing worker's thread, so that a handler may remove the port (which joins that worker).

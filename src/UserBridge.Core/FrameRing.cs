@@ -140,7 +140,7 @@ public sealed class FrameRing<TMetadata> : IDisposable
         return true;
     }
 
-    /// <summary>Releases the ring; its slots' buffers go back to <see cref="PinnedBufferPool"/>. No producer or consumer may use it any more.</summary>
+    /// <summary>Releases the ring; its slots' buffers go back to <see cref="PortBufferPool"/>. No producer or consumer may use it any more.</summary>
     public void Dispose()
     {
         foreach (var cell in _cells)
@@ -193,7 +193,7 @@ public sealed class FrameRing<TMetadata> : IDisposable
     {
         public long Sequence = sequence;
 
-        public byte[] Buffer { get; private set; } = PinnedBufferPool.Rent(InitialSlotSize + HeaderRoom);
+        public byte[] Buffer { get; private set; } = PortBufferPool.Rent(InitialSlotSize + HeaderRoom);
 
         public int Length { get; private set; }
 
@@ -204,7 +204,7 @@ public sealed class FrameRing<TMetadata> : IDisposable
         {
             if (Buffer.Length == InitialSlotSize + HeaderRoom)
             {
-                PinnedBufferPool.Return(Buffer);
+                PortBufferPool.Return(Buffer);
             }
 
             Buffer = [];
@@ -215,7 +215,7 @@ public sealed class FrameRing<TMetadata> : IDisposable
             if (frame.Length + HeaderRoom > Buffer.Length)
             {
                 // Grows once to the largest frame seen; steady traffic then allocates nothing.
-                Buffer = GC.AllocateArray<byte>(frame.Length + HeaderRoom, pinned: true);
+                Buffer = GC.AllocateUninitializedArray<byte>(frame.Length + HeaderRoom);
             }
 
             frame.CopyTo(Buffer.AsSpan(HeaderRoom));

@@ -7,8 +7,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "port {Port} up ({Type} {Interface}, index {Index})")]
     public static partial void PortUp(ILogger logger, string port, string type, string @interface, int index);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "port {Port} removed")]
-    public static partial void PortRemoved(ILogger logger, string port);
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "port {Port} removed{Suppressed}")]
+    public static partial void PortRemoved(ILogger logger, string port, string suppressed);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "port {Port} failed and is down: {Reason}")]
     public static partial void PortFailed(ILogger logger, string port, string reason);

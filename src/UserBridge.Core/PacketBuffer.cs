@@ -3,14 +3,15 @@ using UserBridge.Core.Offload;
 namespace UserBridge.Core;
 
 /// <summary>
-/// One pooled frame buffer. The array is pinned (allocated on the pinned object heap) so that ports can hand
-/// its address to read/write system calls without pinning per call.
+/// One pooled frame buffer. Ports pin its array only for the system call that fills or sends it (<c>fixed</c>) and
+/// keep no pointer into it after: not pinned for good, the array can be compacted away when the pool lets it go (see
+/// <see cref="BufferPool"/>), where one on the pinned object heap would keep its whole region resident.
 /// </summary>
 public sealed class PacketBuffer
 {
-    internal PacketBuffer(int capacity) => Array = GC.AllocateArray<byte>(capacity, pinned: true);
+    internal PacketBuffer(int capacity) => Array = GC.AllocateUninitializedArray<byte>(capacity);
 
-    /// <summary>The whole pinned buffer.</summary>
+    /// <summary>The whole buffer.</summary>
     public byte[] Array { get; }
 
     /// <summary>Where the frame starts in <see cref="Array"/>. A port type that never sets it (most) always finds 0:

@@ -5,9 +5,9 @@ namespace UserBridge.Core;
 /// <summary>
 /// What one worker thread needs to rewrite frames without allocating: the GSO segmenter and two scratch buffers
 /// for the untagged and the tagged copy of a frame whose service tag must be popped, pushed or rewritten, and one
-/// for the tagged copies a mirror sends. The buffers (a quarter of a megabyte, pinned) come from
-/// <see cref="PinnedBufferPool"/> and go back on <see cref="Dispose"/>: a worker that starts for each connection of a
-/// reconnecting VM reuses the last one's instead of adding to the pinned heap, whose growth drives full collections.
+/// for the tagged copies a mirror sends. The buffers (a quarter of a megabyte) come from
+/// <see cref="PortBufferPool"/> and go back on <see cref="Dispose"/>: a worker that starts for each connection of a
+/// reconnecting VM reuses the last one's instead of adding to the heap, whose growth drives full collections.
 /// </summary>
 public sealed class WorkerContext : IDisposable
 {
@@ -15,14 +15,14 @@ public sealed class WorkerContext : IDisposable
 
     private bool _disposed;
 
-    public GsoSegmenter Segmenter { get; } = new(PinnedBufferPool.Rent(GsoSegmenter.MaxSegmentLength));
+    public GsoSegmenter Segmenter { get; } = new(PortBufferPool.Rent(GsoSegmenter.MaxSegmentLength));
 
-    internal byte[] Untagged { get; } = PinnedBufferPool.Rent(ScratchSize);
+    internal byte[] Untagged { get; } = PortBufferPool.Rent(ScratchSize);
 
-    internal byte[] Tagged { get; } = PinnedBufferPool.Rent(ScratchSize);
+    internal byte[] Tagged { get; } = PortBufferPool.Rent(ScratchSize);
 
     /// <summary>A mirror's tagged copy of a frame that may itself have been tagged on egress.</summary>
-    internal byte[] Mirror { get; } = PinnedBufferPool.Rent(ScratchSize + EthernetFrame.VlanTagLength);
+    internal byte[] Mirror { get; } = PortBufferPool.Rent(ScratchSize + EthernetFrame.VlanTagLength);
 
     /// <summary>Gives the buffers back to the pool; only once the worker that used them has stopped.</summary>
     public void Dispose()
@@ -33,9 +33,9 @@ public sealed class WorkerContext : IDisposable
         }
 
         _disposed = true;
-        PinnedBufferPool.Return(Segmenter.Scratch);
-        PinnedBufferPool.Return(Untagged);
-        PinnedBufferPool.Return(Tagged);
-        PinnedBufferPool.Return(Mirror);
+        PortBufferPool.Return(Segmenter.Scratch);
+        PortBufferPool.Return(Untagged);
+        PortBufferPool.Return(Tagged);
+        PortBufferPool.Return(Mirror);
     }
 }

@@ -8,9 +8,16 @@ namespace UserBridge.Linux;
 /// <c>type = "qemu-stream", role = "listen"</c>: the switch listens on a unix socket and QEMU connects with
 /// <c>-netdev stream,server=off,addr.type=unix,addr.path=PATH</c>. Each accepted connection becomes a port:
 /// named <see cref="Name"/> (one VM at a time; a second connection is refused until the first closes), or with
-/// <c>multi</c> <c>NAME-1</c>, <c>NAME-2</c>, ... (one socket for many VMs). A port whose connection ends is
-/// removed; the listener keeps accepting.
+/// <c>multi</c> <c>NAME-1</c>, <c>NAME-2</c>, ... (one socket for many VMs, at most <see cref="MaxConnections"/> at
+/// a time). A port whose connection ends is removed; the listener keeps accepting.
 /// </summary>
+/// <remarks>
+/// A connection costs the switch two threads, two eventfds and most of a megabyte of pinned buffers, so whoever can
+/// reach the socket must not be able to open them without end: a connection over the limit, or one the switch has no
+/// room for, is refused before a port is built (counted in <see cref="Bridge.Refusals"/>), and a port that was built
+/// but could not join the bridge is disposed with everything it holds. The per-connection lines are rate-limited: a
+/// peer that connects and leaves in a loop cannot flood the log.
+/// </remarks>
 public sealed partial class QemuStreamListener : IDisposable
 {
     private readonly Bridge _bridge;
@@ -23,11 +30,13 @@ public sealed partial class QemuStreamListener : IDisposable
     private readonly Lock _lock = new();
     private readonly PortVlan? _vlan;
     private readonly PortGuard _guard;
+    private readonly LogRateLimit _lines = new();
     private volatile bool _stopping;
     private int _connections;
 
-    private QemuStreamListener(Bridge bridge, string name, string path, bool multi, int listenerFd, PortVlan? vlan, PortGuard guard, ILogger logger, Action<string> announce)
+    private QemuStreamListener(Bridge bridge, string name, string path, bool multi, int maxConnections, int listenerFd, PortVlan? vlan, PortGuard guard, ILogger logger, Action<string> announce)
     {
+        MaxConnections = multi ? maxConnections : 1;
         _vlan = vlan;
         _guard = guard;
         _bridge = bridge;
@@ -49,8 +58,14 @@ public sealed partial class QemuStreamListener : IDisposable
 
     public bool Multi { get; }
 
+    /// <summary>The most connections (ports) served at once: <c>max_connections</c> with <c>multi</c>, else 1.</summary>
+    public int MaxConnections { get; }
+
+    /// <summary>The default <c>max_connections</c> of a <c>multi</c> socket.</summary>
+    public const int DefaultMaxConnections = 64;
+
     /// <summary>Binds and listens on <paramref name="path"/> (a stale socket file is replaced), then accepts in the background.</summary>
-    public static QemuStreamListener Start(Bridge bridge, string name, string path, bool multi, UnixFileMode mode, string? group, PortVlan? vlan, PortGuard guard, ILogger logger, Action<string> announce)
+    public static QemuStreamListener Start(Bridge bridge, string name, string path, bool multi, int maxConnections, UnixFileMode mode, string? group, PortVlan? vlan, PortGuard guard, ILogger logger, Action<string> announce)
     {
         ArgumentNullException.ThrowIfNull(bridge);
         var fd = UnixSocket.CreateStream(path);
@@ -60,7 +75,7 @@ public sealed partial class QemuStreamListener : IDisposable
             UnixSocket.Bind(fd, path);
             SocketFile.SetAccess(path, mode, group);
             UnixSocket.Listen(fd, path);
-            return new QemuStreamListener(bridge, name, path, multi, fd, vlan, guard, logger, announce);
+            return new QemuStreamListener(bridge, name, path, multi, maxConnections, fd, vlan, guard, logger, announce);
         }
         catch
         {
@@ -99,7 +114,11 @@ public sealed partial class QemuStreamListener : IDisposable
             }
             catch (InteropException ex)
             {
-                LogAcceptFailed(_logger, Name, Path, ex.Message);
+                if (_lines.TryPass(out var suppressed))
+                {
+                    LogAcceptFailed(_logger, Name, Path, ex.Message + suppressed);
+                }
+
                 Thread.Sleep(100);
             }
         }
@@ -110,32 +129,97 @@ public sealed partial class QemuStreamListener : IDisposable
         string portName;
         lock (_lock)
         {
-            if (!Multi && _ports.Count > 0)
+            if (Refusal() is { } refusal)
             {
-                TunInterop.CloseQuietly(fd);
-                LogRefused(_logger, Name, Path);
+                Refuse(fd, refusal);
                 return;
             }
 
-            var connection = ++_connections;
-            portName = Multi ? $"{Name}-{connection}" : Name;
+            portName = NextName();
             _ports.Add(portName);
         }
 
+        QemuStreamPort? port = null;
         try
         {
-            _bridge.AddPort(new QemuStreamPort(portName, Path, fd, _logger), isUp: true, _vlan, _guard);
-            _announce($"port {portName} up: qemu-stream {Path} (a VM connected)");
+            port = new QemuStreamPort(portName, Path, fd, _logger);
+            _bridge.AddPort(port, isUp: true, _vlan, _guard);
+            _lines.Write($"port {portName} up: qemu-stream {Path} (a VM connected)", _announce);
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or ObjectDisposedException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or InteropException)
         {
-            TunInterop.CloseQuietly(fd);
+            // The port owns the connection once built: disposing it stops its sender and closes the fd, eventfds and
+            // buffers; before that, the fd is ours to close.
+            if (port is null)
+            {
+                TunInterop.CloseQuietly(fd);
+            }
+            else
+            {
+                port.Dispose();
+            }
+
             lock (_lock)
             {
                 _ports.Remove(portName);
             }
 
-            LogAcceptFailed(_logger, portName, Path, ex.Message);
+            // The switch stopping (the bridge disposed) or an fd it could not open refuses nothing worth counting.
+            if (ex is ArgumentException or InvalidOperationException and not ObjectDisposedException)
+            {
+                _bridge.CountRefusal(ex is ArgumentException ? PortRefusal.NameTaken : PortRefusal.SwitchFull);
+            }
+
+            LogRateLimited(portName, ex.Message);
+        }
+    }
+
+    /// <summary>Why the connection just accepted cannot have a port, before one is built; null when it can.</summary>
+    private PortRefusal? Refusal() =>
+        !Multi && _ports.Count > 0 ? PortRefusal.Busy
+        : _ports.Count >= MaxConnections ? PortRefusal.ConnectionLimit
+        : !_bridge.HasRoomForPort ? PortRefusal.SwitchFull
+        : null;
+
+    private void Refuse(int fd, PortRefusal refusal)
+    {
+        TunInterop.CloseQuietly(fd);
+        _bridge.CountRefusal(refusal);
+        LogRateLimited(Name, refusal switch
+        {
+            PortRefusal.Busy => "a second VM tried to connect; refused (set multi = true to serve several)",
+            PortRefusal.ConnectionLimit => $"a connection over max_connections = {MaxConnections}; refused",
+            _ => $"the switch holds {MacTable.MaxPorts} ports, the most it can; a connection was refused",
+        });
+    }
+
+    /// <summary>
+    /// The port name for the next connection: the listener's own, or with <c>multi</c> the next <c>NAME-N</c> that no
+    /// port of the switch has (a port added by hand may have taken one).
+    /// </summary>
+    private string NextName()
+    {
+        if (!Multi)
+        {
+            return Name;
+        }
+
+        var snapshot = _bridge.Snapshot;
+        string name;
+        do
+        {
+            name = $"{Name}-{++_connections}";
+        }
+        while (_ports.Contains(name) || snapshot.Find(name) is not null);
+
+        return name;
+    }
+
+    private void LogRateLimited(string port, string reason)
+    {
+        if (_lines.TryPass(out var suppressed))
+        {
+            LogRefused(_logger, port, Path, reason + suppressed);
         }
     }
 
@@ -150,11 +234,11 @@ public sealed partial class QemuStreamListener : IDisposable
         }
 
         _bridge.RemovePort(e.PortName);
-        _announce($"port {e.PortName} removed: its VM disconnected from {Path}");
+        _lines.Write($"port {e.PortName} removed: its VM disconnected from {Path}", _announce);
     }
 
-    [LoggerMessage(EventId = 210, Level = LogLevel.Warning, Message = "qemu-stream {Port} ({Path}): a second VM tried to connect; refused (set multi = true to serve several)")]
-    private static partial void LogRefused(ILogger logger, string port, string path);
+    [LoggerMessage(EventId = 210, Level = LogLevel.Warning, Message = "qemu-stream {Port} ({Path}): {Reason}")]
+    private static partial void LogRefused(ILogger logger, string port, string path, string reason);
 
     [LoggerMessage(EventId = 211, Level = LogLevel.Error, Message = "qemu-stream {Port} ({Path}): {Reason}")]
     private static partial void LogAcceptFailed(ILogger logger, string port, string path, string reason);

@@ -23,7 +23,7 @@ public sealed unsafe partial class QemuStreamPort : IPort
     private const int ReceiveBufferSize = 4 * (MaxFrameLength + LengthPrefix);
 
     private readonly int _fd;
-    private readonly byte[] _rx = PinnedBufferPool.Rent(ReceiveBufferSize);
+    private readonly byte[] _rx = PortBufferPool.Rent(ReceiveBufferSize);
     private readonly FdWaiter _rxWaiter;
     private readonly FdWaiter _txWaiter;
     private readonly FrameRing<NoMetadata> _queue;
@@ -141,7 +141,7 @@ public sealed unsafe partial class QemuStreamPort : IPort
     {
         if (Interlocked.Exchange(ref _rxReleased, 1) == 0)
         {
-            PinnedBufferPool.Return(_rx);
+            PortBufferPool.Return(_rx);
         }
     }
 

@@ -74,13 +74,13 @@ public sealed class ChurnTests : IDisposable
         var (fdsAfter, threadsAfter, rssAfter) = (ProcessStatus.OpenFds(process.Pid), ProcessStatus.Threads(process.Pid), ProcessStatus.RssKib(process.Pid));
         var statsAfter = Stats();
         var gen2 = Grown("gc", "gen2");
-        var report = $"churn: fds {fdsBefore} -> {fdsAfter}, threads {threadsBefore} -> {threadsAfter}, RSS {rssBefore} -> {rssAfter} KiB, gen2 collections +{gen2}, {summary}";
+        var report = $"churn: fds {fdsBefore} -> {fdsAfter}, threads {threadsBefore} -> {threadsAfter}, RSS {rssBefore} -> {rssAfter} KiB, collections +{Grown("gc", "gen0")}/+{Grown("gc", "gen1")}/+{gen2}, heap {statsBefore.GetProperty("gc").GetProperty("heap_bytes")} -> {statsAfter.GetProperty("gc").GetProperty("heap_bytes")} bytes, allocated +{Grown("gc", "allocated_bytes")} bytes, {summary}";
         TestContext.Current.TestOutputHelper?.WriteLine(report);
 
         Assert.Contains(" 0% packet loss", summary, StringComparison.Ordinal);
         Assert.True(fdsAfter <= fdsBefore + 2, $"open fds grew from {fdsBefore} to {fdsAfter} over {Cycles} cycles");
         Assert.True(threadsAfter <= threadsBefore + 2, $"threads grew from {threadsBefore} to {threadsAfter} over {Cycles} cycles");
-        Assert.True(rssAfter <= rssBefore + RssGrowthLimitKib, $"RSS grew from {rssBefore} KiB to {rssAfter} KiB over {Cycles} cycles");
+        Assert.True(rssAfter <= rssBefore + RssGrowthLimitKib, $"RSS grew from {rssBefore} KiB to {rssAfter} KiB over {Cycles} cycles: {report}");
         Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
 
         // Every departure counted by why: the peer closed between frames; the interface went (an I/O error).

@@ -134,7 +134,7 @@ public sealed class GsoSegmenter
     {
     }
 
-    /// <summary>A segmenter working in <paramref name="scratch"/> (pinned, at least <see cref="MaxSegmentLength"/> bytes), which its owner lends it.</summary>
+    /// <summary>A segmenter working in <paramref name="scratch"/> (at least <see cref="MaxSegmentLength"/> bytes), which its owner lends it.</summary>
     internal GsoSegmenter(byte[] scratch)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(scratch.Length, MaxSegmentLength);
