@@ -33,16 +33,16 @@ internal static class TapRules
                     config = config with { Filter = ConfigLoader.ReadString(keyValue, at, errors) };
                     break;
                 case "snaplen":
-                    config = config with { SnapLength = (int)(ConfigLoader.ReadInteger(keyValue, at, errors, 64, int.MaxValue) ?? config.SnapLength) };
+                    config = config with { SnapLength = (int)(ConfigLoader.ReadInteger(keyValue, at, errors, Limits.MinSnapLength, Limits.MaxSnapLength) ?? config.SnapLength) };
                     break;
                 case "include_drops":
                     config = config with { IncludeDrops = ConfigLoader.ReadBoolean(keyValue, at, errors) ?? false };
                     break;
                 case "rotate_bytes":
-                    config = config with { RotateBytes = ConfigLoader.ReadInteger(keyValue, at, errors, 1024, long.MaxValue) ?? 0 };
+                    config = config with { RotateBytes = ConfigLoader.ReadInteger(keyValue, at, errors, Limits.MinRotateBytes, Limits.MaxRotateBytes) ?? 0 };
                     break;
                 case "keep_files":
-                    config = config with { KeepFiles = (int)(ConfigLoader.ReadInteger(keyValue, at, errors, 1, 100_000) ?? 0) };
+                    config = config with { KeepFiles = (int)(ConfigLoader.ReadInteger(keyValue, at, errors, 1, Limits.MaxKeepFiles) ?? 0) };
                     break;
                 default:
                     errors.Add($"{at}: unknown key '{key}' in [capture]; allowed: {string.Join(", ", CaptureKeys)}");
