@@ -14,7 +14,7 @@ public static partial class ConfigValues
 
     /// <summary>
     /// Parses "1500ms", "300s", "300", "5m" or "1h"; false for anything else and for a duration outside
-    /// <see cref="Limits.MinDuration"/> to <see cref="Limits.MaxDuration"/>. The amount has at most 9 digits and is
+    /// <see cref="Limits.MinDurationSeconds"/> to <see cref="Limits.MaxDurationSeconds"/>. The amount has at most 9 digits and is
     /// counted in milliseconds as a <see cref="long"/> (at most 3.6e15), so the check comes before any
     /// <see cref="TimeSpan"/> is made: "999999999h" is refused, not an overflow.
     /// </summary>

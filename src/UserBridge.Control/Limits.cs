@@ -3,8 +3,8 @@ namespace UserBridge.Control;
 /// <summary>
 /// The ranges of the numbers that the config file, a request and the command-line flags share, in one place: each is
 /// checked where it is read, with an error that names the key or flag and the range, so that no value reachable from
-/// outside can reach a timer, a buffer size or a <see cref="TimeSpan"/> that would throw. The per-port ranges (VLANs,
-/// MTU, queues, overlay fields) stay with their rules, next to the value they bound.
+/// outside can reach a timer, a buffer size or a <see cref="TimeSpan"/> that would throw. Ranges that belong to one rule
+/// (VLAN IDs, MTUs, queues, overlay fields) stay with it, next to the value they bound.
 /// </summary>
 public static class Limits
 {
@@ -15,7 +15,7 @@ public static class Limits
     /// </summary>
     public const long MaxDurationSeconds = 1_000_000;
 
-    /// <summary>The shortest aging time and capture duration: below a second the aging sweeper's period means nothing.</summary>
+    /// <summary>The shortest aging time (the MAC table takes no less) and capture duration.</summary>
     public const long MinDurationSeconds = 1;
 
     /// <summary>The most bytes a capture keeps of a frame: tcpdump's MAXIMUM_SNAPLEN, which holds a 64 KiB GSO frame.</summary>
@@ -38,10 +38,6 @@ public static class Limits
 
     /// <summary>The largest MAC table, and so the largest per-port MAC limit: 2^26 entries (4 GiB of table slots).</summary>
     public const int MaxMacTableSize = 1 << 26;
-
-    public static TimeSpan MaxDuration => TimeSpan.FromSeconds(MaxDurationSeconds);
-
-    public static TimeSpan MinDuration => TimeSpan.FromSeconds(MinDurationSeconds);
 
     /// <summary>"an integer from MIN to MAX", the wording of every integer range in errors.</summary>
     public static string IntegerRange(long min, long max) => $"an integer from {min} to {max}";

@@ -105,7 +105,7 @@ public sealed class ConfigFuzzTests
             {
                 foreach (var candidate in new[] { text, $"{amount}{unit}", $"{text}{unit}" })
                 {
-                    if (ConfigValues.TryParseDuration(candidate, out var duration) && (duration < TimeSpan.FromSeconds(1) || duration > TimeSpan.FromSeconds(1_000_000)))
+                    if (ConfigValues.TryParseDuration(candidate, out var duration) && (duration < TimeSpan.FromSeconds(Limits.MinDurationSeconds) || duration > TimeSpan.FromSeconds(Limits.MaxDurationSeconds)))
                     {
                         throw new InvalidOperationException($"\"{candidate}\" gave {duration}, outside 1s to 1000000s");
                     }
