@@ -182,8 +182,10 @@ internal static class CaptureCommand
         var common = new CommonOptions();
         var selection = new Selection();
         var file = new Option<string>("--file") { Description = "the pcapng file the switch writes (a path on the switch's host)", Required = true };
-        var rotate = new Option<long?>("--rotate-bytes") { Description = "start a new file when the current one reaches this size" };
-        var keep = new Option<int?>("--keep-files") { Description = "with --rotate-bytes: keep at most this many files" };
+        var rotate = new Option<long?>("--rotate-bytes") { Description = $"start a new file when the current one reaches this size ({Limits.MinRotateBytes} to {Limits.MaxRotateBytes} bytes)" }
+            .Within(Limits.MinRotateBytes, Limits.MaxRotateBytes, " bytes");
+        var keep = new Option<int?>("--keep-files") { Description = $"with --rotate-bytes: keep at most this many files (1 to {Limits.MaxKeepFiles})" }
+            .Within(1, Limits.MaxKeepFiles);
         var start = new Command("start", "start a capture that the switch itself writes to a file") { file, rotate, keep };
         common.AddTo(start);
         selection.AddTo(start);
@@ -209,7 +211,7 @@ internal static class CaptureCommand
     private static Command CreateStop()
     {
         var common = new CommonOptions();
-        var id = new Argument<int>("ID") { Description = "the capture's id (see capture list)" };
+        var id = new Argument<int>("ID") { Description = "the capture's id (see capture list)" }.Within(1, int.MaxValue);
         var stop = new Command("stop", "end a capture the switch is writing") { id };
         common.AddTo(stop);
         stop.SetAction(result => ShowCommands.Call(result, common, "capture stop", new JsonObject { ["id"] = result.GetValue(id) }, reply => $"{(string?)reply["summary"]}\n"));
@@ -231,10 +233,13 @@ internal static class CaptureCommand
         private readonly Option<string[]> _ports = new("--port", "-p") { Description = "capture this port (repeat for more; default: all ports)", AllowMultipleArgumentsPerToken = false };
         private readonly Option<string> _direction = new("--direction") { Description = "in, out or both", DefaultValueFactory = _ => "both" };
         private readonly Option<string?> _filter = new("--filter", "-f") { Description = "a BPF filter in tcpdump syntax, e.g. \"icmp or arp\"" };
-        private readonly Option<int?> _snapLength = new("--snaplen", "-s") { Description = $"bytes kept of each frame (default {CaptureOptions.DefaultSnapLength})" };
+        private readonly Option<int?> _snapLength = new Option<int?>("--snaplen", "-s") { Description = $"bytes kept of each frame ({Limits.MinSnapLength} to {Limits.MaxSnapLength}, the default)" }
+            .Within(Limits.MinSnapLength, Limits.MaxSnapLength, " bytes");
+
         private readonly Option<bool> _includeDrops = new("--include-drops") { Description = "capture dropped frames too, with the drop reason" };
-        private readonly Option<long?> _count = new("--count", "-c") { Description = "stop after this many packets" };
-        private readonly Option<int?> _duration = new("--duration") { Description = "stop after this many seconds" };
+        private readonly Option<long?> _count = new Option<long?>("--count", "-c") { Description = "stop after this many packets" }.Within(1, long.MaxValue);
+        private readonly Option<int?> _duration = new Option<int?>("--duration") { Description = $"stop after this many seconds (1 to {Limits.MaxDurationSeconds})" }
+            .Within((int)Limits.MinDurationSeconds, (int)Limits.MaxDurationSeconds, " seconds");
 
         public void AddTo(Command command)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using UserBridge.Control;
+using UserBridge.Core;
 
 namespace UserBridge.Cli;
 
@@ -12,7 +13,7 @@ internal static class ChangeCommands
         var common = new CommonOptions();
         var mac = new Argument<string>("MAC") { Description = "the station's MAC address, aa:bb:cc:dd:ee:ff" };
         var port = new Option<string>("--port") { Description = "the port the station is behind", Required = true };
-        var vlan = new Option<int?>("--vlan") { Description = "the entry's VLAN (default: the port's access VLAN, or none on a switch without VLANs)" };
+        var vlan = new Option<int?>("--vlan") { Description = "the entry's VLAN (default: the port's access VLAN, or none on a switch without VLANs)" }.Within(0, PortVlan.MaxVid);
         var remote = new Option<string?>("--remote") { Description = "on a vxlan or geneve port: the VTEP (underlay address) the station is behind" };
         var add = new Command("add", "add a static entry: frames to MAC go to that port only, and learning never moves it") { mac, port, vlan, remote };
         common.AddTo(add);
@@ -30,7 +31,7 @@ internal static class ChangeCommands
     {
         var common = new CommonOptions();
         var mac = new Argument<string>("MAC") { Description = "the MAC address of the entry" };
-        var vlan = new Option<int?>("--vlan") { Description = "the entry's VLAN (default 0: none)" };
+        var vlan = new Option<int?>("--vlan") { Description = "the entry's VLAN (default 0: none)" }.Within(0, PortVlan.MaxVid);
         var del = new Command("del", "remove an entry, static or learned") { mac, vlan };
         common.AddTo(del);
         del.SetAction(result =>
@@ -46,7 +47,7 @@ internal static class ChangeCommands
     {
         var common = new CommonOptions();
         var port = new Option<string?>("--port") { Description = "only entries learned on this port" };
-        var vlan = new Option<int?>("--vlan") { Description = "only entries in this VLAN" };
+        var vlan = new Option<int?>("--vlan") { Description = "only entries in this VLAN" }.Within(0, PortVlan.MaxVid);
         var flush = new Command("flush", "forget learned entries (static ones stay): all, or those of a port and/or VLAN") { port, vlan };
         common.AddTo(flush);
         flush.SetAction(result =>
@@ -71,8 +72,8 @@ internal static class ChangeCommands
             ["allowed"] = new("--allowed") { Description = "trunk: the VLANs it carries, e.g. 10,20,100-199 (default 1-4094)" },
             ["tpid"] = new("--tpid") { Description = "trunk: 0x8100 (default) or 0x88a8 (802.1ad)" },
         };
-        var vlan = new Option<int?>("--vlan") { Description = "access or dot1q-tunnel: the port's VLAN (1-4094)" };
-        var native = new Option<int?>("--native") { Description = "trunk: the VLAN of untagged frames" };
+        var vlan = new Option<int?>("--vlan") { Description = "access or dot1q-tunnel: the port's VLAN (1-4094)" }.Within(PortVlan.MinVid, PortVlan.MaxVid);
+        var native = new Option<int?>("--native") { Description = "trunk: the VLAN of untagged frames (1-4094)" }.Within(PortVlan.MinVid, PortVlan.MaxVid);
         var set = new Command("set", "change a port of the running switch; the other ports keep forwarding undisturbed. VLAN settings replace the port's whole VLAN configuration and forget what it learned") { name, up, down, vlan, native };
         foreach (var option in settings.Values)
         {
@@ -113,7 +114,7 @@ internal static class ChangeCommands
         var sources = new Option<string[]>("--source") { Description = "a port whose traffic is copied; repeat for more", Required = true, Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--output") { Description = "the port the copies go out of (it is then never learned on, and receives copies only)", Required = true };
         var direction = new Option<string>("--direction") { Description = "in, out or both (default)", DefaultValueFactory = _ => "both" };
-        var vlan = new Option<int?>("--vlan") { Description = "push an 802.1Q tag with this VID onto every copy" };
+        var vlan = new Option<int?>("--vlan") { Description = "push an 802.1Q tag with this VID onto every copy (1-4094)" }.Within(PortVlan.MinVid, PortVlan.MaxVid);
         var add = new Command("add", "mirror ports to an output port (SPAN) on the running switch") { sources, output, direction, vlan };
         common.AddTo(add);
         add.SetAction(result =>

@@ -8,10 +8,12 @@ namespace UserBridge.Cli;
 /// <summary><c>userbridge monitor</c>: prints the switch's events as they happen, like <c>bridge monitor</c>.</summary>
 internal static class MonitorCommand
 {
+    private const int MaxEvents = 1_000_000_000;
+
     public static Command Create()
     {
         var common = new CommonOptions();
-        var count = new Option<int?>("--count", "-c") { Description = "exit after this many events" };
+        var count = new Option<int?>("--count", "-c") { Description = $"exit after this many events (1 to {MaxEvents})" }.Within(1, MaxEvents);
         var monitor = new Command("monitor", "print events as they happen until Ctrl-C: MAC learned, moved, aged, evicted; port added, removed, up, down (-j: one JSON object per line)") { count };
         common.AddTo(monitor);
         monitor.SetAction(result =>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using UserBridge.Cli;
 
 var root = new RootCommand($"""
@@ -20,4 +21,22 @@ root.Subcommands.Add(ShowCommands.CreateMirror());
 root.Subcommands.Add(ExtcapCommand.Create());
 root.Subcommands.Add(LabCommand.Create());
 root.Subcommands.Add(ShowCommands.CreateVersion());
-return root.Parse(args).Invoke();
+var parsed = root.Parse(args);
+if (parsed.Errors.Count == 0)
+{
+    return parsed.Invoke();
+}
+
+// A usage error (an unknown option, a value of the wrong type or out of its range) says what was wrong and where the
+// help is, and exits with the bad-usage code, as the commands' own usage errors do; the whole help would bury it.
+var command = string.Join(' ', CommandPath(parsed.CommandResult));
+foreach (var error in parsed.Errors)
+{
+    Console.Error.WriteLine($"{command}: {error.Message}");
+}
+
+Console.Error.WriteLine($"(`{command} --help` lists the options)");
+return ExitCodes.BadUsage;
+
+static IEnumerable<string> CommandPath(CommandResult? result) =>
+    result is null ? [] : [.. CommandPath(result.Parent as CommandResult), result.Command.Name];

@@ -20,11 +20,12 @@ internal static class RunCommand
         var control = new Option<string?>("--control") { Description = "the management socket's path (default /run/userbridge/NAME.sock)" };
         var stats = new Option<int>("--stats")
         {
-            Description = "print a line of counters every SECONDS when they changed (0: never)",
+            Description = $"print a line of counters every SECONDS when they changed (0: never; at most {Limits.MaxDurationSeconds})",
             DefaultValueFactory = _ => 10,
-        };
+        }.Within(0, (int)Limits.MaxDurationSeconds, " seconds (0: never)");
         var cpus = new Option<string?>("--cpus") { Description = "run the port workers on these CPUs, e.g. 0 or 0-1 (default: anywhere); on 2 cores, one CPU leaves the other to the hosts' stacks" };
-        var pollers = new Option<int?>("--pollers") { Description = $"poller threads serving the TAP, packet and datagram ports (0: a thread per port; default {SwitchConfig.DefaultPollers})" };
+        var pollers = new Option<int?>("--pollers") { Description = $"poller threads serving the TAP, packet and datagram ports (0: a thread per port; default {SwitchConfig.DefaultPollers}, at most {SwitchConfig.MaxPollers})" }
+            .Within(0, SwitchConfig.MaxPollers, " (0: a thread per port)");
         var logLevel = Logging.LevelOption();
         var run = new Command("run", "run the switch in the foreground (Ctrl-C or SIGTERM stops it)") { config, taps, name, control, stats, cpus, pollers, logLevel };
         run.SetAction(result =>
@@ -48,9 +49,12 @@ internal static class RunCommand
                 Console.Error.WriteLine(ex.Message);
                 return ExitCodes.BadUsage;
             }
-            catch (Exception ex) when (ex is InteropException or ManagementException or ArgumentException)
+            catch (Exception ex) when (ex is InteropException or ManagementException or ArgumentException or CaptureException or IncompleteRollbackException or InvalidOperationException)
             {
-                Console.Error.WriteLine($"userbridge run: {ex.Message}");
+                // What the config asks but the machine refuses (a TAP, a capture file, the metrics address): the error and
+                // its cause, no stack trace.
+                var cause = ex.InnerException is { } inner && !ex.Message.Contains(inner.Message, StringComparison.Ordinal) ? $" ({inner.Message})" : string.Empty;
+                Console.Error.WriteLine($"userbridge run: {ex.Message}{cause}");
                 return ExitCodes.Failure;
             }
         });
@@ -63,14 +67,7 @@ internal static class RunCommand
         var errors = new List<string>();
         if (pollers is { } pollerCount)
         {
-            if (pollerCount is >= 0 and <= SwitchConfig.MaxPollers)
-            {
-                config = config with { Pollers = pollerCount };
-            }
-            else
-            {
-                errors.Add($"--pollers {pollerCount}: use 0 (a thread per port) to {SwitchConfig.MaxPollers}");
-            }
+            config = config with { Pollers = pollerCount };
         }
 
         if (cpuList is not null)
@@ -157,7 +154,11 @@ internal static class RunCommand
         }
     }
 
-    /// <summary>SIGHUP: re-read the config file as <c>userbridge reload</c> does, and say what happened.</summary>
+    /// <summary>
+    /// SIGHUP: re-read the config file as <c>userbridge reload</c> does, and say what happened. It runs on a thread-pool
+    /// thread, where an exception would end the process: every one short of running out of memory is reported instead
+    /// (the reload path words it already, as "reload refused, ...").
+    /// </summary>
     private static void ReloadOnSignal(SwitchHost host)
     {
         try
@@ -165,9 +166,9 @@ internal static class RunCommand
             var changes = host.Reload();
             Console.WriteLine($"reload: {(changes.Count == 0 ? "nothing changed" : string.Join("; ", changes))}");
         }
-        catch (Exception ex) when (ex is ConfigException or ManagementException or InteropException or ArgumentException or CaptureException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            Console.Error.WriteLine($"reload refused, the running config stays: {ex.Message}");
+            Console.Error.WriteLine(ex is ManagementException ? ex.Message : $"reload refused: {ex.Message}");
         }
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using UserBridge.Control;
+using UserBridge.Core;
 
 namespace UserBridge.Cli;
 
@@ -14,7 +15,7 @@ internal static class ShowCommands
     {
         var common = new CommonOptions();
         var port = new Option<string?>("--port") { Description = "only entries on this port" };
-        var vlan = new Option<int?>("--vlan") { Description = "only entries in this VLAN" };
+        var vlan = new Option<int?>("--vlan") { Description = "only entries in this VLAN" }.Within(0, PortVlan.MaxVid);
         var show = new Command("show", "list the MAC table (forwarding database)");
         common.AddTo(show);
         show.Options.Add(port);
@@ -74,8 +75,8 @@ internal static class ShowCommands
             ["group"] = new("--group") { Description = "socket file group" },
         };
         var multi = new Option<bool>("--multi") { Description = "qemu-stream listen: one port per connecting VM (NAME-1, NAME-2, ...)" };
-        var vlan = new Option<int?>("--vlan") { Description = "access or dot1q-tunnel: the port's VLAN (1-4094)" };
-        var native = new Option<int?>("--native") { Description = "trunk: the VLAN of untagged frames" };
+        var vlan = new Option<int?>("--vlan") { Description = "access or dot1q-tunnel: the port's VLAN (1-4094)" }.Within(PortVlan.MinVid, PortVlan.MaxVid);
+        var native = new Option<int?>("--native") { Description = "trunk: the VLAN of untagged frames (1-4094)" }.Within(PortVlan.MinVid, PortVlan.MaxVid);
         var add = new Command("add", "add a port to the running switch") { name, type, multi, vlan, native };
         common.AddTo(add);
         foreach (var option in options.Values)
@@ -127,7 +128,7 @@ internal static class ShowCommands
     public static Command CreateVlan()
     {
         var common = new CommonOptions();
-        var vlan = new Option<int?>("--vlan") { Description = "only this VLAN" };
+        var vlan = new Option<int?>("--vlan") { Description = "only this VLAN" }.Within(PortVlan.MinVid, PortVlan.MaxVid);
         var port = new Option<string?>("--port") { Description = "only VLANs this port is in" };
         var show = new Command("show", "list VLANs with their member ports, tagged or untagged (like bridge vlan show)") { vlan, port };
         common.AddTo(show);

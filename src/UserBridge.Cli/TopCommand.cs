@@ -14,11 +14,18 @@ namespace UserBridge.Cli;
 /// </summary>
 internal static class TopCommand
 {
+    /// <summary>The shortest refresh: a faster one would measure rates over too few frames and cost the switch replies.</summary>
+    private const double MinInterval = 0.1;
+
+    private const int MaxRefreshes = 1_000_000;
+
     public static Command Create()
     {
         var common = new CommonOptions();
-        var interval = new Option<double>("--interval", "-i") { Description = "seconds between refreshes", DefaultValueFactory = _ => 1 };
-        var count = new Option<int>("--count", "-c") { Description = "refresh this many times, then exit (0: until q or Ctrl-C)" };
+        var interval = new Option<double>("--interval", "-i") { Description = $"seconds between refreshes ({MinInterval} to {Limits.MaxDurationSeconds})", DefaultValueFactory = _ => 1 }
+            .Within(MinInterval, Limits.MaxDurationSeconds, " seconds");
+        var count = new Option<int>("--count", "-c") { Description = $"refresh this many times, then exit (0: until q or Ctrl-C; at most {MaxRefreshes})" }
+            .Within(0, MaxRefreshes, " (0: until q or Ctrl-C)");
         var sort = new Option<string>("--sort") { Description = $"the starting sort: {string.Join(", ", PortRate.SortKeys.Select(key => $"{key.Key} = {key.Column}"))}", DefaultValueFactory = _ => "n" };
         sort.AcceptOnlyFromAmong([.. PortRate.SortKeys.Select(key => key.Key.ToString())]);
         var top = new Command("top", "a live view of every port's rates, drops and floods (keys: n r t b d f sort, q quits)") { interval, count, sort };
@@ -26,7 +33,7 @@ internal static class TopCommand
         top.SetAction(result =>
         {
             var path = common.SocketPath(result);
-            var period = TimeSpan.FromSeconds(Math.Max(0.1, result.GetValue(interval)));
+            var period = TimeSpan.FromSeconds(result.GetValue(interval));
             using var signals = new ShutdownSignals();
             var view = new View(path, period, result.GetValue(count), result.GetValue(sort)![0], signals.Token);
             try

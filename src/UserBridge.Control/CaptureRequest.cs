@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using UserBridge.Capture;
@@ -8,7 +9,9 @@ namespace UserBridge.Control;
 /// <summary>
 /// The arguments of <c>capture start</c> and <c>capture stream</c> as JSON: <c>ports</c> (array of names),
 /// <c>direction</c> (in, out, both), <c>filter</c>, <c>snaplen</c>, <c>include_drops</c>, <c>count</c>,
-/// <c>duration_s</c>, and for <c>capture start</c> <c>file</c>, <c>rotate_bytes</c>, <c>keep_files</c>.
+/// <c>duration_s</c>, and for <c>capture start</c> <c>file</c>, <c>rotate_bytes</c>, <c>keep_files</c>. Each is read
+/// with its type and range (<see cref="Limits"/>, the same as the config file's); anything else is a
+/// <see cref="ManagementException"/> naming the key, which every path that serves a capture answers.
 /// </summary>
 public static class CaptureRequest
 {
@@ -24,26 +27,26 @@ public static class CaptureRequest
             options = options with { Ports = names.Count == 0 ? null : names };
         }
 
-        if ((string?)args["direction"] is { } direction)
+        if (Text(args, "direction") is { } direction)
         {
             options = options with { Direction = TapDirections.TryParse(direction, out var parsed) ? parsed : throw new ManagementException($"direction \"{direction}\" is not one of in, out, both") };
         }
 
         return options with
         {
-            Filter = string.IsNullOrWhiteSpace((string?)args["filter"]) ? null : (string?)args["filter"],
-            SnapLength = Integer(args, "snaplen", 1, int.MaxValue) is { } snaplen ? (int)snaplen : CaptureOptions.DefaultSnapLength,
-            IncludeDrops = (bool?)args["include_drops"] ?? false,
+            Filter = Text(args, "filter") is { } filter && !string.IsNullOrWhiteSpace(filter) ? filter : null,
+            SnapLength = Integer(args, "snaplen", Limits.MinSnapLength, Limits.MaxSnapLength) is { } snaplen ? (int)snaplen : CaptureOptions.DefaultSnapLength,
+            IncludeDrops = Flag(args, "include_drops"),
             MaxPackets = Integer(args, "count", 1, long.MaxValue) ?? 0,
-            Duration = Integer(args, "duration_s", 1, int.MaxValue) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            Duration = Integer(args, "duration_s", Limits.MinDurationSeconds, Limits.MaxDurationSeconds) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
         };
     }
 
     public static FileCaptureOutput FileOutput(JsonObject args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var file = (string?)args["file"] ?? throw new ManagementException("capture start needs a file (the switch writes it)");
-        return new FileCaptureOutput(file, Integer(args, "rotate_bytes", 1, long.MaxValue) ?? 0, (int)(Integer(args, "keep_files", 1, int.MaxValue) ?? 0));
+        var file = Text(args, "file") ?? throw new ManagementException("capture start needs a file (the switch writes it)");
+        return new FileCaptureOutput(file, Integer(args, "rotate_bytes", Limits.MinRotateBytes, Limits.MaxRotateBytes) ?? 0, (int)(Integer(args, "keep_files", 1, Limits.MaxKeepFiles) ?? 0));
     }
 
     public static JsonObject Describe(CaptureSession session)
@@ -72,11 +75,28 @@ public static class CaptureRequest
             return null;
         }
 
-        if (node.GetValueKind() != JsonValueKind.Number || !long.TryParse(node.ToJsonString(), out var value) || value < min || value > max)
+        var kind = node.GetValueKind();
+        var text = node.ToJsonString();
+        if (kind != JsonValueKind.Number || !long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
         {
-            throw new ManagementException($"{key} must be an integer from {min} to {max}");
+            var isFloat = kind == JsonValueKind.Number && text.AsSpan().IndexOfAny('.', 'e', 'E') >= 0;
+            throw new ManagementException($"{key} must be {Limits.IntegerRange(min, max)}{(isFloat ? Limits.NotAFloat : string.Empty)}");
         }
 
         return value;
     }
+
+    private static string? Text(JsonObject args, string key) => args[key] switch
+    {
+        null => null,
+        var node when node.GetValueKind() == JsonValueKind.String => node.GetValue<string>(),
+        _ => throw new ManagementException($"{key} must be a string"),
+    };
+
+    private static bool Flag(JsonObject args, string key) => args[key] switch
+    {
+        null => false,
+        var node when node.GetValueKind() is JsonValueKind.True or JsonValueKind.False => node.GetValue<bool>(),
+        _ => throw new ManagementException($"{key} must be true or false"),
+    };
 }

@@ -1,4 +1,3 @@
-using UserBridge.Core;
 using UserBridge.Core.Events;
 using UserBridge.Core.Taps;
 
@@ -7,10 +6,21 @@ namespace UserBridge.Control;
 /// <summary>
 /// Brings a running switch from one configuration to another by applying only the difference: ports added, removed
 /// or changed (a change of VLAN settings alone is applied in place on TAP and datagram ports, anything else re-opens
-/// the port), mirrors and the
-/// always-on capture. Ports that did not change are not touched and keep forwarding. The switch's start is the same
-/// step from an empty configuration; <c>reload</c> (or SIGHUP) is a later one.
+/// the port), mirrors and the always-on capture. Ports that did not change are not touched and keep forwarding. The
+/// switch's start is the same step from an empty configuration; <c>reload</c> (or SIGHUP) is a later one.
 /// </summary>
+/// <remarks>
+/// <para>A change is all or nothing. What can be checked without touching anything is checked first (settings only a
+/// restart applies, duplicate names, mirrors and the capture naming ports that will exist). Then new ports are opened
+/// before anything running is touched, so that the usual failure (a new port that cannot open) leaves the running
+/// ports alone; then ports that go or change are closed and the changed ones re-opened, VLAN settings and guards are
+/// changed in place, and mirrors and the capture follow. A new port that takes over the interface or socket of a port
+/// that goes waits until that port is closed.</para>
+/// <para>When a step fails, every step done is undone in reverse order (<see cref="ConfigTransaction"/>) and the
+/// error goes to the caller: the switch runs what it ran before, and <see cref="Current"/> is unchanged. Should an
+/// undo fail too (a port that cannot be re-opened as it was), <see cref="Current"/> becomes what actually runs and
+/// the error says what was lost: the recorded configuration always equals what runs.</para>
+/// </remarks>
 public sealed class ConfigApplier(PortManager ports, Action<string> announce)
 {
     private readonly Lock _lock = new();
@@ -20,8 +30,10 @@ public sealed class ConfigApplier(PortManager ports, Action<string> announce)
     public SwitchConfig Current { get; private set; } = new() { Name = string.Empty };
 
     /// <summary>
-    /// Applies <paramref name="next"/>. A switch-wide setting that only a restart can change is refused before anything
-    /// is touched (<see cref="ManagementException"/>). Returns what changed, in words.
+    /// Applies <paramref name="next"/>, all or nothing. A switch-wide setting that only a restart can change is refused
+    /// before anything is touched (<see cref="ManagementException"/>), so is a config that does not validate
+    /// (<see cref="ConfigException"/>); a step that fails is undone with everything before it and its error rethrown, or
+    /// an <see cref="IncompleteRollbackException"/> when undoing failed too. Returns what changed, in words.
     /// </summary>
     public IReadOnlyList<string> Apply(SwitchConfig next)
     {
@@ -35,42 +47,36 @@ public sealed class ConfigApplier(PortManager ports, Action<string> announce)
                 RefuseRestartOnlyChanges(current, next);
             }
 
-            var changes = new List<string>();
-            var removedMirrors = current.Mirrors.Where(mirror => !next.Mirrors.Any(other => SameMirror(mirror, other))).ToList();
-            var addedMirrors = next.Mirrors.Where(mirror => !current.Mirrors.Any(other => SameMirror(mirror, other))).ToList();
-            var captureChanged = !SameCapture(current.Capture, next.Capture);
-
-            // What depends on ports goes first and comes back last, so that a mirror or the capture never names a
-            // port that is being re-opened.
-            foreach (var mirror in removedMirrors)
+            var errors = ConfigLoader.Validate(next, "configuration");
+            if (errors.Count > 0)
             {
-                ports.Captures.RemoveMirror(mirror.Output);
-                changes.Add($"mirror to {mirror.Output} removed");
+                throw new ConfigException(errors);
             }
 
-            if (captureChanged && _captureId is { } id)
+            var transaction = new ConfigTransaction(current);
+            List<string> changes;
+            try
             {
-                ports.Captures.Stop(id);
-                _captureId = null;
-                changes.Add($"capture {id} stopped");
+                changes = Run(transaction, current, next, reportAdded: !first);
             }
-
-            ApplyPorts(current.Ports, next.Ports, reportAdded: !first, changes);
-            foreach (var mirror in addedMirrors)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                ports.Captures.AddMirror(mirror);
-                changes.Add($"mirror {string.Join(",", mirror.Sources)} ({TapDirections.Name(mirror.Direction)}) -> {mirror.Output}{(mirror.Vlan == 0 ? string.Empty : $" tagged vlan {mirror.Vlan}")}");
-            }
+                var failed = transaction.RollBack();
+                if (failed.Count == 0)
+                {
+                    throw;
+                }
 
-            if (captureChanged && next.Capture is { } capture)
-            {
-                var session = ports.Captures.Start(capture);
-                _captureId = session.Id;
-                changes.Add($"capture {session.Id}: {session.Description}");
+                Current = transaction.Running;
+                throw new IncompleteRollbackException($"{ex.Message}; undoing the change failed too: {string.Join("; ", failed)}; the recorded config is what runs now", ex);
             }
 
             Current = next;
-            changes.ForEach(announce);
+            foreach (var change in changes)
+            {
+                announce(change);
+            }
+
             if (!first)
             {
                 ports.Bridge.Events.Publish(BridgeEvent.ConfigApplied(changes.Count == 0 ? "nothing changed" : string.Join("; ", changes)));
@@ -81,46 +87,125 @@ public sealed class ConfigApplier(PortManager ports, Action<string> announce)
     }
 
     /// <summary>
-    /// Closes the ports that went or changed, then opens the new and changed ones; a change of VLAN settings alone is
-    /// applied in place. The ports opened at start announce themselves (<paramref name="reportAdded"/> false).
+    /// The steps from <paramref name="current"/> to <paramref name="next"/>, each through <paramref name="transaction"/>
+    /// so that it can be undone. The words it returns list removals, in-place changes and additions in the order of
+    /// the configs, whatever order the steps ran in.
     /// </summary>
-    private void ApplyPorts(IReadOnlyList<PortConfig> currentList, IReadOnlyList<PortConfig> nextList, bool reportAdded, List<string> changes)
+    private List<string> Run(ConfigTransaction transaction, SwitchConfig current, SwitchConfig next, bool reportAdded)
     {
-        var current = currentList.ToDictionary(port => port.Name, StringComparer.Ordinal);
-        var next = nextList.ToDictionary(port => port.Name, StringComparer.Ordinal);
-        foreach (var (name, port) in current)
+        var plan = PortPlan.Between(current.Ports, next.Ports);
+        var removedMirrors = current.Mirrors.Where(mirror => !next.Mirrors.Any(other => SameMirror(mirror, other))).ToList();
+        var addedMirrors = next.Mirrors.Where(mirror => !current.Mirrors.Any(other => SameMirror(mirror, other))).ToList();
+        var captureChanged = !SameCapture(current.Capture, next.Capture);
+
+        foreach (var port in plan.OpenedFirst)
         {
-            if (!next.TryGetValue(name, out var wanted) || !SameExceptVlan(port, wanted))
-            {
-                ports.Remove(name);
-                changes.Add($"port {name} removed{(next.ContainsKey(name) ? " to be re-opened" : string.Empty)}");
-            }
+            transaction.OpenPort(port, () => ports.Add(port), () => ports.Remove(port.Name));
         }
 
-        foreach (var (name, port) in next)
+        foreach (var mirror in removedMirrors)
         {
-            if (!current.TryGetValue(name, out var had) || !SameExceptVlan(had, port))
-            {
-                ports.Add(port);
-                if (reportAdded)
-                {
-                    changes.Add($"port {name} added: {port.Type} {port.Endpoint}");
-                }
-            }
-            else
-            {
-                if (!SameVlan(had.Vlan, port.Vlan))
-                {
-                    ports.Bridge.SetPortVlan(name, port.Vlan);
-                    changes.Add($"port {name}: VLAN settings changed");
-                }
+            transaction.RemoveMirror(mirror, () => ports.Captures.RemoveMirror(mirror.Output), () => ports.Captures.AddMirror(mirror));
+        }
 
-                if (had.Guard != port.Guard)
+        foreach (var port in plan.Closed)
+        {
+            transaction.ClosePort(port, () => ports.Remove(port.Name), () => ports.Add(port));
+        }
+
+        foreach (var port in plan.OpenedAfterClosing)
+        {
+            transaction.OpenPort(port, () => ports.Add(port), () => ports.Remove(port.Name));
+        }
+
+        foreach (var (had, wanted) in plan.ChangedInPlace)
+        {
+            ChangeInPlace(transaction, had, wanted);
+        }
+
+        foreach (var mirror in addedMirrors)
+        {
+            transaction.AddMirror(mirror, () => ports.Captures.AddMirror(mirror), () => ports.Captures.RemoveMirror(mirror.Output));
+        }
+
+        var (captureStopped, captureStarted) = captureChanged ? ReplaceCapture(transaction, current.Capture, next.Capture) : ([], []);
+        return
+        [
+            .. removedMirrors.Select(mirror => $"mirror to {mirror.Output} removed"),
+            .. captureStopped,
+            .. plan.Words(reportAdded),
+            .. addedMirrors.Select(mirror => $"mirror {string.Join(",", mirror.Sources)} ({TapDirections.Name(mirror.Direction)}) -> {mirror.Output}{(mirror.Vlan == 0 ? string.Empty : $" tagged vlan {mirror.Vlan}")}"),
+            .. captureStarted,
+        ];
+    }
+
+    /// <summary>A port's VLAN settings and guards, changed on the running port, each step with its way back.</summary>
+    private void ChangeInPlace(ConfigTransaction transaction, PortConfig had, PortConfig wanted)
+    {
+        var bridge = ports.Bridge;
+        if (!PortPlan.SameVlan(had.Vlan, wanted.Vlan))
+        {
+            transaction.ChangePort(had, had with { Vlan = wanted.Vlan }, () => bridge.SetPortVlan(had.Name, wanted.Vlan), () => bridge.SetPortVlan(had.Name, had.Vlan));
+        }
+
+        if (had.Guard != wanted.Guard)
+        {
+            transaction.ChangePort(had with { Vlan = wanted.Vlan }, wanted, () => bridge.SetPortGuard(had.Name, wanted.Guard), () => bridge.SetPortGuard(had.Name, had.Guard));
+        }
+    }
+
+    /// <summary>
+    /// Replaces the always-on capture; returns the words for the one stopped and the one started. A capture into another
+    /// file starts before the old one stops, so that one that cannot start leaves the old one writing; one into the same
+    /// file can only follow the old one, which the undo starts again.
+    /// </summary>
+    private (List<string> Stopped, List<string> Started) ReplaceCapture(ConfigTransaction transaction, CaptureConfig? before, CaptureConfig? after)
+    {
+        var (stopped, started) = (new List<string>(), new List<string>());
+        int? startedId = null;
+        var sameFile = before is not null && after is not null && Path.GetFullPath(before.File) == Path.GetFullPath(after.File);
+        if (sameFile)
+        {
+            StopBefore();
+        }
+
+        if (after is not null)
+        {
+            transaction.StartCapture(
+                after,
+                () =>
                 {
-                    ports.Bridge.SetPortGuard(name, port.Guard);
-                    changes.Add($"port {name}: guards changed");
-                }
+                    var session = ports.Captures.Start(after);
+                    startedId = session.Id;
+                    started.Add($"capture {session.Id}: {session.Description}");
+                },
+                () => ports.Captures.Stop(startedId!.Value));
+        }
+
+        if (!sameFile)
+        {
+            StopBefore();
+        }
+
+        _captureId = startedId;
+        return (stopped, started);
+
+        void StopBefore()
+        {
+            if (before is null || _captureId is not { } id)
+            {
+                return;
             }
+
+            transaction.StopCapture(
+                before,
+                () =>
+                {
+                    ports.Captures.Stop(id);
+                    _captureId = null;
+                    stopped.Add($"capture {id} stopped");
+                },
+                () => _captureId = ports.Captures.Start(before).Id);
         }
     }
 
@@ -153,19 +238,6 @@ public sealed class ConfigApplier(PortManager ports, Action<string> announce)
             }
         }
     }
-
-    /// <summary>
-    /// Everything but the line it was declared on, its guards (which change in place on any port) and its VLAN settings,
-    /// which change in place on a TAP or datagram port. A packet or QEMU stream port is kept by a supervisor or listener
-    /// that re-attaches it with the VLAN settings it was opened with: a VLAN change re-opens it.
-    /// </summary>
-    private static bool SameExceptVlan(PortConfig a, PortConfig b) =>
-        a with { Line = 0, Vlan = null, Guard = PortGuard.None } == b with { Line = 0, Vlan = null, Guard = PortGuard.None }
-        && (a.Type is PortRules.TypeTap or PortRules.TypeQemuDgram || SameVlan(a.Vlan, b.Vlan));
-
-    private static bool SameVlan(PortVlan? a, PortVlan? b) =>
-        ReferenceEquals(a, b)
-        || (a is not null && b is not null && a.Mode == b.Mode && a.Vlan == b.Vlan && a.Native == b.Native && a.Tpid == b.Tpid && a.Vlans().SequenceEqual(b.Vlans()));
 
     private static bool SameMirror(MirrorConfig a, MirrorConfig b) =>
         a.Output == b.Output && a.Direction == b.Direction && a.Vlan == b.Vlan && a.Sources.SetEquals(b.Sources);

@@ -143,7 +143,7 @@ public static class ConfigLoader
                 var aging = ReadDuration(keyValue, at, errors);
                 return aging is null ? config : config with { Aging = aging.Value };
             case "mac_table_size":
-                var size = ReadInteger(keyValue, at, errors, 1, 1 << 26);
+                var size = ReadInteger(keyValue, at, errors, 1, Limits.MaxMacTableSize);
                 return size is null ? config : config with { MacTableSize = (int)size.Value };
             case "control":
                 var control = ReadString(keyValue, at, errors);
@@ -206,20 +206,25 @@ public static class ConfigLoader
         return PortRules.Build(settings, Line(table), line => $"{sourceName}:{line}", errors);
     }
 
-    /// <summary>One key = value of a port; an inline table (<c>storm = { ... }</c>) becomes the list of its own settings.</summary>
-    private static PortSetting PortSettingOf(KeyValueSyntax keyValue)
+    /// <summary>
+    /// One key = value of a port; an inline table (<c>storm = { ... }</c>) becomes the list of its own settings. Only a
+    /// string in quotes becomes a <see cref="string"/>: a float stays a <see cref="double"/> (so that <c>group = 1e999</c>
+    /// is not taken as the name "1e999" and <c>mtu = 1500.0</c> is refused as a float), and any other value (a date, an
+    /// array item that is not a string) stays its syntax node, which no key takes.
+    /// </summary>
+    private static PortSetting PortSettingOf(KeyValueSyntax keyValue) =>
+        new(KeyText(keyValue.Key), ValueOf(keyValue.Value!), Line(keyValue));
+
+    private static object ValueOf(ValueSyntax value) => value switch
     {
-        object value = keyValue.Value switch
-        {
-            StringValueSyntax text => text.Value ?? string.Empty,
-            BooleanValueSyntax flag => flag.Value,
-            IntegerValueSyntax number => number.Value,
-            InlineTableSyntax inline => inline.Items.Where(item => item.KeyValue is not null).Select(item => PortSettingOf(item.KeyValue!)).ToList(),
-            ArraySyntax array => array.Items.Select(item => item.Value is StringValueSyntax text ? (object)(text.Value ?? string.Empty) : item.Value?.ToString()?.Trim() ?? string.Empty).ToArray(),
-            _ => keyValue.Value?.ToString()?.Trim() ?? string.Empty,
-        };
-        return new PortSetting(KeyText(keyValue.Key), value, Line(keyValue));
-    }
+        StringValueSyntax text => text.Value ?? string.Empty,
+        BooleanValueSyntax flag => flag.Value,
+        IntegerValueSyntax number => number.Value,
+        FloatValueSyntax real => real.Value,
+        InlineTableSyntax inline => inline.Items.Where(item => item.KeyValue is not null).Select(item => PortSettingOf(item.KeyValue!)).ToList(),
+        ArraySyntax array => array.Items.Select(item => ValueOf(item.Value!)).ToArray(),
+        _ => value,
+    };
 
     internal static string? ReadString(KeyValueSyntax keyValue, string at, List<string> errors)
     {
@@ -250,7 +255,7 @@ public static class ConfigLoader
             return number.Value;
         }
 
-        errors.Add($"{at}: {KeyText(keyValue.Key)} must be an integer from {min} to {max}");
+        errors.Add($"{at}: {KeyText(keyValue.Key)} must be {Limits.IntegerRange(min, max)}{(keyValue.Value is FloatValueSyntax ? Limits.NotAFloat : string.Empty)}");
         return null;
     }
 
@@ -260,7 +265,7 @@ public static class ConfigLoader
         {
             case StringValueSyntax { Value: { } text } when ConfigValues.TryParseDuration(text, out var duration):
                 return duration;
-            case IntegerValueSyntax seconds when seconds.Value is >= 1 and <= int.MaxValue:
+            case IntegerValueSyntax seconds when seconds.Value is >= Limits.MinDurationSeconds and <= Limits.MaxDurationSeconds:
                 return TimeSpan.FromSeconds(seconds.Value);
             default:
                 errors.Add($"{at}: {KeyText(keyValue.Key)} must be {ConfigValues.DurationHelp}");

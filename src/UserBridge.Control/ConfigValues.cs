@@ -6,12 +6,21 @@ namespace UserBridge.Control;
 /// <summary>Parsing and validation of single values, shared by the config file and the command-line flags.</summary>
 public static partial class ConfigValues
 {
-    public const string DurationHelp = "a duration such as \"300s\", \"5m\", \"1h\" or \"1500ms\" (at least 1s)";
     public const string NameHelp = "1 to 32 letters, digits, '.', '_' or '-'";
     public const string InterfaceHelp = "an interface name of 1 to 15 characters without '/', ':' or spaces";
 
+    /// <summary>The wording of every duration error: the range first, then how to write one.</summary>
+    public static readonly string DurationHelp = $"a duration from {Limits.MinDurationSeconds}s to {Limits.MaxDurationSeconds}s (about 11.6 days), such as \"300s\", \"5m\", \"1h\" or \"1500ms\"";
+
+    /// <summary>
+    /// Parses "1500ms", "300s", "300", "5m" or "1h"; false for anything else and for a duration outside
+    /// <see cref="Limits.MinDurationSeconds"/> to <see cref="Limits.MaxDurationSeconds"/>. The amount has at most 9 digits and is
+    /// counted in milliseconds as a <see cref="long"/> (at most 3.6e15), so the check comes before any
+    /// <see cref="TimeSpan"/> is made: "999999999h" is refused, not an overflow.
+    /// </summary>
     public static bool TryParseDuration(string text, out TimeSpan duration)
     {
+        ArgumentNullException.ThrowIfNull(text);
         duration = default;
         var match = DurationPattern().Match(text.Trim());
         if (!match.Success || !long.TryParse(match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var amount))
@@ -19,15 +28,20 @@ public static partial class ConfigValues
             return false;
         }
 
-        duration = match.Groups[2].Value switch
+        var milliseconds = amount * match.Groups[2].Value switch
         {
-            "ms" => TimeSpan.FromMilliseconds(amount),
-            "" or "s" => TimeSpan.FromSeconds(amount),
-            "m" => TimeSpan.FromMinutes(amount),
-            "h" => TimeSpan.FromHours(amount),
-            _ => TimeSpan.Zero,
+            "ms" => 1L,
+            "" or "s" => 1_000L,
+            "m" => 60_000L,
+            _ => 3_600_000L,
         };
-        return duration >= TimeSpan.FromSeconds(1);
+        if (milliseconds < Limits.MinDurationSeconds * 1000 || milliseconds > Limits.MaxDurationSeconds * 1000)
+        {
+            return false;
+        }
+
+        duration = TimeSpan.FromMilliseconds(milliseconds);
+        return true;
     }
 
     public const string CpusHelp = "a list of CPU numbers such as \"0\", \"1,3\" or \"0-3\"";

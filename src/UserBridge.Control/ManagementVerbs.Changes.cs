@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using UserBridge.Core;
@@ -160,26 +161,31 @@ public static partial class ManagementVerbs
     private static JsonObject Reload(PortManager manager, JsonObject args) =>
         new() { ["changes"] = new JsonArray([.. manager.ReloadConfig().Select(change => JsonValue.Create(change))]) };
 
-    /// <summary>A request's arguments as the settings of a <c>[[port]]</c> table.</summary>
+    /// <summary>
+    /// A request's arguments as the settings of a <c>[[port]]</c> table, typed as the config file's are: only a JSON
+    /// string is a string, a number that is not an integer is a <see cref="double"/> (refused as a float where an
+    /// integer is wanted), and anything else (null, an object) stays a JSON value that no key takes.
+    /// </summary>
     private static List<PortSetting> Settings(JsonObject args)
     {
         var settings = new List<PortSetting>();
         foreach (var (key, value) in args)
         {
-            object setting = value?.GetValueKind() switch
-            {
-                JsonValueKind.String => value.GetValue<string>(),
-                JsonValueKind.True => true,
-                JsonValueKind.False => false,
-                JsonValueKind.Number => value.GetValue<long>(),
-                JsonValueKind.Array => value.AsArray().Select(item => item?.GetValueKind() == JsonValueKind.String ? (object)item.GetValue<string>() : item?.ToJsonString() ?? "null").ToArray(),
-                _ => value?.ToJsonString() ?? "null",
-            };
-            settings.Add(new PortSetting(key, setting, 0));
+            settings.Add(new PortSetting(key, SettingValue(value), 0));
         }
 
         return settings;
     }
+
+    private static object SettingValue(JsonNode? value) => value?.GetValueKind() switch
+    {
+        JsonValueKind.String => value.GetValue<string>(),
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        JsonValueKind.Number => long.TryParse(value.ToJsonString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole) ? (object)whole : double.Parse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture),
+        JsonValueKind.Array => value.AsArray().Select(SettingValue).ToArray(),
+        _ => (object?)value ?? JsonValueKind.Null,
+    };
 
     private static MacAddress Mac(JsonObject args, string verb) =>
         MacAddress.Parse((string?)args["mac"] ?? throw new ManagementException($"{verb} needs a MAC address (aa:bb:cc:dd:ee:ff)"));

@@ -20,9 +20,9 @@ internal static class OverlayRules
         var before = errors.Count;
         var (vni, map) = Vnis(protocol, values, line, where, errors);
         var (local, remotes, group, ipv6) = Underlay(values, line, before, where, errors);
-        var port = values.TryGetValue("dstport", out var portSetting) ? (ushort)Number(portSetting, 1, ushort.MaxValue, where, errors) : OverlayHeader.DefaultPort(protocol);
-        int? ttl = values.TryGetValue("ttl", out var ttlSetting) ? (int)Number(ttlSetting, 1, 255, where, errors) : null;
-        int? tos = values.TryGetValue("tos", out var tosSetting) ? (int)Number(tosSetting, 0, 255, where, errors) : null;
+        var port = values.TryGetValue("dstport", out var portSetting) ? (ushort)PortRules.Integer(portSetting, 1, ushort.MaxValue, where, errors) : OverlayHeader.DefaultPort(protocol);
+        int? ttl = values.TryGetValue("ttl", out var ttlSetting) ? PortRules.Integer(ttlSetting, 1, 255, where, errors) : null;
+        int? tos = values.TryGetValue("tos", out var tosSetting) ? PortRules.Integer(tosSetting, 0, 255, where, errors) : null;
         var ns = PortRules.Optional(values, "netns", where, errors);
         if (ns is not null && !ConfigValues.IsValidName(ns))
         {
@@ -30,7 +30,7 @@ internal static class OverlayRules
         }
 
         var minimumMtu = OverlayHeader.Overhead(ipv6) + 68;
-        var mtu = values.TryGetValue("mtu", out var mtuSetting) ? (int)Number(mtuSetting, minimumMtu, ushort.MaxValue, where, errors) : OverlaySettings.DefaultMtu;
+        var mtu = values.TryGetValue("mtu", out var mtuSetting) ? PortRules.Integer(mtuSetting, minimumMtu, ushort.MaxValue, where, errors) : OverlaySettings.DefaultMtu;
         if (errors.Count > before)
         {
             return null;
@@ -59,7 +59,7 @@ internal static class OverlayRules
         uint vni = 0;
         if (values.TryGetValue("vni", out var vniSetting))
         {
-            vni = (uint)Number(vniSetting, 0, OverlayHeader.MaxVni, where, errors);
+            vni = (uint)PortRules.Integer(vniSetting, 0, (int)OverlayHeader.MaxVni, where, errors);
             if (map is not null)
             {
                 errors.Add($"{where(vniSetting.Line)}: vni and vni_map do not go together; keep vni (one VNI, the port is an access or transparent port) or vni_map (VLANs to VNIs, the port is a trunk)");
@@ -154,13 +154,19 @@ internal static class OverlayRules
     {
         var items = setting.Value switch
         {
-            object[] array => array.Select(item => item as string ?? string.Empty),
+            object[] array => array.Select(item => item as string),
             string text => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            _ => [string.Empty],
+            _ => [null],
         };
         var remotes = new List<IPAddress>();
         foreach (var item in items)
         {
+            if (item is null)
+            {
+                errors.Add($"{where(setting.Line)}: remotes must be addresses in double quotes; write e.g. remotes = [\"198.18.0.2\", \"198.18.0.3\"]");
+                continue;
+            }
+
             if (IPAddress.TryParse(item, out var address) && IsUnicast(address))
             {
                 remotes.Add(address);
@@ -202,15 +208,4 @@ internal static class OverlayRules
 
     private static bool IsMulticast(IPAddress address) =>
         address.IsIPv6Multicast || (address.AddressFamily == AddressFamily.InterNetwork && address.GetAddressBytes()[0] is >= 224 and <= 239);
-
-    private static long Number(PortSetting setting, long min, long max, Func<int, string> where, List<string> errors)
-    {
-        if (setting.Value is long number && number >= min && number <= max)
-        {
-            return number;
-        }
-
-        errors.Add($"{where(setting.Line)}: {setting.Key} must be an integer from {min} to {max}");
-        return min;
-    }
 }

@@ -31,11 +31,24 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
     /// </summary>
     public bool RuntimeChanges { get; set; } = true;
 
-    /// <summary>Re-reads the configuration and applies the difference (<c>reload</c>, SIGHUP); returns what changed.</summary>
+    /// <summary>
+    /// Re-reads the configuration and applies the difference (<c>reload</c>, SIGHUP); returns what changed. Whatever goes
+    /// wrong short of running out of memory (a file that does not parse, a value out of range, a port that cannot open)
+    /// comes back as a <see cref="ManagementException"/> that says the reload was refused and whether the running config
+    /// stays: a reload must never end the switch it reloads.
+    /// </summary>
     public IReadOnlyList<string> ReloadConfig()
     {
         RefuseWithoutRuntimeChanges("reload");
-        return (Reloader ?? throw new ManagementException("this switch was started without a config file: there is nothing to re-read"))();
+        var reloader = Reloader ?? throw new ManagementException("this switch was started without a config file: there is nothing to re-read");
+        try
+        {
+            return reloader();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw new ManagementException(ex is IncompleteRollbackException ? $"reload refused, and part of it could not be undone: {ex.Message}" : $"reload refused, the running config stays: {ex.Message}", ex);
+        }
     }
 
     /// <summary>Throws when runtime changes are off (<see cref="RuntimeChanges"/>).</summary>

@@ -89,6 +89,7 @@ public static class PortRules
         var group = overlay is null ? Optional(values, "group", where, errors) : null;
         var remote = Optional(values, "remote", where, errors);
         var (offload, queues) = TapSettings(values, where, errors);
+        var guard = Guard(values, where, errors, overlay is null);
         if (errors.Count > before)
         {
             return null;
@@ -107,7 +108,7 @@ public static class PortRules
             Vlan = vlan,
             Offload = offload,
             Queues = queues,
-            Guard = Guard(values, where, errors, overlay is null),
+            Guard = guard,
             Overlay = overlay,
         };
     }
@@ -167,7 +168,7 @@ public static class PortRules
     private static PortGuard Guard(Dictionary<string, PortSetting> values, Func<int, string> where, List<string> errors, bool frameMtu)
     {
         var bpduGuard = values.TryGetValue("bpdu_guard", out var bpduSetting) && Boolean(bpduSetting, where, errors);
-        var maxMacs = values.TryGetValue("max_macs", out var maxSetting) ? Integer(maxSetting, 1, 1 << 26, where, errors) : 0;
+        var maxMacs = values.TryGetValue("max_macs", out var maxSetting) ? Integer(maxSetting, 1, Limits.MaxMacTableSize, where, errors) : 0;
         var onLimit = MacLimitAction.Drop;
         if (values.TryGetValue("on_limit", out var limitSetting))
         {
@@ -214,7 +215,7 @@ public static class PortRules
                 continue;
             }
 
-            rates[item.Key] = Integer(item, 1, 100_000_000, where, errors);
+            rates[item.Key] = Integer(item, 1, Limits.MaxStormPps, where, errors);
         }
 
         return new StormLimits(rates.GetValueOrDefault("broadcast_pps"), rates.GetValueOrDefault("multicast_pps"), rates.GetValueOrDefault("unknown_unicast_pps"));
@@ -294,14 +295,15 @@ public static class PortRules
         return null;
     }
 
-    private static int Integer(PortSetting setting, int min, int max, Func<int, string> where, List<string> errors)
+    /// <summary>An integer setting from <paramref name="min"/> to <paramref name="max"/>; a float is refused as one.</summary>
+    internal static int Integer(PortSetting setting, int min, int max, Func<int, string> where, List<string> errors)
     {
         if (setting.Value is long number && number >= min && number <= max)
         {
             return (int)number;
         }
 
-        errors.Add($"{where(setting.Line)}: {setting.Key} must be an integer from {min} to {max}");
+        errors.Add($"{where(setting.Line)}: {setting.Key} must be {Limits.IntegerRange(min, max)}{(setting.Value is double ? Limits.NotAFloat : string.Empty)}");
         return min;
     }
 

@@ -33,16 +33,16 @@ internal static class TapRules
                     config = config with { Filter = ConfigLoader.ReadString(keyValue, at, errors) };
                     break;
                 case "snaplen":
-                    config = config with { SnapLength = (int)(ConfigLoader.ReadInteger(keyValue, at, errors, 64, int.MaxValue) ?? config.SnapLength) };
+                    config = config with { SnapLength = (int)(ConfigLoader.ReadInteger(keyValue, at, errors, Limits.MinSnapLength, Limits.MaxSnapLength) ?? config.SnapLength) };
                     break;
                 case "include_drops":
                     config = config with { IncludeDrops = ConfigLoader.ReadBoolean(keyValue, at, errors) ?? false };
                     break;
                 case "rotate_bytes":
-                    config = config with { RotateBytes = ConfigLoader.ReadInteger(keyValue, at, errors, 1024, long.MaxValue) ?? 0 };
+                    config = config with { RotateBytes = ConfigLoader.ReadInteger(keyValue, at, errors, Limits.MinRotateBytes, Limits.MaxRotateBytes) ?? 0 };
                     break;
                 case "keep_files":
-                    config = config with { KeepFiles = (int)(ConfigLoader.ReadInteger(keyValue, at, errors, 1, 100_000) ?? 0) };
+                    config = config with { KeepFiles = (int)(ConfigLoader.ReadInteger(keyValue, at, errors, 1, Limits.MaxKeepFiles) ?? 0) };
                     break;
                 default:
                     errors.Add($"{at}: unknown key '{key}' in [capture]; allowed: {string.Join(", ", CaptureKeys)}");
@@ -103,10 +103,16 @@ internal static class TapRules
         return new MirrorConfig(sources, output, line) { Direction = direction, Vlan = vlan };
     }
 
-    /// <summary>Mirrors and the capture name ports of the config; a mirror's output is not one of its sources.</summary>
+    /// <summary>
+    /// Mirrors and the capture name ports of the config that always exist; a mirror's output is not one of its sources.
+    /// A qemu-stream listener is a port only while a VM is connected (and a <c>multi</c> one never under its own name),
+    /// so a mirror or capture naming one could not be attached when the config is applied: it is refused here, with
+    /// its line, before anything is opened.
+    /// </summary>
     public static void Validate(SwitchConfig config, string sourceName, List<string> errors)
     {
         var ports = config.Ports.Select(port => port.Name).ToHashSet(StringComparer.Ordinal);
+        var listeners = config.Ports.Where(port => port.Type == PortRules.TypeQemuStream && port.Role == PortRules.RoleListen).Select(port => port.Name).ToHashSet(StringComparer.Ordinal);
         var outputs = new HashSet<string>(StringComparer.Ordinal);
         foreach (var mirror in config.Mirrors)
         {
@@ -114,6 +120,11 @@ internal static class TapRules
             foreach (var name in mirror.Sources.Append(mirror.Output).Where(name => !ports.Contains(name)))
             {
                 errors.Add($"{at}: [[mirror]] names port '{name}', which is not a [[port]] of this config");
+            }
+
+            foreach (var name in mirror.Sources.Append(mirror.Output).Where(listeners.Contains))
+            {
+                errors.Add($"{at}: [[mirror]] names port '{name}', {ListenerHelp}");
             }
 
             if (mirror.Sources.Contains(mirror.Output))
@@ -133,8 +144,15 @@ internal static class TapRules
             {
                 errors.Add($"{sourceName}:{capture.Line}: [capture] names port '{name}', which is not a [[port]] of this config");
             }
+
+            foreach (var name in captured.Where(listeners.Contains))
+            {
+                errors.Add($"{sourceName}:{capture.Line}: [capture] names port '{name}', {ListenerHelp}");
+            }
         }
     }
+
+    private const string ListenerHelp = "a qemu-stream listener: it is a port only while a VM is connected, so nothing could be attached to it now; name ports that always exist (tap, packet, qemu-dgram, qemu-stream with role = \"connect\", vxlan, geneve)";
 
     private static HashSet<string>? Names(ValueSyntax? value, string key, string at, List<string> errors)
     {

@@ -110,7 +110,109 @@ public sealed class ConfigApplierTests : IDisposable
         Assert.Single(_applier.Current.Ports);
     }
 
+    [Fact]
+    public void AReloadWhoseNewPortCannotOpenOpensNothingAndALaterGoodReloadSucceeds()
+    {
+        var before = Config(Dgram("a"));
+        _applier.Apply(before);
+        var missing = Path.Combine(_directory, "missing", "p5.sock");
+
+        var refused = Record.Exception(() => _applier.Apply(Config(Dgram("a"), Dgram("p4"), Stream("p5", missing))));
+
+        Assert.NotNull(refused);
+        Assert.Contains("missing", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(before, _applier.Current);
+        Assert.Equal(["a"], BridgePorts());
+        Assert.False(File.Exists(SocketPath("p4")), "the new port's socket is still bound");
+
+        _applier.Apply(Config(Dgram("a"), Dgram("p4"), Stream("p5", SocketPath("p5"))));
+        Assert.Equal(["a", "p4"], BridgePorts());
+        Assert.Equal(["a", "p4", "p5"], _applier.Current.Ports.Select(port => port.Name));
+
+        Assert.Equal(["port p4 removed"], _applier.Apply(Config(Dgram("a"), Stream("p5", SocketPath("p5")))));
+        Assert.Equal(["a"], BridgePorts());
+        Assert.False(File.Exists(SocketPath("p4")));
+    }
+
+    [Fact]
+    public void AChangedPortWhoseReopenFailsIsReopenedAsItWasAndSoAreThePortsChangedBeforeIt()
+    {
+        var shared = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+        var before = Config(Dgram("a"), Dgram("b"), Dgram("c"));
+        _applier.Apply(before);
+        var (a, b) = (_bridge.Snapshot.Find("a")!.Port, _bridge.Snapshot.Find("b")!.Port);
+
+        var refused = Record.Exception(() => _applier.Apply(Config(Dgram("a"), Dgram("b") with { Mode = shared }, Dgram("c") with { Path = Path.Combine(_directory, "missing", "c.sock") })));
+
+        Assert.NotNull(refused);
+        Assert.Equal(before, _applier.Current);
+        Assert.Equal(["a", "b", "c"], BridgePorts());
+        Assert.Same(a, _bridge.Snapshot.Find("a")!.Port);
+        Assert.NotSame(b, _bridge.Snapshot.Find("b")!.Port);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(SocketPath("b")));
+        Assert.Equal(SocketPath("c"), _bridge.Snapshot.Find("c")!.Port.Interface);
+        Assert.True(File.Exists(SocketPath("c")), "the changed port was not re-opened as it was");
+    }
+
+    [Fact]
+    public void ACaptureThatCannotStartUndoesThePortsAndMirrorsOfItsReload()
+    {
+        var before = Config(Dgram("a"), Dgram("b")) with { Mirrors = [new MirrorConfig(new HashSet<string> { "a" }, "b")] };
+        _applier.Apply(before);
+
+        var refused = Record.Exception(() => _applier.Apply(Config(Dgram("a"), Dgram("b"), Dgram("n")) with
+        {
+            Mirrors = [new MirrorConfig(new HashSet<string> { "a", "b" }, "n")],
+            Capture = new CaptureConfig("/dev/null/ub.pcapng"),
+        }));
+
+        Assert.NotNull(refused);
+        Assert.Contains("/dev/null/ub.pcapng", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(before, _applier.Current);
+        Assert.Equal(["a", "b"], BridgePorts());
+        Assert.Equal("b", Assert.Single(_ports.Captures.Mirrors()).Output);
+        Assert.Empty(_ports.Captures.List());
+    }
+
+    [Fact]
+    public void AMirrorOrCaptureOfAStreamListenerIsRefusedBeforeAnythingOpens()
+    {
+        _applier.Apply(Config(Dgram("a")));
+        var next = Config(Dgram("a"), Dgram("p4"), Stream("vm", SocketPath("vm")));
+
+        var mirror = Assert.Throws<ConfigException>(() => _applier.Apply(next with { Mirrors = [new MirrorConfig(new HashSet<string> { "a" }, "vm")] }));
+        var capture = Assert.Throws<ConfigException>(() => _applier.Apply(next with { Capture = new CaptureConfig(Path.Combine(_directory, "c.pcapng")) { Ports = new HashSet<string> { "vm" } } }));
+
+        Assert.Contains("[[mirror]] names port 'vm', a qemu-stream listener", mirror.Message, StringComparison.Ordinal);
+        Assert.Contains("[capture] names port 'vm', a qemu-stream listener", capture.Message, StringComparison.Ordinal);
+        Assert.Equal(["a"], BridgePorts());
+        Assert.False(File.Exists(SocketPath("p4")));
+        Assert.Single(_applier.Current.Ports);
+    }
+
+    [Fact]
+    public void WhenUndoingFailsTooTheRecordedConfigIsWhatRuns()
+    {
+        var gone = Directory.CreateDirectory(Path.Combine(_directory, "gone")).FullName;
+        var b = new PortConfig("b", PortRules.TypeQemuDgram) { Path = Path.Combine(gone, "b.sock") };
+        _applier.Apply(Config(Dgram("a"), b));
+
+        // The running port keeps its bound socket; re-opening it (the reload's change, then the undo) cannot bind again.
+        Directory.Delete(gone, recursive: true);
+        var refused = Record.Exception(() => _applier.Apply(Config(Dgram("a"), b with { Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead })));
+
+        Assert.NotNull(refused);
+        Assert.Contains("port b", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(["a"], BridgePorts());
+        Assert.Equal(["a"], _applier.Current.Ports.Select(port => port.Name));
+        Assert.Equal(["port b added: qemu-dgram " + SocketPath("b")], _applier.Apply(Config(Dgram("a"), Dgram("b"))));
+    }
+
     private static SwitchConfig Config(params PortConfig[] ports) => new() { Name = "applied", Ports = ports };
+
+    private static PortConfig Stream(string name, string path) => new(name, PortRules.TypeQemuStream) { Path = path };
+
+    private List<string> BridgePorts() => [.. _bridge.Snapshot.Ports.OfType<PortSlot>().Select(slot => slot.Name).Order(StringComparer.Ordinal)];
 
     private PortConfig Dgram(string name) => new(name, PortRules.TypeQemuDgram) { Path = SocketPath(name) };
 
