@@ -3,13 +3,13 @@ using UserBridge.Core.Offload;
 namespace UserBridge.Core;
 
 /// <summary>
-/// One pooled frame buffer. Ports pin its array only for the system call that fills or sends it (<c>fixed</c>) and
-/// keep no pointer into it after: not pinned for good, the array can be compacted away when the pool lets it go (see
-/// <see cref="BufferPool"/>), where one on the pinned object heap would keep its whole region resident.
+/// One pooled frame buffer. The array is pinned (allocated on the pinned object heap, not zeroed): the collector never
+/// moves it, so its pages become resident only as frames are written into them, where a movable one would be copied
+/// whole, touching every page, each time a collection compacts.
 /// </summary>
 public sealed class PacketBuffer
 {
-    internal PacketBuffer(int capacity) => Array = GC.AllocateUninitializedArray<byte>(capacity);
+    internal PacketBuffer(int capacity) => Array = GC.AllocateUninitializedArray<byte>(capacity, pinned: true);
 
     /// <summary>The whole buffer.</summary>
     public byte[] Array { get; }

@@ -15,6 +15,7 @@ public sealed class ConfigLimitsTests
     private const string Vxlan = "[[port]]\ntype = \"vxlan\"\nremotes = [\"198.18.0.2\"]\n";
     private const string Vni = "[[port]]\ntype = \"vxlan\"\nvni = 1\nremotes = [\"198.18.0.2\"]\n";
     private const string Capture = "[[port]]\nname = \"p1\"\ninterface = \"t1\"\n[capture]\nfile = \"/var/tmp/ub.pcapng\"\n";
+    private const string Multi = "[[port]]\ntype = \"qemu-stream\"\npath = \"/run/vms.sock\"\nmulti = true\n";
     private const string Mirror = "[[port]]\nname = \"p1\"\ninterface = \"t1\"\n[[port]]\nname = \"p2\"\ninterface = \"t2\"\n[[mirror]]\nsource = \"p1\"\noutput = \"p2\"\n";
 
     /// <summary>The key on the last line of PREFIX + "KEY = VALUE": its largest value and the one past it.</summary>
@@ -26,6 +27,7 @@ public sealed class ConfigLimitsTests
         { string.Empty, "pollers", "64", "pollers must be an integer from 0 to 64" },
         { Tap, "queues", "16", "queues must be an integer from 1 to 16" },
         { Tap, "max_macs", "67108864", "max_macs must be an integer from 1 to 67108864" },
+        { Multi, "max_connections", "4096", "max_connections must be an integer from 1 to 4096" },
         { Tap, "mtu", "65535", "mtu must be an integer from 68 to 65535" },
         { Tap, "vlan", "4094", "vlan must be a VLAN ID from 1 to 4094" },
         { Trunk, "native", "4094", "native must be a VLAN ID from 1 to 4094" },
@@ -48,6 +50,7 @@ public sealed class ConfigLimitsTests
         { string.Empty, "pollers", "0", "pollers must be an integer from 0 to 64" },
         { Tap, "queues", "1", "queues must be an integer from 1 to 16" },
         { Tap, "max_macs", "1", "max_macs must be an integer from 1 to 67108864" },
+        { Multi, "max_connections", "1", "max_connections must be an integer from 1 to 4096" },
         { Tap, "mtu", "68", "mtu must be an integer from 68 to 65535" },
         { Tap, "vlan", "1", "vlan must be a VLAN ID from 1 to 4094" },
         { Vxlan, "vni", "0", "vni must be an integer from 0 to 16777215" },

@@ -236,6 +236,7 @@ public sealed class ConfigLoaderTests
     [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"/a.sock\"\nrole = \"serve\"", "switch.toml:4: role \"serve\" is not known; allowed: \"listen\"")]
     [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"/a.sock\"\nrole = \"connect\"\nmulti = true", "switch.toml:5: multi = true needs role = \"listen\"")]
     [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"/a.sock\"\nmulti = \"yes\"", "switch.toml:4: multi must be true or false")]
+    [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"/a.sock\"\nmax_connections = 8", "switch.toml:4: max_connections needs multi = true")]
     [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"/a.sock\"\nmode = \"0200\"", "switch.toml:4: mode must be an octal string")]
     [InlineData("[[port]]\ntype = \"qemu-dgram\"\npath = \"/a.sock\"\ninterface = \"x\"", "switch.toml:4: unknown key 'interface' in [[port]] of type \"qemu-dgram\"; allowed: name, type, path, remote, mode, group, vlan, allowed, native, tpid")]
     [InlineData("[[port]]\ninterface = \"x\"\nmulti = true", "switch.toml:3: unknown key 'multi' in [[port]] of type \"tap\"")]
