@@ -23,9 +23,10 @@ public sealed partial class ManagementServer : IDisposable
     private readonly Task _acceptLoop;
     private Account? _account;
 
-    private ManagementServer(string path, Socket listener, PortManager ports, ILogger logger)
+    private ManagementServer(CreatedFile file, Socket listener, PortManager ports, ILogger logger)
     {
-        Path = path;
+        File = file;
+        Path = file.Path;
         _listener = listener;
         _ports = ports;
         _logger = logger;
@@ -33,6 +34,9 @@ public sealed partial class ManagementServer : IDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>The control socket's file, removed at the end if it is still this one.</summary>
+    public CreatedFile File { get; }
 
     public static ManagementServer Start(string path, PortManager ports, ILogger logger)
     {
@@ -42,30 +46,28 @@ public sealed partial class ManagementServer : IDisposable
             Directory.CreateDirectory(directory);
         }
 
-        if (File.Exists(path))
+        try
         {
-            if (ManagementClient.IsAlive(path))
-            {
-                throw new ManagementException($"{path}: another switch is already serving this control socket; choose another --name or --control");
-            }
-
-            File.Delete(path);
+            SocketFile.RemoveStale(path);
+        }
+        catch (SocketFileInUseException ex)
+        {
+            throw new ManagementException($"{path}: another switch is already serving this control socket; choose another --name or --control", ex);
         }
 
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
             listener.Bind(new UnixDomainSocketEndPoint(path));
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            System.IO.File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             listener.Listen(16);
+            return new ManagementServer(SocketFile.Identify(path), listener, ports, logger);
         }
         catch (SocketException ex)
         {
             listener.Dispose();
             throw new ManagementException($"bind {path}: {ex.Message}", ex);
         }
-
-        return new ManagementServer(path, listener, ports, logger);
     }
 
     /// <summary>
@@ -78,7 +80,7 @@ public sealed partial class ManagementServer : IDisposable
         Privileges.Chown(Path, account);
 
         var groupAccess = account.Group is null ? 0 : UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
-        File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | groupAccess);
+        System.IO.File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | groupAccess);
         Volatile.Write(ref _account, account);
     }
 
@@ -279,14 +281,7 @@ public sealed partial class ManagementServer : IDisposable
         _listener.Dispose();
         _acceptLoop.Wait(TimeSpan.FromSeconds(1));
         _stop.Dispose();
-        try
-        {
-            File.Delete(Path);
-        }
-        catch (IOException)
-        {
-            // Already gone: nothing to clean.
-        }
+        SocketFile.RemoveIfSame(File);
     }
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "management client on {Path}: {Reason}")]

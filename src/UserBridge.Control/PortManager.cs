@@ -117,6 +117,19 @@ public sealed class PortManager(Bridge bridge, ILogger logger, Action<string> an
         }
     }
 
+    /// <summary>The socket files of the QEMU ports: the stream listeners' and the datagram ports'.</summary>
+    public IReadOnlyList<CreatedFile> SocketFiles()
+    {
+        var files = new List<CreatedFile>();
+        lock (_lock)
+        {
+            files.AddRange(_endpoints.Values.OfType<QemuStreamListener>().Select(listener => listener.File));
+        }
+
+        files.AddRange(Bridge.Snapshot.Ports.Select(slot => slot?.Port).OfType<QemuDgramPort>().Select(port => port.File));
+        return files;
+    }
+
     /// <summary>Removes a port, or a socket endpoint with every port it holds.</summary>
     public bool Remove(string name)
     {

@@ -9,16 +9,17 @@ namespace UserBridge.Control;
 /// A running switch: the bridge, its ports opened from the config, and the management socket. Disposing it
 /// stops the workers, closes the ports (TAPs the switch created disappear) and removes the socket.
 /// </summary>
-public sealed class SwitchHost : IDisposable
+public sealed partial class SwitchHost : IDisposable
 {
     private const string TunDevice = "/dev/net/tun";
 
     private readonly ManagementServer _server;
     private readonly PortManager _ports;
-    private readonly IDisposable? _registration;
+    private readonly SwitchRegistry.Registration? _registration;
     private readonly SwitchMetrics _metrics;
     private readonly PrometheusEndpoint? _prometheus;
     private readonly DropReporter _drops;
+    private readonly ILogger _logger;
 
     private SwitchHost(SwitchConfig config, PortManager ports, ManagementServer server, SwitchMetrics metrics, PrometheusEndpoint? prometheus, ILogger logger)
     {
@@ -27,6 +28,7 @@ public sealed class SwitchHost : IDisposable
         _server = server;
         _metrics = metrics;
         _prometheus = prometheus;
+        _logger = logger;
         _drops = new DropReporter(ports.Bridge, logger);
         _registration = SwitchRegistry.Register(config.Name, server.Path);
     }
@@ -79,7 +81,7 @@ public sealed class SwitchHost : IDisposable
             host = new SwitchHost(config, ports, server, metrics, prometheus, logger);
             if (config.User is { } user)
             {
-                DropPrivileges(config, user, server, ports, announce);
+                DropPrivileges(config, user, server, ports, host._registration, announce);
             }
 
             announce($"switch {config.Name} running: {config.Ports.Count} port(s), control socket {server.Path}");
@@ -118,7 +120,7 @@ public sealed class SwitchHost : IDisposable
     /// Becomes <paramref name="user"/> now that everything needing root is open: the management socket is handed to the
     /// user (and group), and CAP_NET_ADMIN and CAP_NET_RAW stay on one broker thread when runtime changes are allowed.
     /// </summary>
-    private static void DropPrivileges(SwitchConfig config, string user, ManagementServer server, PortManager ports, Action<string> announce)
+    private static void DropPrivileges(SwitchConfig config, string user, ManagementServer server, PortManager ports, SwitchRegistry.Registration? registration, Action<string> announce)
     {
         Account account;
         try
@@ -131,6 +133,9 @@ public sealed class SwitchHost : IDisposable
         }
 
         server.Restrict(account);
+
+        // The user may not be able to remove what root created (in /run/userbridge, say): a janitor removes it at exit.
+        ExitJanitor.Start([server.File, .. registration is null ? [] : new[] { registration.File }, .. ports.SocketFiles()]);
         var keep = !config.RuntimeChanges ? Capabilities.None
             : Privileges.MayReadWrite(TunDevice, account) ? Capabilities.NetAdmin | Capabilities.NetRaw
             : Capabilities.NetAdmin | Capabilities.NetRaw | Capabilities.DacOverride;
@@ -169,14 +174,33 @@ public sealed class SwitchHost : IDisposable
         return $"{Config.Name}: {up} port(s) up, {Bridge.MacTable.Count} MAC(s), rx {rx} tx {tx} frames, floods {floods}, drops {drops}, gc {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, heap {GC.GetGCMemoryInfo().HeapSizeBytes >> 20} MiB";
     }
 
+    /// <summary>
+    /// Stops every part, each even if one before it failed: whatever goes wrong (a file the switch's user may no longer
+    /// touch), the ports close and the TAPs the switch created go with them.
+    /// </summary>
     public void Dispose()
     {
-        _registration?.Dispose();
-        _drops.Dispose();
-        _prometheus?.Dispose();
-        _metrics.Dispose();
-        _server.Dispose();
-        _ports.Dispose();
-        Bridge.Dispose();
+        Stop("the registry entry", () => _registration?.Dispose());
+        Stop("the drop reporter", _drops.Dispose);
+        Stop("the metrics endpoint", () => _prometheus?.Dispose());
+        Stop("the metrics", _metrics.Dispose);
+        Stop("the management socket", _server.Dispose);
+        Stop("the ports", _ports.Dispose);
+        Stop("the bridge", Bridge.Dispose);
     }
+
+    private void Stop(string part, Action dispose)
+    {
+        try
+        {
+            dispose();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogStopFailed(_logger, part, ex.Message);
+        }
+    }
+
+    [LoggerMessage(EventId = 120, Level = LogLevel.Error, Message = "stopping {Part} failed: {Reason}; the rest of the switch stops all the same")]
+    private static partial void LogStopFailed(ILogger logger, string part, string reason);
 }

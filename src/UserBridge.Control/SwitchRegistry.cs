@@ -1,3 +1,5 @@
+using UserBridge.Linux;
+
 namespace UserBridge.Control;
 
 /// <summary>
@@ -16,14 +18,14 @@ public static class SwitchRegistry
     /// Announces a switch; disposing the result withdraws it. Null when the directory cannot be written (a switch
     /// run without root): the switch works, only discovery does not.
     /// </summary>
-    public static IDisposable? Register(string name, string controlPath)
+    public static Registration? Register(string name, string controlPath)
     {
         var entry = Path.Combine(Directory, name);
         try
         {
             System.IO.Directory.CreateDirectory(Directory);
             File.WriteAllText(entry, Path.GetFullPath(controlPath) + "\n");
-            return new Registration(entry);
+            return new Registration(SocketFile.Identify(entry));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -59,18 +61,12 @@ public static class SwitchRegistry
         return running;
     }
 
-    private sealed class Registration(string entry) : IDisposable
+    /// <summary>A switch's entry; disposing it removes the file, if it is still the one written.</summary>
+    public sealed class Registration(CreatedFile entry) : IDisposable
     {
-        public void Dispose()
-        {
-            try
-            {
-                File.Delete(entry);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // Already gone.
-            }
-        }
+        /// <summary>The entry's file.</summary>
+        public CreatedFile File { get; } = entry;
+
+        public void Dispose() => SocketFile.RemoveIfSame(File);
     }
 }

@@ -24,6 +24,7 @@ public static class Errno
     public const int ECONNRESET = 104;
     public const int ENOTCONN = 107;
     public const int ECONNREFUSED = 111;
+    public const int EINPROGRESS = 115;
 
     public static string Describe(int errno)
     {

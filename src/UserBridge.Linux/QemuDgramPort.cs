@@ -15,17 +15,19 @@ public sealed unsafe class QemuDgramPort : IPollablePort, IFrameSource
     private readonly FdWaiter _waiter;
     private readonly byte[] _sourceAddress = GC.AllocateArray<byte>(UnixSocket.AddressSize, pinned: true);
     private readonly bool _remoteFixed;
+    private readonly CreatedFile _file;
     private PeerAddress? _peer;
     private int _disposed;
 
-    private QemuDgramPort(string name, string path, int fd, PeerAddress? remote)
+    private QemuDgramPort(string name, CreatedFile file, int fd, PeerAddress? remote)
     {
         Name = name;
-        Interface = path;
+        Interface = file.Path;
+        _file = file;
         _fd = fd;
         _peer = remote;
         _remoteFixed = remote is not null;
-        _waiter = new FdWaiter(path);
+        _waiter = new FdWaiter(file.Path);
     }
 
     public string Name { get; }
@@ -34,16 +36,20 @@ public sealed unsafe class QemuDgramPort : IPollablePort, IFrameSource
 
     public string Interface { get; }
 
-    /// <summary>Binds <paramref name="path"/> (replacing a stale socket file) with <paramref name="mode"/>.</summary>
+    /// <summary>The socket file it bound.</summary>
+    public CreatedFile File => _file;
+
+    /// <summary>Binds <paramref name="path"/> (replacing a stale socket, refusing any other file) with <paramref name="mode"/>.</summary>
     public static QemuDgramPort Open(string name, string path, string? remote, UnixFileMode mode, string? group)
     {
         var fd = UnixSocket.CreateDatagram(path);
         try
         {
-            UnixSocket.Unlink(path);
+            SocketFile.RemoveStale(path);
             UnixSocket.Bind(fd, path);
+            var bound = SocketFile.Identify(path);
             SocketFile.SetAccess(path, mode, group);
-            return new QemuDgramPort(name, path, fd, remote is null ? null : PeerAddress.From(remote));
+            return new QemuDgramPort(name, bound, fd, remote is null ? null : PeerAddress.From(remote));
         }
         catch
         {
@@ -102,7 +108,7 @@ public sealed unsafe class QemuDgramPort : IPollablePort, IFrameSource
 
         TunInterop.CloseQuietly(_fd);
         _waiter.Dispose();
-        UnixSocket.Unlink(Interface);
+        SocketFile.RemoveIfSame(_file);
     }
 
     /// <summary>Remembers where the VM sends from, unless a remote was configured. Allocates only on a change.</summary>

@@ -34,8 +34,12 @@ public sealed partial class QemuStreamListener : IDisposable
     private volatile bool _stopping;
     private int _connections;
 
-    private QemuStreamListener(Bridge bridge, string name, string path, bool multi, int maxConnections, int listenerFd, PortVlan? vlan, PortGuard guard, ILogger logger, Action<string> announce)
+    private readonly CreatedFile _file;
+
+    private QemuStreamListener(Bridge bridge, string name, CreatedFile file, bool multi, int maxConnections, int listenerFd, PortVlan? vlan, PortGuard guard, ILogger logger, Action<string> announce)
     {
+        _file = file;
+        var path = file.Path;
         MaxConnections = multi ? maxConnections : 1;
         _vlan = vlan;
         _guard = guard;
@@ -58,24 +62,28 @@ public sealed partial class QemuStreamListener : IDisposable
 
     public bool Multi { get; }
 
+    /// <summary>The socket file it bound.</summary>
+    public CreatedFile File => _file;
+
     /// <summary>The most connections (ports) served at once: <c>max_connections</c> with <c>multi</c>, else 1.</summary>
     public int MaxConnections { get; }
 
     /// <summary>The default <c>max_connections</c> of a <c>multi</c> socket.</summary>
     public const int DefaultMaxConnections = 64;
 
-    /// <summary>Binds and listens on <paramref name="path"/> (a stale socket file is replaced), then accepts in the background.</summary>
+    /// <summary>Binds and listens on <paramref name="path"/> (a stale socket is replaced, any other file refused), then accepts in the background.</summary>
     public static QemuStreamListener Start(Bridge bridge, string name, string path, bool multi, int maxConnections, UnixFileMode mode, string? group, PortVlan? vlan, PortGuard guard, ILogger logger, Action<string> announce)
     {
         ArgumentNullException.ThrowIfNull(bridge);
         var fd = UnixSocket.CreateStream(path);
         try
         {
-            UnixSocket.Unlink(path);
+            SocketFile.RemoveStale(path);
             UnixSocket.Bind(fd, path);
+            var bound = SocketFile.Identify(path);
             SocketFile.SetAccess(path, mode, group);
             UnixSocket.Listen(fd, path);
-            return new QemuStreamListener(bridge, name, path, multi, maxConnections, fd, vlan, guard, logger, announce);
+            return new QemuStreamListener(bridge, name, bound, multi, maxConnections, fd, vlan, guard, logger, announce);
         }
         catch
         {
@@ -92,7 +100,7 @@ public sealed partial class QemuStreamListener : IDisposable
         _acceptor.Join();
         TunInterop.CloseQuietly(_listenerFd);
         _waiter.Dispose();
-        UnixSocket.Unlink(Path);
+        SocketFile.RemoveIfSame(_file);
     }
 
     private void AcceptLoop()

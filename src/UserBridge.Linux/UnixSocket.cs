@@ -88,16 +88,6 @@ internal static unsafe class UnixSocket
         return errno is Errno.EAGAIN or Errno.EINTR or Errno.ECONNABORTED ? -1 : throw new InteropException($"accept {path}", errno);
     }
 
-    /// <summary>Removes a socket file if it is there.</summary>
-    public static void Unlink(string path)
-    {
-        var bytes = NativePath.Bytes(path);
-        fixed (byte* p = bytes)
-        {
-            _ = LibC.unlink(p);
-        }
-    }
-
     private static int Create(int type, string path)
     {
         var fd = LibC.socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

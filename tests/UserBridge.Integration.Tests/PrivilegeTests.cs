@@ -1,3 +1,5 @@
+using UserBridge.Control;
+
 namespace UserBridge.Integration.Tests;
 
 /// <summary>
@@ -72,6 +74,34 @@ public sealed class PrivilegeTests : IDisposable
         }
 
         Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
+    }
+
+    /// <summary>
+    /// A switch that became nobody, with no capability left, still stops cleanly on SIGTERM: exit 0, its TAP gone, and its
+    /// files gone too, though nobody may not delete them from root's directories: the control socket, a QEMU socket and
+    /// the registry entry (the janitor it started as root removes them once it has exited).
+    /// </summary>
+    [Fact]
+    public void ASigtermStopsASwitchThatDroppedItsPrivilegesCleanlyAndItsFilesGo()
+    {
+        Privileged.Require();
+        var vmSocket = Path.Combine(_lab.Directory, "vm.sock");
+        var process = _lab.Start("--config", _lab.WriteConfig(
+            $"user = \"{User}\"\nruntime_changes = false\n" + _lab.TapPort(1) + $"[[port]]\nname = \"vm\"\ntype = \"qemu-stream\"\npath = \"{vmSocket}\"\n"));
+        var registryEntry = Path.Combine(SwitchRegistry.Directory, _lab.Network.Prefix);
+        Assert.True(File.Exists(registryEntry), $"no registry entry {registryEntry}");
+        Assert.True(TestNetwork.InterfaceExists(_lab.Network.Tap(1)), "the switch's TAP is not there");
+
+        var (exitCode, _) = process.Terminate(TimeSpan.FromSeconds(20));
+
+        Assert.True(exitCode == 0, $"exit {exitCode}\nstdout:\n{process.Output}\nstderr:\n{process.Errors}");
+        Assert.Contains($"switch {_lab.Network.Prefix} stopped", process.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", process.Errors, StringComparison.Ordinal);
+        Assert.False(TestNetwork.InterfaceExists(_lab.Network.Tap(1)), "the switch's TAP outlived it");
+        Waiting.Until(
+            () => !File.Exists(_lab.Control) && !File.Exists(vmSocket) && !File.Exists(registryEntry),
+            $"the control socket ({File.Exists(_lab.Control)}), the QEMU socket ({File.Exists(vmSocket)}) and the registry entry ({File.Exists(registryEntry)}) to be removed",
+            TimeSpan.FromSeconds(10));
     }
 
     /// <summary>Sends a <c>version</c> request as <paramref name="uid"/>:<paramref name="gid"/> and returns the reply.</summary>
