@@ -1,9 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
-using System.Text.Json.Nodes;
-using UserBridge.Capture;
-using UserBridge.Linux;
 using Microsoft.Extensions.Logging;
+using UserBridge.Linux;
 
 namespace UserBridge.Control;
 
@@ -12,29 +10,64 @@ namespace UserBridge.Control;
 /// socket file left by a crashed switch is replaced; a live one (another switch answers) is an error. Every client's
 /// credentials (SO_PEERCRED) are checked: root, the switch's own user, or a member of its group.
 /// </summary>
+/// <remarks>
+/// Everything runs on one low-priority thread (<see cref="ManagementThread"/>), so clients cost the data path no CPU it
+/// wants. Clients are limited (<see cref="ManagementOptions"/>): in all, per uid, and by the file descriptors left, a
+/// quarter of the limit staying with the ports, captures and runtime; a refused client gets one error line and is
+/// closed, and every refusal is counted. An accept that fails (no descriptor left, no kernel memory) is retried after a
+/// short pause, so the socket outlives any flood.
+/// </remarks>
 public sealed partial class ManagementServer : IDisposable
 {
-    private static readonly TimeSpan StreamStopTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan FirstAcceptBackoff = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan LastAcceptBackoff = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan AcceptLoopStopTimeout = TimeSpan.FromSeconds(1);
 
     private readonly Socket _listener;
-    private readonly PortManager _ports;
-    private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _acceptLoop;
+    private readonly ManagementThread _thread;
+    private readonly TaskCompletionSource _acceptLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Read and written on the management thread only.
+    private readonly Dictionary<int, int> _clientsByUid = [];
+    private readonly LogThrottle _refusalLog = new(LogInterval);
+    private readonly LogThrottle _acceptErrorLog = new(LogInterval);
+    private readonly LogThrottle _clientLog = new(LogInterval);
+
+    // The connected clients' sockets, for Dispose (another thread) to close.
+    private readonly Lock _lock = new();
+    private readonly HashSet<Socket> _clients = [];
     private Account? _account;
 
-    private ManagementServer(string path, Socket listener, PortManager ports, ILogger logger)
+    private ManagementServer(string path, Socket listener, PortManager ports, ILogger logger, ManagementOptions options)
     {
         Path = path;
         _listener = listener;
-        _ports = ports;
-        _logger = logger;
-        _acceptLoop = Task.Run(AcceptLoopAsync);
+        Ports = ports;
+        Logger = logger;
+        Options = options;
+        Counters = new ManagementCounters(options);
+        Stopping = _stop.Token;
+        _thread = new ManagementThread(logger);
+        _thread.Start(AcceptLoopAsync);
     }
 
     public string Path { get; }
 
-    public static ManagementServer Start(string path, PortManager ports, ILogger logger)
+    /// <summary>What the socket refused and cut off (the <c>management</c> object of <c>stats</c>).</summary>
+    public ManagementCounters Counters { get; }
+
+    internal PortManager Ports { get; }
+
+    internal ILogger Logger { get; }
+
+    internal ManagementOptions Options { get; }
+
+    /// <summary>Cancelled when the server closes.</summary>
+    internal CancellationToken Stopping { get; }
+
+    public static ManagementServer Start(string path, PortManager ports, ILogger logger, ManagementOptions? options = null)
     {
         var directory = System.IO.Path.GetDirectoryName(path);
         if (!string.IsNullOrEmpty(directory))
@@ -65,7 +98,7 @@ public sealed partial class ManagementServer : IDisposable
             throw new ManagementException($"bind {path}: {ex.Message}", ex);
         }
 
-        return new ManagementServer(path, listener, ports, logger);
+        return new ManagementServer(path, listener, ports, logger, options ?? new ManagementOptions());
     }
 
     /// <summary>
@@ -102,182 +135,186 @@ public sealed partial class ManagementServer : IDisposable
 
     private async Task AcceptLoopAsync()
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                return;
-            }
-
-            var peer = PeerOf(client);
-            if (peer is not { } credentials || !Privileges.MayManage(credentials.Uid, credentials.Gid, Volatile.Read(ref _account)))
-            {
-                _ = Task.Run(() => RefuseAsync(client, peer));
-                continue;
-            }
-
-            _ = Task.Run(() => ServeAsync(client));
-        }
-    }
-
-    /// <summary>Tells a client it may not manage this switch, and closes its connection.</summary>
-    private async Task RefuseAsync(Socket client, (int Uid, int Gid)? peer)
-    {
-        using (client)
-        {
-            var who = peer is { } known ? $"uid {known.Uid}" : "a client whose credentials could not be read";
-            LogClientError(_logger, Path, $"refused {who}: not root, the switch user or a member of its group");
-            try
-            {
-                await using var stream = new NetworkStream(client, ownsSocket: false);
-                var reply = Encoding.UTF8.GetBytes(ManagementProtocol.Error($"permission denied: {who} is not root, the switch user or a member of its group") + "\n");
-                await stream.WriteAsync(reply).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or SocketException)
-            {
-                // The client went away first.
-            }
-        }
-    }
-
-    private async Task ServeAsync(Socket client)
-    {
-        using (client)
-        {
-            try
-            {
-                await using var stream = new NetworkStream(client, ownsSocket: false);
-                using var reader = new StreamReader(stream, Encoding.UTF8);
-                await using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
-                while (!_stop.IsCancellationRequested)
-                {
-                    string? line;
-                    try
-                    {
-                        line = await ReadLineAsync(reader).ConfigureAwait(false);
-                    }
-                    catch (ManagementException ex)
-                    {
-                        // The rest of an oversized line cannot be told from the next request: answer, then close.
-                        await writer.WriteLineAsync(ManagementProtocol.Error($"{ex.Message}; closing this connection")).ConfigureAwait(false);
-                        throw;
-                    }
-
-                    if (line is null)
-                    {
-                        return;
-                    }
-
-                    if (ManagementProtocol.IsStreamRequest(line, out var verb, out var args))
-                    {
-                        await (verb == ManagementVerbs.MonitorVerb
-                            ? StreamEventsAsync(reader, writer)
-                            : StreamCaptureAsync(stream, reader, writer, args)).ConfigureAwait(false);
-                        return;
-                    }
-
-                    await writer.WriteLineAsync(ManagementProtocol.Handle(_ports, line)).ConfigureAwait(false);
-                }
-            }
-            catch (Exception ex) when (ex is IOException or SocketException or ManagementException)
-            {
-                LogClientError(_logger, Path, ex.Message);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Serves <c>capture stream</c>: the reply line, then pcapng until the capture ends by itself (count, duration)
-    /// or the client half-closes the connection; either way the capture's statistics end the stream.
-    /// </summary>
-    private async Task StreamCaptureAsync(NetworkStream stream, StreamReader reader, StreamWriter writer, JsonObject args)
-    {
-        CaptureSession session;
+        var backoff = FirstAcceptBackoff;
         try
         {
-            var options = CaptureRequest.Options(args);
-            var reply = Encoding.UTF8.GetBytes(ManagementProtocol.Ok(new JsonObject { ["stream"] = "pcapng" }) + "\n");
-            session = _ports.Captures.Start(options, new StreamCaptureOutput(stream, "stream to a management client", reply));
+            while (!Stopping.IsCancellationRequested)
+            {
+                Socket client;
+                try
+                {
+                    client = await _listener.AcceptAsync(Stopping);
+                }
+                catch (SocketException ex)
+                {
+                    // EMFILE, ENFILE, ENOBUFS, ENOMEM, ECONNABORTED: the moment is bad, not the socket. The connection waits
+                    // in the backlog; a pause lets clients leave and descriptors come back, and the next accept takes it.
+                    Counters.AcceptFailed();
+                    if (_acceptErrorLog.TryLog(out var suppressed))
+                    {
+                        LogAcceptError(Logger, Path, ex.Message, (int)backoff.TotalMilliseconds, suppressed);
+                    }
+
+                    await Task.Delay(backoff, Stopping);
+                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LastAcceptBackoff.Ticks));
+                    continue;
+                }
+
+                backoff = FirstAcceptBackoff;
+                Admit(client);
+            }
         }
-        catch (Exception ex) when (ex is ManagementException or CaptureException or ArgumentException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
-            await writer.WriteLineAsync(ManagementProtocol.Error(ex.Message)).ConfigureAwait(false);
+            // The server is closing.
+        }
+        finally
+        {
+            _acceptLoopDone.TrySetResult();
+        }
+    }
+
+    /// <summary>Serves <paramref name="client"/>, or refuses it with one error line when it may not manage the switch or a limit is reached.</summary>
+    private void Admit(Socket client)
+    {
+        var account = Volatile.Read(ref _account);
+        var peer = PeerOf(client);
+        if (peer is not { } credentials || !Privileges.MayManage(credentials.Uid, credentials.Gid, account))
+        {
+            var who = peer is { } known ? $"uid {known.Uid}" : "a client whose credentials could not be read";
+            Counters.RefusedForPermission();
+            Refuse(client, $"permission denied: {who} is not root, the switch user or a member of its group");
             return;
         }
 
-        // The client sends nothing more: end of input is its request to stop.
-        var clientDone = reader.ReadToEndAsync(_stop.Token);
-        await Task.WhenAny(clientDone, session.Completion).ConfigureAwait(false);
-        session.Stop(clientDone.IsCompleted ? "client ended it" : session.EndReason);
-        if (!session.Completion.Wait(StreamStopTimeout))
+        var uid = credentials.Uid;
+        _clientsByUid.TryGetValue(uid, out var clientsOfUser);
+        if (Counters.Clients >= Options.MaxClients)
         {
-            // The client stopped reading: closing the connection frees the writer.
-            stream.Socket.Dispose();
-            await session.Completion.ConfigureAwait(false);
+            Counters.RefusedForMaxClients();
+            Refuse(client, $"too many management clients: {Counters.Clients} are connected (max_clients = {Options.MaxClients}); try again when one has left");
+            return;
+        }
+
+        if (clientsOfUser >= Options.MaxClientsPerUser)
+        {
+            Counters.RefusedForPerUser();
+            Refuse(client, $"uid {uid} has {clientsOfUser} management connections open (max_clients_per_user = {Options.MaxClientsPerUser}); close one first");
+            return;
+        }
+
+        if (FdShortage() is { } shortage)
+        {
+            Counters.RefusedForFds();
+            Refuse(client, shortage);
+            return;
+        }
+
+        _clientsByUid[uid] = clientsOfUser + 1;
+        Counters.Connected();
+        lock (_lock)
+        {
+            _clients.Add(client);
+        }
+
+        // After the switch became its user, only root may add any port; before (or never), every client it admits is root
+        // or the user who started it, who can do nothing through the switch they could not do themselves.
+        var caller = new ManagementCaller(uid, uid == 0 || account is null ? null : Options.RuntimePorts);
+        _ = ServeAsync(client, caller);
+    }
+
+    /// <summary>Why no client can be served for want of file descriptors; null when there are enough.</summary>
+    private static string? FdShortage()
+    {
+        var limit = OpenFiles.SoftLimit;
+        var reserved = ManagementOptions.ReservedFds(limit);
+        var open = OpenFiles.Count();
+        return open <= limit - reserved
+            ? null
+            : $"the switch has {open} of its {limit} file descriptors open and keeps the last {reserved} for its ports and captures; try again when other clients have left";
+    }
+
+    /// <summary>Tells a client why it is not served, and closes its connection; never waits for it.</summary>
+    private void Refuse(Socket client, string reason)
+    {
+        if (_refusalLog.TryLog(out var suppressed))
+        {
+            LogRefused(Logger, Path, reason, suppressed);
+        }
+
+        using (client)
+        {
+            try
+            {
+                // A new connection's send buffer is empty, so the line fits at once: a client that never reads cannot hold
+                // up the accept loop.
+                client.Blocking = false;
+                client.Send(Encoding.UTF8.GetBytes(ManagementProtocol.Error(reason) + "\n"));
+            }
+            catch (SocketException)
+            {
+                // The client went away first; the close tells it anyway.
+            }
         }
     }
 
-    /// <summary>
-    /// Serves <c>monitor</c>: the reply line, then one JSON object per event until the client closes the connection
-    /// or the switch stops.
-    /// </summary>
-    private async Task StreamEventsAsync(StreamReader reader, StreamWriter writer)
+    private async Task ServeAsync(Socket client, ManagementCaller caller)
     {
-        using var subscription = _ports.Events.Subscribe();
-        using var clientGone = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        await writer.WriteLineAsync(ManagementProtocol.Ok(new JsonObject { ["stream"] = "events" })).ConfigureAwait(false);
-
-        // The client sends nothing more: end of input means it is gone.
-        var watch = reader.ReadToEndAsync(clientGone.Token).ContinueWith(_ => clientGone.Cancel(), TaskScheduler.Default);
         try
         {
-            await foreach (var line in subscription.Lines.ReadAllAsync(clientGone.Token).ConfigureAwait(false))
+            using var connection = new ManagementConnection(this, client, caller);
+            await connection.RunAsync();
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ManagementException or ObjectDisposedException or OperationCanceledException)
+        {
+            if (!Stopping.IsCancellationRequested)
             {
-                await writer.WriteLineAsync(line).ConfigureAwait(false);
+                Note($"uid {caller.Uid}: {ex.Message}");
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // The client left or the switch is stopping.
+            LogUnexpected(Logger, Path, caller.Uid, ex);
         }
+        finally
+        {
+            lock (_lock)
+            {
+                _clients.Remove(client);
+            }
 
-        await clientGone.CancelAsync().ConfigureAwait(false);
-        await watch.ConfigureAwait(false);
+            client.Dispose();
+            Counters.Disconnected();
+            if (--_clientsByUid[caller.Uid] == 0)
+            {
+                _clientsByUid.Remove(caller.Uid);
+            }
+        }
     }
 
-    /// <summary>Reads one line, refusing lines over <see cref="ManagementProtocol.MaxRequestBytes"/>.</summary>
-    private async Task<string?> ReadLineAsync(StreamReader reader)
+    /// <summary>Logs what happened to a client (rate-limited: any client can make this happen at will).</summary>
+    internal void Note(string what)
     {
-        var line = new StringBuilder();
-        var buffer = new char[1];
-        while (await reader.ReadAsync(buffer.AsMemory(), _stop.Token).ConfigureAwait(false) == 1)
+        if (_clientLog.TryLog(out var suppressed))
         {
-            if (buffer[0] == '\n')
-            {
-                return line.ToString();
-            }
-
-            if (line.Length >= ManagementProtocol.MaxRequestBytes)
-            {
-                throw new ManagementException($"request longer than {ManagementProtocol.MaxRequestBytes} bytes");
-            }
-
-            line.Append(buffer[0]);
+            LogClientError(Logger, Path, what, suppressed);
         }
-
-        return line.Length > 0 ? line.ToString() : null;
     }
 
     public void Dispose()
     {
         _stop.Cancel();
         _listener.Dispose();
-        _acceptLoop.Wait(TimeSpan.FromSeconds(1));
+        _acceptLoopDone.Task.Wait(AcceptLoopStopTimeout);
+        lock (_lock)
+        {
+            foreach (var client in _clients)
+            {
+                client.Dispose();
+            }
+        }
+
+        _thread.Dispose();
         _stop.Dispose();
         try
         {
@@ -289,6 +326,15 @@ public sealed partial class ManagementServer : IDisposable
         }
     }
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "management client on {Path}: {Reason}")]
-    private static partial void LogClientError(ILogger logger, string path, string reason);
+    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "management client on {Path}: {Reason} ({Suppressed} more such lines not logged)")]
+    private static partial void LogClientError(ILogger logger, string path, string reason, long suppressed);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "management client on {Path} refused: {Reason} ({Suppressed} more refusals not logged)")]
+    private static partial void LogRefused(ILogger logger, string path, string reason, long suppressed);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "management socket {Path}: accept failed: {Reason}; retrying in {BackoffMs} ms ({Suppressed} more failures not logged)")]
+    private static partial void LogAcceptError(ILogger logger, string path, string reason, int backoffMs, long suppressed);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "management client on {Path} (uid {Uid}): unexpected error; the connection is closed")]
+    private static partial void LogUnexpected(ILogger logger, string path, int uid, Exception exception);
 }
