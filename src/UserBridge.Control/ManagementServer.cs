@@ -11,11 +11,14 @@ namespace UserBridge.Control;
 /// credentials (SO_PEERCRED) are checked: root, the switch's own user, or a member of its group.
 /// </summary>
 /// <remarks>
-/// Everything runs on one low-priority thread (<see cref="ManagementThread"/>), so clients cost the data path no CPU it
-/// wants. Clients are limited (<see cref="ManagementOptions"/>): in all, per uid, and by the file descriptors left, a
-/// quarter of the limit staying with the ports, captures and runtime; a refused client gets one error line and is
-/// closed, and every refusal is counted. An accept that fails (no descriptor left, no kernel memory) is retried after a
-/// short pause, so the socket outlives any flood.
+/// Clients are served on one low-priority thread (<see cref="ManagementThread"/>), so they cost the data path no CPU it
+/// wants. A thread of its own, also at low priority, accepts them with a plain blocking <c>accept</c> and admits or
+/// refuses each at once, however busy the management thread is (<see cref="ManagementOptions"/>): in all, per uid, and
+/// by the file descriptors left, a quarter of the limit staying with the ports, captures and the runtime. That reserve
+/// is what keeps the process alive under a flood: every thread the .NET runtime starts takes a pipe, and with no
+/// descriptor left it aborts the process instead ("Out of memory."). A refused client gets one error line and is
+/// closed, and every refusal is counted. An accept that fails anyway (no descriptor, no kernel memory) is retried after
+/// a short pause instead of ending the loop.
 /// </remarks>
 public sealed partial class ManagementServer : IDisposable
 {
@@ -27,16 +30,19 @@ public sealed partial class ManagementServer : IDisposable
     private readonly Socket _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly ManagementThread _thread;
-    private readonly TaskCompletionSource _acceptLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Thread _acceptThread;
 
-    // Read and written on the management thread only.
-    private readonly Dictionary<int, int> _clientsByUid = [];
+    // The accept thread's alone.
     private readonly LogThrottle _refusalLog = new(LogInterval);
     private readonly LogThrottle _acceptErrorLog = new(LogInterval);
+
+    // The management thread's alone.
     private readonly LogThrottle _clientLog = new(LogInterval);
 
-    // The connected clients' sockets, for Dispose (another thread) to close.
+    // The clients by uid (admitted on the accept thread, gone on the management thread), and their sockets, for Dispose to
+    // close.
     private readonly Lock _lock = new();
+    private readonly Dictionary<int, int> _clientsByUid = [];
     private readonly HashSet<Socket> _clients = [];
     private Account? _account;
 
@@ -50,7 +56,8 @@ public sealed partial class ManagementServer : IDisposable
         Counters = new ManagementCounters(options);
         Stopping = _stop.Token;
         _thread = new ManagementThread(logger);
-        _thread.Start(AcceptLoopAsync);
+        _acceptThread = new Thread(AcceptLoop) { IsBackground = true, Name = "ub-mgmt-accept" };
+        _acceptThread.Start();
     }
 
     public string Path { get; }
@@ -133,44 +140,52 @@ public sealed partial class ManagementServer : IDisposable
         }
     }
 
-    private async Task AcceptLoopAsync()
+    private void AcceptLoop()
     {
+        ThreadNice.Lower(ManagementThread.Nice);
         var backoff = FirstAcceptBackoff;
-        try
+        while (!Stopping.IsCancellationRequested)
         {
-            while (!Stopping.IsCancellationRequested)
+            Socket client;
+            try
             {
-                Socket client;
-                try
+                client = _listener.Accept();
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException) when (Stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                // EMFILE, ENFILE, ENOBUFS, ENOMEM, ECONNABORTED: the moment is bad, not the socket. The connection waits
+                // in the backlog; a pause lets clients leave and descriptors come back, and the next accept takes it.
+                Counters.AcceptFailed();
+                if (_acceptErrorLog.TryLog(out var suppressed))
                 {
-                    client = await _listener.AcceptAsync(Stopping);
-                }
-                catch (SocketException ex)
-                {
-                    // EMFILE, ENFILE, ENOBUFS, ENOMEM, ECONNABORTED: the moment is bad, not the socket. The connection waits
-                    // in the backlog; a pause lets clients leave and descriptors come back, and the next accept takes it.
-                    Counters.AcceptFailed();
-                    if (_acceptErrorLog.TryLog(out var suppressed))
-                    {
-                        LogAcceptError(Logger, Path, ex.Message, (int)backoff.TotalMilliseconds, suppressed);
-                    }
-
-                    await Task.Delay(backoff, Stopping);
-                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LastAcceptBackoff.Ticks));
-                    continue;
+                    LogAcceptError(Logger, Path, ex.Message, (int)backoff.TotalMilliseconds, suppressed);
                 }
 
-                backoff = FirstAcceptBackoff;
+                Stopping.WaitHandle.WaitOne(backoff);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LastAcceptBackoff.Ticks));
+                continue;
+            }
+
+            backoff = FirstAcceptBackoff;
+            try
+            {
                 Admit(client);
             }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
-        {
-            // The server is closing.
-        }
-        finally
-        {
-            _acceptLoopDone.TrySetResult();
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Nothing a client does should get here; if something does, it costs that client its connection, not the
+                // switch its management socket.
+                client.Dispose();
+                LogUnexpectedAdmitting(Logger, Path, ex);
+            }
         }
     }
 
@@ -188,39 +203,55 @@ public sealed partial class ManagementServer : IDisposable
         }
 
         var uid = credentials.Uid;
-        _clientsByUid.TryGetValue(uid, out var clientsOfUser);
+        if (Refusal(uid) is { } refusal)
+        {
+            Refuse(client, refusal);
+            return;
+        }
+
+        // Counted from here, so that clients admitted while the management thread is busy count against the limits too.
+        lock (_lock)
+        {
+            _clientsByUid[uid] = _clientsByUid.GetValueOrDefault(uid) + 1;
+            _clients.Add(client);
+        }
+
+        Counters.Connected();
+
+        // After the switch became its user, only root may add any port; before (or never), every client it admits is root
+        // or the user who started it, who can do nothing through the switch they could not do themselves.
+        var caller = new ManagementCaller(uid, uid == 0 || account is null ? null : Options.RuntimePorts);
+        _thread.Start(() => ServeAsync(client, caller));
+    }
+
+    /// <summary>Why a new client of <paramref name="uid"/> may not be served now (and counted as such); null when it may.</summary>
+    private string? Refusal(int uid)
+    {
+        int clientsOfUser;
+        lock (_lock)
+        {
+            clientsOfUser = _clientsByUid.GetValueOrDefault(uid);
+        }
+
         if (Counters.Clients >= Options.MaxClients)
         {
             Counters.RefusedForMaxClients();
-            Refuse(client, $"too many management clients: {Counters.Clients} are connected (max_clients = {Options.MaxClients}); try again when one has left");
-            return;
+            return $"too many management clients: {Counters.Clients} are connected (max_clients = {Options.MaxClients}); try again when one has left";
         }
 
         if (clientsOfUser >= Options.MaxClientsPerUser)
         {
             Counters.RefusedForPerUser();
-            Refuse(client, $"uid {uid} has {clientsOfUser} management connections open (max_clients_per_user = {Options.MaxClientsPerUser}); close one first");
-            return;
+            return $"uid {uid} has {clientsOfUser} management connections open (max_clients_per_user = {Options.MaxClientsPerUser}); close one first";
         }
 
         if (FdShortage() is { } shortage)
         {
             Counters.RefusedForFds();
-            Refuse(client, shortage);
-            return;
+            return shortage;
         }
 
-        _clientsByUid[uid] = clientsOfUser + 1;
-        Counters.Connected();
-        lock (_lock)
-        {
-            _clients.Add(client);
-        }
-
-        // After the switch became its user, only root may add any port; before (or never), every client it admits is root
-        // or the user who started it, who can do nothing through the switch they could not do themselves.
-        var caller = new ManagementCaller(uid, uid == 0 || account is null ? null : Options.RuntimePorts);
-        _ = ServeAsync(client, caller);
+        return null;
     }
 
     /// <summary>Why no client can be served for want of file descriptors; null when there are enough.</summary>
@@ -228,7 +259,17 @@ public sealed partial class ManagementServer : IDisposable
     {
         var limit = OpenFiles.SoftLimit;
         var reserved = ManagementOptions.ReservedFds(limit);
-        var open = OpenFiles.Count();
+        int open;
+        try
+        {
+            open = OpenFiles.Count();
+        }
+        catch (IOException ex)
+        {
+            // Listing /proc/self/fd takes a descriptor itself: without one to spare there is certainly none for a client.
+            return $"the switch cannot count its file descriptors ({ex.Message}) and keeps the last {reserved} of its {limit} for its ports and captures; try again when other clients have left";
+        }
+
         return open <= limit - reserved
             ? null
             : $"the switch has {open} of its {limit} file descriptors open and keeps the last {reserved} for its ports and captures; try again when other clients have left";
@@ -281,14 +322,14 @@ public sealed partial class ManagementServer : IDisposable
             lock (_lock)
             {
                 _clients.Remove(client);
+                if (--_clientsByUid[caller.Uid] == 0)
+                {
+                    _clientsByUid.Remove(caller.Uid);
+                }
             }
 
             client.Dispose();
             Counters.Disconnected();
-            if (--_clientsByUid[caller.Uid] == 0)
-            {
-                _clientsByUid.Remove(caller.Uid);
-            }
         }
     }
 
@@ -304,8 +345,10 @@ public sealed partial class ManagementServer : IDisposable
     public void Dispose()
     {
         _stop.Cancel();
+
+        // Closing the listener ends the blocking accept (the runtime shuts the socket down for that).
         _listener.Dispose();
-        _acceptLoopDone.Task.Wait(AcceptLoopStopTimeout);
+        _acceptThread.Join(AcceptLoopStopTimeout);
         lock (_lock)
         {
             foreach (var client in _clients)
@@ -334,6 +377,9 @@ public sealed partial class ManagementServer : IDisposable
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "management socket {Path}: accept failed: {Reason}; retrying in {BackoffMs} ms ({Suppressed} more failures not logged)")]
     private static partial void LogAcceptError(ILogger logger, string path, string reason, int backoffMs, long suppressed);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "management socket {Path}: unexpected error admitting a client; its connection is closed")]
+    private static partial void LogUnexpectedAdmitting(ILogger logger, string path, Exception exception);
 
     [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "management client on {Path} (uid {Uid}): unexpected error; the connection is closed")]
     private static partial void LogUnexpected(ILogger logger, string path, int uid, Exception exception);

@@ -95,7 +95,8 @@ public sealed class ManagementFloodTests : IDisposable
         JsonElement stats = default;
         Waiting.Until(() => TryStats(out stats) && stats.GetProperty("management").GetProperty("clients").GetInt32() <= 1, "the switch to answer again with the clients gone", Deadline);
         var management = stats.GetProperty("management");
-        Assert.Equal(101, management.GetProperty("refused").GetProperty("file_descriptors").GetInt64());
+        // The first and the hundred after it; a stats request made before the switch saw every client leave counts too.
+        Assert.True(management.GetProperty("refused").GetProperty("file_descriptors").GetInt64() >= 101, management.ToString());
         Assert.Equal(FdLimit, management.GetProperty("fd_limit").GetInt64());
         Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
     }
