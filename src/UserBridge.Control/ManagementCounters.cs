@@ -58,19 +58,13 @@ public sealed class ManagementCounters(ManagementOptions options)
             ["open_fds"] = OpenFiles.Count(),
             ["fd_limit"] = fdLimit,
             ["reserved_fds"] = ManagementOptions.ReservedFds(fdLimit),
-            ["refused"] = new JsonObject
-            {
-                ["max_clients"] = Interlocked.Read(ref _refusedMaxClients),
-                ["max_clients_per_user"] = Interlocked.Read(ref _refusedPerUser),
-                ["file_descriptors"] = Interlocked.Read(ref _refusedFds),
-                ["permission"] = Interlocked.Read(ref _refusedPermission),
-            },
-            ["cut_off"] = new JsonObject
-            {
-                ["slow_reader"] = Interlocked.Read(ref _slowReaders),
-                ["stream_input"] = Interlocked.Read(ref _streamInput),
-                ["long_request"] = Interlocked.Read(ref _longRequests),
-            },
+            ["refused_max_clients"] = Interlocked.Read(ref _refusedMaxClients),
+            ["refused_max_clients_per_user"] = Interlocked.Read(ref _refusedPerUser),
+            ["refused_file_descriptors"] = Interlocked.Read(ref _refusedFds),
+            ["refused_permission"] = Interlocked.Read(ref _refusedPermission),
+            ["cut_off_slow_reader"] = Interlocked.Read(ref _slowReaders),
+            ["cut_off_stream_input"] = Interlocked.Read(ref _streamInput),
+            ["cut_off_long_request"] = Interlocked.Read(ref _longRequests),
             ["accept_errors"] = Interlocked.Read(ref _acceptErrors),
             ["internal_errors"] = Interlocked.Read(ref _internalErrors),
         };

@@ -96,7 +96,7 @@ public sealed class ManagementFloodTests : IDisposable
         Waiting.Until(() => TryStats(out stats) && stats.GetProperty("management").GetProperty("clients").GetInt32() <= 1, "the switch to answer again with the clients gone", Deadline);
         var management = stats.GetProperty("management");
         // The first and the hundred after it; a stats request made before the switch saw every client leave counts too.
-        Assert.True(management.GetProperty("refused").GetProperty("file_descriptors").GetInt64() >= 101, management.ToString());
+        Assert.True(management.GetProperty("refused_file_descriptors").GetInt64() >= 101, management.ToString());
         Assert.Equal(FdLimit, management.GetProperty("fd_limit").GetInt64());
         Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
     }
@@ -132,7 +132,7 @@ public sealed class ManagementFloodTests : IDisposable
         TestContext.Current.TestOutputHelper?.WriteLine($"{verb}: sent {sent >> 10} KiB, connection closed by the switch: {closed}, RSS {rssBefore} KiB -> peak {rss.PeakKib} KiB");
         Assert.True(closed, $"the switch took {sent >> 10} KiB after a {verb} request without closing the connection (RSS {rssBefore} -> {rss.PeakKib} KiB)");
         Assert.True(rss.PeakKib - rssBefore <= RssGrowthLimitKib, $"RSS grew from {rssBefore} KiB to {rss.PeakKib} KiB");
-        Waiting.Until(() => TryStats(out var stats) && stats.GetProperty("management").GetProperty("cut_off").GetProperty("stream_input").GetInt64() == 1, "the cut-off to be counted", Deadline);
+        Waiting.Until(() => TryStats(out var stats) && stats.GetProperty("management").GetProperty("cut_off_stream_input").GetInt64() == 1, "the cut-off to be counted", Deadline);
     }
 
     [Fact]
@@ -152,7 +152,7 @@ public sealed class ManagementFloodTests : IDisposable
 
         JsonElement stats = default;
         Waiting.Until(
-            () => rss.Exceeded || (TryStats(out stats) && stats.GetProperty("management").GetProperty("cut_off").GetProperty("slow_reader").GetInt64() >= SilentClients),
+            () => rss.Exceeded || (TryStats(out stats) && stats.GetProperty("management").GetProperty("cut_off_slow_reader").GetInt64() >= SilentClients),
             $"the {SilentClients} silent clients to be cut off",
             Deadline);
         _clients.ForEach(client => client.Dispose());
