@@ -11,20 +11,27 @@ internal sealed class LogThrottle(TimeSpan interval)
     private long _nextTimestamp;
     private long _suppressed;
 
-    /// <summary>True when this event may be logged; <paramref name="suppressed"/> says how many before it were not.</summary>
-    public bool TryLog(out long suppressed)
+    /// <summary>
+    /// True when this event may be logged; <paramref name="notLogged"/> is then what to add to its line: how many like it
+    /// were not logged since the last one ("" when none).
+    /// </summary>
+    public bool TryLog(out string notLogged)
     {
+        notLogged = string.Empty;
         var now = Environment.TickCount64;
         if (now < _nextTimestamp)
         {
             _suppressed++;
-            suppressed = 0;
             return false;
         }
 
         _nextTimestamp = now + _intervalMs;
-        suppressed = _suppressed;
-        _suppressed = 0;
+        if (_suppressed > 0)
+        {
+            notLogged = $" ({_suppressed} more like it not logged since the last)";
+            _suppressed = 0;
+        }
+
         return true;
     }
 }

@@ -164,9 +164,9 @@ public sealed partial class ManagementServer : IDisposable
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM, ECONNABORTED: the moment is bad, not the socket. The connection waits
                 // in the backlog; a pause lets clients leave and descriptors come back, and the next accept takes it.
                 Counters.AcceptFailed();
-                if (_acceptErrorLog.TryLog(out var suppressed))
+                if (_acceptErrorLog.TryLog(out var notLogged))
                 {
-                    LogAcceptError(Logger, Path, ex.Message, (int)backoff.TotalMilliseconds, suppressed);
+                    LogAcceptError(Logger, Path, ex.Message, (int)backoff.TotalMilliseconds, notLogged);
                 }
 
                 Stopping.WaitHandle.WaitOne(backoff);
@@ -278,9 +278,9 @@ public sealed partial class ManagementServer : IDisposable
     /// <summary>Tells a client why it is not served, and closes its connection; never waits for it.</summary>
     private void Refuse(Socket client, string reason)
     {
-        if (_refusalLog.TryLog(out var suppressed))
+        if (_refusalLog.TryLog(out var notLogged))
         {
-            LogRefused(Logger, Path, reason, suppressed);
+            LogRefused(Logger, Path, reason, notLogged);
         }
 
         using (client)
@@ -336,9 +336,9 @@ public sealed partial class ManagementServer : IDisposable
     /// <summary>Logs what happened to a client (rate-limited: any client can make this happen at will).</summary>
     internal void Note(string what)
     {
-        if (_clientLog.TryLog(out var suppressed))
+        if (_clientLog.TryLog(out var notLogged))
         {
-            LogClientError(Logger, Path, what, suppressed);
+            LogClientError(Logger, Path, what, notLogged);
         }
     }
 
@@ -369,14 +369,14 @@ public sealed partial class ManagementServer : IDisposable
         }
     }
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "management client on {Path}: {Reason} ({Suppressed} more such lines not logged)")]
-    private static partial void LogClientError(ILogger logger, string path, string reason, long suppressed);
+    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "management client on {Path}: {Reason}{NotLogged}")]
+    private static partial void LogClientError(ILogger logger, string path, string reason, string notLogged);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "management client on {Path} refused: {Reason} ({Suppressed} more refusals not logged)")]
-    private static partial void LogRefused(ILogger logger, string path, string reason, long suppressed);
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "management client on {Path} refused: {Reason}{NotLogged}")]
+    private static partial void LogRefused(ILogger logger, string path, string reason, string notLogged);
 
-    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "management socket {Path}: accept failed: {Reason}; retrying in {BackoffMs} ms ({Suppressed} more failures not logged)")]
-    private static partial void LogAcceptError(ILogger logger, string path, string reason, int backoffMs, long suppressed);
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "management socket {Path}: accept failed: {Reason}; retrying in {BackoffMs} ms{NotLogged}")]
+    private static partial void LogAcceptError(ILogger logger, string path, string reason, int backoffMs, string notLogged);
 
     [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "management socket {Path}: unexpected error admitting a client; its connection is closed")]
     private static partial void LogUnexpectedAdmitting(ILogger logger, string path, Exception exception);

@@ -55,6 +55,27 @@ public sealed class ManagementLimitsTests : IDisposable
     }
 
     [Fact]
+    public void AFloodOfRefusedClientsIsCountedInFullAndLoggedOnce()
+    {
+        var log = new ListLogger();
+        using var server = ManagementServer.Start(_socketPath, _ports, log, new ManagementOptions { MaxClients = 1 });
+        Assert.StartsWith("{\"ok\":true", Exchange(Connect(), ManagementProtocol.Request("version")), StringComparison.Ordinal);
+
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.StartsWith("{\"ok\":false,\"error\":\"too many management clients", Exchange(Connect(), ManagementProtocol.Request("version")), StringComparison.Ordinal);
+        }
+
+        _clients[0].Dispose();
+        WaitFor(() => server.Counters.Clients == 0, "the server to see the client leave");
+        Assert.Equal(50, (long?)ManagementClient.Call(_socketPath, "stats")["management"]!["refused_max_clients"]);
+        lock (log.Lines)
+        {
+            Assert.Single(log.Lines, line => line.Contains("refused: too many management clients", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public void ClientsOfOneUidPastMaxClientsPerUserAreRefusedAndCounted()
     {
         using var server = ManagementServer.Start(_socketPath, _ports, NullLogger.Instance, new ManagementOptions { MaxClients = 10, MaxClientsPerUser = 2 });
