@@ -101,6 +101,17 @@ public sealed class ManagementFloodTests : IDisposable
         Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
     }
 
+    [Fact]
+    public void TheSoftFdLimitIsRaisedToTheHardOneAtStart()
+    {
+        Privileged.Require(["prlimit"]);
+        var process = _lab.StartUnder(["prlimit", $"--nofile={FdLimit}:{4 * FdLimit}", "--"], "--config", _lab.WriteConfig(string.Empty));
+
+        var limits = File.ReadLines($"/proc/{process.Pid}/limits").Single(line => line.StartsWith("Max open files", StringComparison.Ordinal));
+
+        Assert.Equal([$"{4 * FdLimit}", $"{4 * FdLimit}"], limits["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(2));
+    }
+
     [Theory]
     [InlineData(ManagementVerbs.MonitorVerb)]
     [InlineData(ManagementVerbs.CaptureStreamVerb)]
@@ -172,7 +183,7 @@ public sealed class ManagementFloodTests : IDisposable
     public async Task ClientsLoopingOverABigMacTableLeaveForwardingLatencyAlone()
     {
         Privileged.Require(["ping"]);
-        _lab.Start("--config", _lab.WriteConfig(_lab.TapPorts(2, BigTable)));
+        var process = _lab.Start("--config", _lab.WriteConfig(_lab.TapPorts(2, BigTable)));
         _lab.Network.AddHost(1);
         _lab.Network.AddHost(2);
         Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
@@ -185,6 +196,8 @@ public sealed class ManagementFloodTests : IDisposable
             Task.WaitAll([.. Enumerable.Range(0, LoopingClients).Select(_ => Task.Run(() => LoopFdbShow(stop.Token), TestContext.Current.CancellationToken))], TestContext.Current.CancellationToken);
         });
 
+        // The management work ran on its own two threads, below the port workers.
+        Assert.All(["ub-management", "ub-mgmt-accept"], name => Assert.Equal(10, Nice(process.Pid, name)));
         var loaded = AverageRttMs(summary);
         TestContext.Current.TestOutputHelper?.WriteLine($"ping through the switch: {quiet:0.000} ms average alone, {loaded:0.000} ms with {LoopingClients} clients looping fdb show over {FilledEntries} entries\n{summary}");
         Assert.Contains(" 0% packet loss", summary, StringComparison.Ordinal);
@@ -312,6 +325,15 @@ public sealed class ManagementFloodTests : IDisposable
     {
         var rtt = summary.Split('\n').Single(line => line.StartsWith("rtt ", StringComparison.Ordinal));
         return double.Parse(rtt.Split('=')[1].Trim().Split('/')[1], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The nice value of <paramref name="pid"/>'s thread named <paramref name="name"/>.</summary>
+    private static int Nice(int pid, string name)
+    {
+        var task = Directory.GetDirectories($"/proc/{pid}/task").Single(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == name);
+
+        // Fields after the command name: state is the first, nice the 17th.
+        return int.Parse(File.ReadAllText(Path.Combine(task, "stat")).Split(") ")[1].Split(' ')[16], CultureInfo.InvariantCulture);
     }
 
     private static long CpuTicks(int pid)
