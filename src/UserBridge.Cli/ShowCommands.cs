@@ -33,10 +33,17 @@ internal static class ShowCommands
                 args["vlan"] = v;
             }
 
-            return Call(result, common, "fdb show", args, rows => TextTables.Fdb((JsonArray)rows));
+            return Call(result, common, "fdb show", args, rows => TextTables.Fdb((JsonArray)rows), ByVlanAndMac);
         });
         return new Command("fdb", "the MAC table") { show, ChangeCommands.FdbAdd(), ChangeCommands.FdbDel(), ChangeCommands.FdbFlush() };
     }
+
+    /// <summary>
+    /// The MAC table's rows by VLAN, then MAC: the switch lists them in its table's order, which it can send without
+    /// holding a sorted copy of the table for every client.
+    /// </summary>
+    private static JsonArray ByVlanAndMac(JsonNode rows) =>
+        [.. rows.AsArray().Select(row => row!.DeepClone()).OrderBy(row => (int?)row["vlan"] ?? 0).ThenBy(row => MacAddress.TryParse((string?)row["mac"], out var mac) ? mac.Value : 0)];
 
     public static Command CreatePort()
     {
@@ -215,11 +222,16 @@ internal static class ShowCommands
         return version;
     }
 
-    internal static int Call(ParseResult result, CommonOptions common, string verb, JsonObject? args, Func<JsonNode, string> asText)
+    /// <summary>
+    /// Sends <paramref name="verb"/> and prints the reply: as JSON with <c>-j</c>, else as <paramref name="asText"/> makes it;
+    /// <paramref name="arrange"/> first puts it in the order to print.
+    /// </summary>
+    internal static int Call(ParseResult result, CommonOptions common, string verb, JsonObject? args, Func<JsonNode, string> asText, Func<JsonNode, JsonNode>? arrange = null)
     {
         try
         {
             var reply = ManagementClient.Call(common.SocketPath(result), verb, args);
+            reply = arrange?.Invoke(reply) ?? reply;
             if (result.GetValue(common.Json))
             {
                 Console.WriteLine(result.GetValue(common.Pretty) ? reply.ToJsonString(Indented) : reply.ToJsonString());

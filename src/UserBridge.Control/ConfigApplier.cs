@@ -222,6 +222,9 @@ public sealed class ConfigApplier(PortManager ports, Action<string> announce)
         Check("user", current.User, next.User);
         Check("group", current.Group, next.Group);
         Check("runtime_changes", current.RuntimeChanges, next.RuntimeChanges);
+        Check("runtime_ports", current.RuntimePorts.ToString(), next.RuntimePorts.ToString());
+        Check("max_clients", current.MaxClients, next.MaxClients);
+        Check("max_clients_per_user", current.MaxClientsPerUser, next.MaxClientsPerUser);
         Check("pollers", current.Pollers, next.Pollers);
         Check("cpus", current.Cpus is null ? "any" : string.Join(',', current.Cpus), next.Cpus is null ? "any" : string.Join(',', next.Cpus));
         Check("metrics", current.Metrics?.ToString(), next.Metrics?.ToString());

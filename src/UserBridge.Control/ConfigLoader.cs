@@ -12,7 +12,7 @@ namespace UserBridge.Control;
 /// </summary>
 public static class ConfigLoader
 {
-    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control", "vlan_filtering", "forward_link_local", "cpus", "pollers", "metrics", "user", "group", "runtime_changes"];
+    private static readonly string[] SwitchKeys = ["name", "aging", "mac_table_size", "control", "vlan_filtering", "forward_link_local", "cpus", "pollers", "metrics", "user", "group", "runtime_changes", "runtime_ports", "max_clients", "max_clients_per_user"];
 
     public static SwitchConfig LoadFile(string path)
     {
@@ -171,6 +171,14 @@ public static class ConfigLoader
                     : config;
             case "runtime_changes":
                 return ReadBoolean(keyValue, at, errors) is { } changes ? config with { RuntimeChanges = changes } : config;
+            case "runtime_ports":
+                return RuntimePorts.Read(keyValue, at, errors) is { } runtimePorts ? config with { RuntimePorts = runtimePorts } : config;
+            case "max_clients":
+                var clients = ReadInteger(keyValue, at, errors, 1, ManagementOptions.MaxClientsLimit);
+                return clients is null ? config : config with { MaxClients = (int)clients.Value };
+            case "max_clients_per_user":
+                var perUser = ReadInteger(keyValue, at, errors, 1, ManagementOptions.MaxClientsLimit);
+                return perUser is null ? config : config with { MaxClientsPerUser = (int)perUser.Value };
             case "forward_link_local":
                 return ReadBoolean(keyValue, at, errors) is { } forward ? config with { ForwardLinkLocal = forward } : config;
             default:

@@ -175,15 +175,14 @@ public sealed class EventHub : IDisposable
             }
         }
 
+        // What the ring lost, every subscriber lost; and a subscriber whose queue was full hears of its losses as soon as
+        // it has room again, not only with the next event (after a burst there may be none for a long time).
         var lost = ring.Lost;
-        if (lost != _ringLostReported)
+        var ringLost = lost - _ringLostReported;
+        _ringLostReported = lost;
+        foreach (var subscriber in subscribers)
         {
-            var line = Lost(now, lost - _ringLostReported).ToJsonString();
-            _ringLostReported = lost;
-            foreach (var subscriber in subscribers)
-            {
-                subscriber.Offer(line, now);
-            }
+            subscriber.ReportLost(ringLost, now);
         }
 
         return subscribers.Length > 0;
@@ -219,14 +218,22 @@ public sealed class EventHub : IDisposable
 
         internal void Offer(string line, DateTimeOffset now)
         {
-            if (_lost > 0 && _lines.Writer.TryWrite(Lost(now, _lost).ToJsonString()))
-            {
-                _lost = 0;
-            }
-
+            ReportLost(0, now);
             if (_lost > 0 || !_lines.Writer.TryWrite(line))
             {
                 _lost++;
+            }
+        }
+
+        /// <summary>Adds <paramref name="count"/> to what this subscriber lost, and tells it the total when its queue has room.</summary>
+        internal void ReportLost(long count, DateTimeOffset now)
+        {
+            _lost += count;
+
+            // Only this thread writes, so room seen here is still there for the write (and a full queue costs no string).
+            if (_lost > 0 && _lines.Reader.Count < SubscriberCapacity && _lines.Writer.TryWrite(Lost(now, _lost).ToJsonString()))
+            {
+                _lost = 0;
             }
         }
     }

@@ -1,5 +1,8 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using UserBridge.Capture;
 using UserBridge.Linux;
 
@@ -10,82 +13,96 @@ namespace UserBridge.Control;
 /// Request <c>{"verb":"fdb show","args":{...}}</c>; reply <c>{"ok":true,"result":...}</c> or
 /// <c>{"ok":false,"error":"..."}</c>. A connection may carry any number of requests.
 /// </summary>
-public static class ManagementProtocol
+public static partial class ManagementProtocol
 {
     /// <summary>Requests longer than this are refused (and the connection closed).</summary>
     public const int MaxRequestBytes = 64 * 1024;
 
+    // A key given twice ({"verb":"version","verb":"fly"}) has no meaning to pick: it is refused as invalid JSON.
+    private static readonly JsonDocumentOptions ParseOptions = new() { AllowDuplicateProperties = false };
+
     public static string Request(string verb, JsonObject? args = null) =>
         new JsonObject { ["verb"] = verb, ["args"] = args ?? [] }.ToJsonString();
 
-    /// <summary>Runs one request line against the switch and returns the reply line. Never throws.</summary>
-    public static string Handle(PortManager ports, string requestLine)
+    /// <summary>
+    /// Runs one request line against the switch for a caller in this process (trusted like root unless
+    /// <paramref name="caller"/> says otherwise) and returns the reply line. Never throws.
+    /// </summary>
+    public static string Handle(PortManager ports, string requestLine, ManagementCaller? caller = null)
+    {
+        ArgumentNullException.ThrowIfNull(requestLine);
+        return Execute(ports, Parse(Encoding.UTF8.GetBytes(requestLine)), caller ?? ManagementCaller.InProcess, null, NullLogger.Instance).ToLine();
+    }
+
+    /// <summary>Reads a request line: the verb's table entry and its arguments, or the error to answer. Never throws.</summary>
+    public static ParsedRequest Parse(ReadOnlySpan<byte> requestLine)
     {
         try
         {
-            if (JsonNode.Parse(requestLine) is not JsonObject request || request["verb"] is not JsonValue verbNode || verbNode.GetValueKind() != JsonValueKind.String)
+            if (JsonNode.Parse(requestLine, documentOptions: ParseOptions) is not JsonObject request || request["verb"] is not JsonValue verbNode || verbNode.GetValueKind() != JsonValueKind.String)
             {
-                return Error("a request is a JSON object with a string \"verb\" and an optional object \"args\"");
+                return Invalid("a request is a JSON object with a string \"verb\" and an optional object \"args\"");
             }
 
             var verb = verbNode.GetValue<string>();
             if (!ManagementVerbs.All.TryGetValue(verb, out var handler))
             {
-                return Error($"unknown verb '{verb}'; known: {string.Join(", ", ManagementVerbs.All.Keys)}");
+                return Invalid($"unknown verb '{verb}'; known: {string.Join(", ", ManagementVerbs.All.Keys)}");
             }
 
-            var args = request["args"] switch
+            // Taken out of the request, the arguments belong to no other node: a verb may put them into its reply.
+            request.Remove("args", out var args);
+            return args switch
             {
-                null => [],
-                JsonObject given => given,
-                _ => null,
+                null => new ParsedRequest(handler, [], null),
+                JsonObject given => new ParsedRequest(handler, given, null),
+                _ => Invalid("\"args\" must be a JSON object"),
             };
-            if (args is null)
-            {
-                return Error("\"args\" must be a JSON object");
-            }
-
-            var result = handler.Handler(ports, (JsonObject)args.DeepClone());
-            return Ok(result);
         }
         catch (JsonException ex)
         {
-            return Error($"the request is not valid JSON: {ex.Message}");
+            return Invalid($"the request is not valid JSON: {ex.Message}");
         }
-        catch (Exception ex) when (ex is ManagementException or ConfigException or CaptureException or InteropException or InvalidOperationException or FormatException or ArgumentException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
         {
-            return Error(ex.Message);
+            return Invalid($"the request is not valid: {ex.Message}");
         }
     }
 
     /// <summary>
-    /// True when <paramref name="requestLine"/> asks for a verb that turns its connection into a stream
-    /// (<see cref="ManagementVerbs.CaptureStreamVerb"/>: pcapng; <see cref="ManagementVerbs.MonitorVerb"/>: events),
-    /// with the verb and its arguments.
+    /// Runs a parsed request for <paramref name="caller"/>. Never throws: an error the verb names becomes an error reply,
+    /// and so does anything unexpected (<c>internal error: ...</c>, logged with its stack), so that no request can end
+    /// its connection or the switch.
     /// </summary>
-    public static bool IsStreamRequest(string requestLine, out string verb, out JsonObject args)
+    public static ManagementReply Execute(PortManager ports, ParsedRequest request, ManagementCaller caller, ManagementCounters? counters, ILogger logger)
     {
-        args = [];
-        verb = string.Empty;
-        try
+        if (request.Verb is not { } verb)
         {
-            if (JsonNode.Parse(requestLine) is JsonObject request && (string?)request["verb"] is ManagementVerbs.CaptureStreamVerb or ManagementVerbs.MonitorVerb)
-            {
-                verb = (string)request["verb"]!;
-                args = request["args"] as JsonObject ?? [];
-                args = (JsonObject)args.DeepClone();
-                return true;
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
-        {
-            // Not a stream request; Handle gives the error.
+            return ManagementReply.Failure(request.Error ?? "not a request");
         }
 
-        return false;
+        try
+        {
+            return verb.Run(new ManagementRequest(ports, request.Args, caller, counters));
+        }
+        catch (Exception ex) when (ex is ManagementException or ConfigException or CaptureException or InteropException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            return ManagementReply.Failure(ex.Message);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            counters?.InternalError();
+            LogInternalError(logger, verb.Name, ex);
+            return ManagementReply.Failure($"internal error: {ex.GetType().Name}: {ex.Message}");
+        }
     }
 
     public static string Ok(JsonNode? result) => new JsonObject { ["ok"] = true, ["result"] = result }.ToJsonString();
 
     public static string Error(string message) => new JsonObject { ["ok"] = false, ["error"] = message }.ToJsonString();
+
+    private static ParsedRequest Invalid(string error) => new(null, [], error);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Error, Message = "management request '{Verb}' failed unexpectedly; the client got an internal error")]
+    private static partial void LogInternalError(ILogger logger, string verb, Exception exception);
 }

@@ -1,9 +1,8 @@
 using System.Net.Sockets;
 using System.Text;
-using System.Text.Json.Nodes;
-using UserBridge.Capture;
-using UserBridge.Linux;
 using Microsoft.Extensions.Logging;
+using UserBridge.Core;
+using UserBridge.Linux;
 
 namespace UserBridge.Control;
 
@@ -12,25 +11,55 @@ namespace UserBridge.Control;
 /// socket file left by a crashed switch is replaced; a live one (another switch answers) is an error. Every client's
 /// credentials (SO_PEERCRED) are checked: root, the switch's own user, or a member of its group.
 /// </summary>
+/// <remarks>
+/// Clients are served on one low-priority thread (<see cref="ManagementThread"/>), so they cost the data path no CPU it
+/// wants. A thread of its own, also at low priority, accepts them with a plain blocking <c>accept</c> and admits or
+/// refuses each at once, however busy the management thread is (<see cref="ManagementOptions"/>): in all, per uid, and
+/// by the file descriptors left, a quarter of the limit staying with the ports, captures and the runtime. That reserve
+/// is what keeps the process alive under a flood: every thread the .NET runtime starts takes a pipe, and with no
+/// descriptor left it aborts the process instead ("Out of memory."). A refused client gets one error line and is
+/// closed, and every refusal is counted. An accept that fails anyway (no descriptor, no kernel memory) is retried after
+/// a short pause instead of ending the loop.
+/// </remarks>
 public sealed partial class ManagementServer : IDisposable
 {
-    private static readonly TimeSpan StreamStopTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan FirstAcceptBackoff = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan LastAcceptBackoff = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan AcceptLoopStopTimeout = TimeSpan.FromSeconds(1);
 
     private readonly Socket _listener;
-    private readonly PortManager _ports;
-    private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _acceptLoop;
+    private readonly ManagementThread _thread;
+    private readonly Thread _acceptThread;
+
+    // The accept thread's alone.
+    private readonly LogRateLimit _refusalLog = new(burst: 1, LogInterval);
+    private readonly LogRateLimit _acceptErrorLog = new(burst: 1, LogInterval);
+
+    // The management thread's alone.
+    private readonly LogRateLimit _clientLog = new(burst: 1, LogInterval);
+
+    // The clients by uid (admitted on the accept thread, gone on the management thread), and their sockets, for Dispose to
+    // close.
+    private readonly Lock _lock = new();
+    private readonly Dictionary<int, int> _clientsByUid = [];
+    private readonly HashSet<Socket> _clients = [];
     private Account? _account;
 
-    private ManagementServer(CreatedFile file, Socket listener, PortManager ports, ILogger logger)
+    private ManagementServer(CreatedFile file, Socket listener, PortManager ports, ILogger logger, ManagementOptions options)
     {
         File = file;
         Path = file.Path;
         _listener = listener;
-        _ports = ports;
-        _logger = logger;
-        _acceptLoop = Task.Run(AcceptLoopAsync);
+        Ports = ports;
+        Logger = logger;
+        Options = options;
+        Counters = new ManagementCounters(options);
+        Stopping = _stop.Token;
+        _thread = new ManagementThread(logger);
+        _acceptThread = new Thread(AcceptLoop) { IsBackground = true, Name = "ub-mgmt-accept" };
+        _acceptThread.Start();
     }
 
     public string Path { get; }
@@ -38,7 +67,19 @@ public sealed partial class ManagementServer : IDisposable
     /// <summary>The control socket's file, removed at the end if it is still this one.</summary>
     public CreatedFile File { get; }
 
-    public static ManagementServer Start(string path, PortManager ports, ILogger logger)
+    /// <summary>What the socket refused and cut off (the <c>management</c> object of <c>stats</c>).</summary>
+    public ManagementCounters Counters { get; }
+
+    internal PortManager Ports { get; }
+
+    internal ILogger Logger { get; }
+
+    internal ManagementOptions Options { get; }
+
+    /// <summary>Cancelled when the server closes.</summary>
+    internal CancellationToken Stopping { get; }
+
+    public static ManagementServer Start(string path, PortManager ports, ILogger logger, ManagementOptions? options = null)
     {
         var directory = System.IO.Path.GetDirectoryName(path);
         if (!string.IsNullOrEmpty(directory))
@@ -61,7 +102,7 @@ public sealed partial class ManagementServer : IDisposable
             listener.Bind(new UnixDomainSocketEndPoint(path));
             System.IO.File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             listener.Listen(16);
-            return new ManagementServer(SocketFile.Identify(path), listener, ports, logger);
+            return new ManagementServer(SocketFile.Identify(path), listener, ports, logger, options ?? new ManagementOptions());
         }
         catch (SocketException ex)
         {
@@ -102,188 +143,240 @@ public sealed partial class ManagementServer : IDisposable
         }
     }
 
-    private async Task AcceptLoopAsync()
+    private void AcceptLoop()
     {
-        while (!_stop.IsCancellationRequested)
+        ThreadNice.Lower(ManagementThread.Nice);
+        var backoff = FirstAcceptBackoff;
+        while (!Stopping.IsCancellationRequested)
         {
             Socket client;
             try
             {
-                client = await _listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                client = _listener.Accept();
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (ObjectDisposedException)
             {
                 return;
             }
-
-            var peer = PeerOf(client);
-            if (peer is not { } credentials || !Privileges.MayManage(credentials.Uid, credentials.Gid, Volatile.Read(ref _account)))
+            catch (SocketException) when (Stopping.IsCancellationRequested)
             {
-                _ = Task.Run(() => RefuseAsync(client, peer));
+                return;
+            }
+            catch (SocketException ex)
+            {
+                // EMFILE, ENFILE, ENOBUFS, ENOMEM, ECONNABORTED: the moment is bad, not the socket. The connection waits
+                // in the backlog; a pause lets clients leave and descriptors come back, and the next accept takes it.
+                Counters.AcceptFailed();
+                if (_acceptErrorLog.TryPass(out var notLogged))
+                {
+                    LogAcceptError(Logger, Path, ex.Message, (int)backoff.TotalMilliseconds, notLogged);
+                }
+
+                Stopping.WaitHandle.WaitOne(backoff);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LastAcceptBackoff.Ticks));
                 continue;
             }
 
-            _ = Task.Run(() => ServeAsync(client));
+            backoff = FirstAcceptBackoff;
+            try
+            {
+                Admit(client);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Nothing a client does should get here; if something does, it costs that client its connection, not the
+                // switch its management socket.
+                client.Dispose();
+                LogUnexpectedAdmitting(Logger, Path, ex);
+            }
         }
     }
 
-    /// <summary>Tells a client it may not manage this switch, and closes its connection.</summary>
-    private async Task RefuseAsync(Socket client, (int Uid, int Gid)? peer)
+    /// <summary>Serves <paramref name="client"/>, or refuses it with one error line when it may not manage the switch or a limit is reached.</summary>
+    private void Admit(Socket client)
     {
-        using (client)
+        var account = Volatile.Read(ref _account);
+        var peer = PeerOf(client);
+        if (peer is not { } credentials || !Privileges.MayManage(credentials.Uid, credentials.Gid, account))
         {
             var who = peer is { } known ? $"uid {known.Uid}" : "a client whose credentials could not be read";
-            LogClientError(_logger, Path, $"refused {who}: not root, the switch user or a member of its group");
-            try
-            {
-                await using var stream = new NetworkStream(client, ownsSocket: false);
-                var reply = Encoding.UTF8.GetBytes(ManagementProtocol.Error($"permission denied: {who} is not root, the switch user or a member of its group") + "\n");
-                await stream.WriteAsync(reply).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or SocketException)
-            {
-                // The client went away first.
-            }
-        }
-    }
-
-    private async Task ServeAsync(Socket client)
-    {
-        using (client)
-        {
-            try
-            {
-                await using var stream = new NetworkStream(client, ownsSocket: false);
-                using var reader = new StreamReader(stream, Encoding.UTF8);
-                await using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
-                while (!_stop.IsCancellationRequested)
-                {
-                    string? line;
-                    try
-                    {
-                        line = await ReadLineAsync(reader).ConfigureAwait(false);
-                    }
-                    catch (ManagementException ex)
-                    {
-                        // The rest of an oversized line cannot be told from the next request: answer, then close.
-                        await writer.WriteLineAsync(ManagementProtocol.Error($"{ex.Message}; closing this connection")).ConfigureAwait(false);
-                        throw;
-                    }
-
-                    if (line is null)
-                    {
-                        return;
-                    }
-
-                    if (ManagementProtocol.IsStreamRequest(line, out var verb, out var args))
-                    {
-                        await (verb == ManagementVerbs.MonitorVerb
-                            ? StreamEventsAsync(reader, writer)
-                            : StreamCaptureAsync(stream, reader, writer, args)).ConfigureAwait(false);
-                        return;
-                    }
-
-                    await writer.WriteLineAsync(ManagementProtocol.Handle(_ports, line)).ConfigureAwait(false);
-                }
-            }
-            catch (Exception ex) when (ex is IOException or SocketException or ManagementException)
-            {
-                LogClientError(_logger, Path, ex.Message);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Serves <c>capture stream</c>: the reply line, then pcapng until the capture ends by itself (count, duration)
-    /// or the client half-closes the connection; either way the capture's statistics end the stream.
-    /// </summary>
-    private async Task StreamCaptureAsync(NetworkStream stream, StreamReader reader, StreamWriter writer, JsonObject args)
-    {
-        CaptureSession session;
-        try
-        {
-            var options = CaptureRequest.Options(args);
-            var reply = Encoding.UTF8.GetBytes(ManagementProtocol.Ok(new JsonObject { ["stream"] = "pcapng" }) + "\n");
-            session = _ports.Captures.Start(options, new StreamCaptureOutput(stream, "stream to a management client", reply));
-        }
-        catch (Exception ex) when (ex is ManagementException or CaptureException or ArgumentException)
-        {
-            await writer.WriteLineAsync(ManagementProtocol.Error(ex.Message)).ConfigureAwait(false);
+            Counters.RefusedForPermission();
+            Refuse(client, $"permission denied: {who} is not root, the switch user or a member of its group");
             return;
         }
 
-        // The client sends nothing more: end of input is its request to stop.
-        var clientDone = reader.ReadToEndAsync(_stop.Token);
-        await Task.WhenAny(clientDone, session.Completion).ConfigureAwait(false);
-        session.Stop(clientDone.IsCompleted ? "client ended it" : session.EndReason);
-        if (!session.Completion.Wait(StreamStopTimeout))
+        var uid = credentials.Uid;
+        if (Refusal(uid) is { } refusal)
         {
-            // The client stopped reading: closing the connection frees the writer.
-            stream.Socket.Dispose();
-            await session.Completion.ConfigureAwait(false);
+            Refuse(client, refusal);
+            return;
         }
+
+        // Counted from here, so that clients admitted while the management thread is busy count against the limits too.
+        lock (_lock)
+        {
+            _clientsByUid[uid] = _clientsByUid.GetValueOrDefault(uid) + 1;
+            _clients.Add(client);
+        }
+
+        Counters.Connected();
+
+        // After the switch became its user, only root may add any port; before (or never), every client it admits is root
+        // or the user who started it, who can do nothing through the switch they could not do themselves.
+        var caller = new ManagementCaller(uid, uid == 0 || account is null ? null : Options.RuntimePorts);
+        _thread.Start(() => ServeAsync(client, caller));
     }
 
-    /// <summary>
-    /// Serves <c>monitor</c>: the reply line, then one JSON object per event until the client closes the connection
-    /// or the switch stops.
-    /// </summary>
-    private async Task StreamEventsAsync(StreamReader reader, StreamWriter writer)
+    /// <summary>Why a new client of <paramref name="uid"/> may not be served now (and counted as such); null when it may.</summary>
+    private string? Refusal(int uid)
     {
-        using var subscription = _ports.Events.Subscribe();
-        using var clientGone = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        await writer.WriteLineAsync(ManagementProtocol.Ok(new JsonObject { ["stream"] = "events" })).ConfigureAwait(false);
+        int clientsOfUser;
+        lock (_lock)
+        {
+            clientsOfUser = _clientsByUid.GetValueOrDefault(uid);
+        }
 
-        // The client sends nothing more: end of input means it is gone.
-        var watch = reader.ReadToEndAsync(clientGone.Token).ContinueWith(_ => clientGone.Cancel(), TaskScheduler.Default);
+        if (Counters.Clients >= Options.MaxClients)
+        {
+            Counters.RefusedForMaxClients();
+            return $"too many management clients: {Counters.Clients} are connected (max_clients = {Options.MaxClients}); try again when one has left";
+        }
+
+        if (clientsOfUser >= Options.MaxClientsPerUser)
+        {
+            Counters.RefusedForPerUser();
+            return $"uid {uid} has {clientsOfUser} management connections open (max_clients_per_user = {Options.MaxClientsPerUser}); close one first";
+        }
+
+        if (FdShortage() is { } shortage)
+        {
+            Counters.RefusedForFds();
+            return shortage;
+        }
+
+        return null;
+    }
+
+    /// <summary>Why no client can be served for want of file descriptors; null when there are enough.</summary>
+    private static string? FdShortage()
+    {
+        var limit = OpenFiles.SoftLimit;
+        var reserved = ManagementOptions.ReservedFds(limit);
+        int open;
         try
         {
-            await foreach (var line in subscription.Lines.ReadAllAsync(clientGone.Token).ConfigureAwait(false))
-            {
-                await writer.WriteLineAsync(line).ConfigureAwait(false);
-            }
+            open = OpenFiles.Count();
         }
-        catch (OperationCanceledException)
+        catch (IOException ex)
         {
-            // The client left or the switch is stopping.
+            // Listing /proc/self/fd takes a descriptor itself: without one to spare there is certainly none for a client.
+            return $"the switch cannot count its file descriptors ({ex.Message}) and keeps the last {reserved} of its {limit} for its ports and captures; try again when other clients have left";
         }
 
-        await clientGone.CancelAsync().ConfigureAwait(false);
-        await watch.ConfigureAwait(false);
+        return open <= limit - reserved
+            ? null
+            : $"the switch has {open} of its {limit} file descriptors open and keeps the last {reserved} for its ports and captures; try again when other clients have left";
     }
 
-    /// <summary>Reads one line, refusing lines over <see cref="ManagementProtocol.MaxRequestBytes"/>.</summary>
-    private async Task<string?> ReadLineAsync(StreamReader reader)
+    /// <summary>Tells a client why it is not served, and closes its connection; never waits for it.</summary>
+    private void Refuse(Socket client, string reason)
     {
-        var line = new StringBuilder();
-        var buffer = new char[1];
-        while (await reader.ReadAsync(buffer.AsMemory(), _stop.Token).ConfigureAwait(false) == 1)
+        if (_refusalLog.TryPass(out var notLogged))
         {
-            if (buffer[0] == '\n')
-            {
-                return line.ToString();
-            }
-
-            if (line.Length >= ManagementProtocol.MaxRequestBytes)
-            {
-                throw new ManagementException($"request longer than {ManagementProtocol.MaxRequestBytes} bytes");
-            }
-
-            line.Append(buffer[0]);
+            LogRefused(Logger, Path, reason, notLogged);
         }
 
-        return line.Length > 0 ? line.ToString() : null;
+        using (client)
+        {
+            try
+            {
+                // A new connection's send buffer is empty, so the line fits at once: a client that never reads cannot hold
+                // up the accept loop.
+                client.Blocking = false;
+                client.Send(Encoding.UTF8.GetBytes(ManagementProtocol.Error(reason) + "\n"));
+            }
+            catch (SocketException)
+            {
+                // The client went away first; the close tells it anyway.
+            }
+        }
+    }
+
+    private async Task ServeAsync(Socket client, ManagementCaller caller)
+    {
+        try
+        {
+            using var connection = new ManagementConnection(this, client, caller);
+            await connection.RunAsync();
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ManagementException or ObjectDisposedException or OperationCanceledException)
+        {
+            if (!Stopping.IsCancellationRequested)
+            {
+                Note($"uid {caller.Uid}: {ex.Message}");
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogUnexpected(Logger, Path, caller.Uid, ex);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _clients.Remove(client);
+                if (--_clientsByUid[caller.Uid] == 0)
+                {
+                    _clientsByUid.Remove(caller.Uid);
+                }
+            }
+
+            client.Dispose();
+            Counters.Disconnected();
+        }
+    }
+
+    /// <summary>Logs what happened to a client (rate-limited: any client can make this happen at will).</summary>
+    internal void Note(string what)
+    {
+        if (_clientLog.TryPass(out var notLogged))
+        {
+            LogClientError(Logger, Path, what, notLogged);
+        }
     }
 
     public void Dispose()
     {
         _stop.Cancel();
+
+        // Closing the listener ends the blocking accept (the runtime shuts the socket down for that).
         _listener.Dispose();
-        _acceptLoop.Wait(TimeSpan.FromSeconds(1));
+        _acceptThread.Join(AcceptLoopStopTimeout);
+        lock (_lock)
+        {
+            foreach (var client in _clients)
+            {
+                client.Dispose();
+            }
+        }
+
+        _thread.Dispose();
         _stop.Dispose();
         SocketFile.RemoveIfSame(File);
     }
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "management client on {Path}: {Reason}")]
-    private static partial void LogClientError(ILogger logger, string path, string reason);
+    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "management client on {Path}: {Reason}{NotLogged}")]
+    private static partial void LogClientError(ILogger logger, string path, string reason, string notLogged);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "management client on {Path} refused: {Reason}{NotLogged}")]
+    private static partial void LogRefused(ILogger logger, string path, string reason, string notLogged);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "management socket {Path}: accept failed: {Reason}; retrying in {BackoffMs} ms{NotLogged}")]
+    private static partial void LogAcceptError(ILogger logger, string path, string reason, int backoffMs, string notLogged);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "management socket {Path}: unexpected error admitting a client; its connection is closed")]
+    private static partial void LogUnexpectedAdmitting(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "management client on {Path} (uid {Uid}): unexpected error; the connection is closed")]
+    private static partial void LogUnexpected(ILogger logger, string path, int uid, Exception exception);
 }

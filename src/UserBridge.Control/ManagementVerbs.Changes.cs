@@ -14,6 +14,13 @@ public static partial class ManagementVerbs
     private static JsonObject FdbAdd(PortManager manager, JsonObject args)
     {
         var mac = Mac(args, "fdb add");
+        if (mac.IsMulticast || mac.IsZero)
+        {
+            // Frames to a group address are flooded by rule, and no station sends from one or from all zeros: an entry for
+            // either would only pin every such frame to one port.
+            throw new ManagementException($"fdb add: {mac} is {(mac.IsZero ? "the all-zero address" : mac.IsBroadcast ? "the broadcast address" : "a multicast (group) address")}, not a station's; a static entry needs a unicast MAC");
+        }
+
         var portName = (string?)args["port"] ?? throw new ManagementException("fdb add needs the port the MAC is behind");
         var snapshot = manager.Bridge.Snapshot;
         var slot = snapshot.Find(portName) ?? throw new ManagementException($"no port named '{portName}'");
@@ -121,7 +128,7 @@ public static partial class ManagementVerbs
             bridge.SetPortUp(name, state == "up");
         }
 
-        return PortShow(manager, new JsonObject { ["port"] = name })[0]!.AsObject().DeepClone().AsObject();
+        return PortRow(bridge, name);
     }
 
     private static JsonObject MirrorAdd(PortManager manager, JsonObject args)

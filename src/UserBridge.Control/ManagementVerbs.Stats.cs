@@ -6,10 +6,11 @@ namespace UserBridge.Control;
 /// <summary>The <c>stats</c> verb: the switch's counters, summed over its ports or for one.</summary>
 public static partial class ManagementVerbs
 {
-    private static JsonObject Stats(PortManager manager, JsonObject args)
+    private static ManagementReply Stats(ManagementRequest request)
     {
+        var manager = request.Ports;
         var bridge = manager.Bridge;
-        var portName = (string?)args["port"];
+        var portName = (string?)request.Args["port"];
         var slots = bridge.Snapshot.Ports.Where(slot => slot is not null && (portName is null || slot.Name == portName)).Select(slot => slot!).ToList();
         if (portName is not null && slots.Count == 0)
         {
@@ -23,7 +24,7 @@ public static partial class ManagementVerbs
         }
 
         var result = portName is null
-            ? SwitchWide(manager, slots.Count)
+            ? SwitchWide(manager, slots.Count, request.Counters)
             : new JsonObject { ["port"] = portName, ["mac_entries"] = bridge.MacTable.GetEntries().Count(entry => entry.Port == slots[0].Index) };
 
         result["rx_frames"] = slots.Sum(slot => slot.Counters.RxFrames);
@@ -34,11 +35,14 @@ public static partial class ManagementVerbs
         result["floods"] = slots.Sum(slot => slot.Counters.Floods);
         result["capture_drops"] = slots.Sum(slot => slot.Counters.CaptureDrops);
         result["drops"] = drops;
-        return result;
+        return ManagementReply.Ok(result);
     }
 
-    /// <summary>What only the whole switch has: its ports and monitors, the MAC table, why ports stopped or were refused, the collector.</summary>
-    private static JsonObject SwitchWide(PortManager manager, int portCount)
+    /// <summary>
+    /// What only the whole switch has: its ports and monitors, the MAC table, why ports stopped or were refused, the
+    /// collector, and (when a socket served the request) the management socket's clients and what it refused or cut off.
+    /// </summary>
+    private static JsonObject SwitchWide(PortManager manager, int portCount, ManagementCounters? management)
     {
         var bridge = manager.Bridge;
         var table = bridge.MacTable;
@@ -54,7 +58,7 @@ public static partial class ManagementVerbs
             refusals[PortRefusals.Name(refusal)] = bridge.Refusals(refusal);
         }
 
-        return new JsonObject
+        var result = new JsonObject
         {
             ["ports"] = portCount,
             ["monitors"] = manager.Events.Subscribers,
@@ -79,5 +83,11 @@ public static partial class ManagementVerbs
                 ["allocated_bytes"] = GC.GetTotalAllocatedBytes(),
             },
         };
+        if (management is not null)
+        {
+            result["management"] = management.Describe();
+        }
+
+        return result;
     }
 }

@@ -5,8 +5,15 @@ using UserBridge.Core.Taps;
 
 namespace UserBridge.Control;
 
-/// <summary>One management command: its name (as typed after <c>userbridge</c>), help, and handler.</summary>
-public sealed record ManagementVerb(string Name, string Help, Func<PortManager, JsonObject, JsonNode> Handler);
+/// <summary>One management command: its name (as typed after <c>userbridge</c>), help, and what it does.</summary>
+public sealed record ManagementVerb(string Name, string Help, Func<ManagementRequest, ManagementReply> Run)
+{
+    /// <summary>A verb that needs only the switch and its arguments, and answers one JSON value.</summary>
+    public ManagementVerb(string name, string help, Func<PortManager, JsonObject, JsonNode> handler)
+        : this(name, help, request => ManagementReply.Ok(handler(request.Ports, request.Args)))
+    {
+    }
+}
 
 /// <summary>
 /// The verb table: the one list of what the management socket answers. The CLI sends these names; it has
@@ -47,111 +54,24 @@ public static partial class ManagementVerbs
     public static string Version { get; } =
         typeof(ManagementVerbs).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
-    private static JsonArray FdbShow(PortManager manager, JsonObject args)
+    private static ManagementReply PortAdd(ManagementRequest request)
     {
-        var bridge = manager.Bridge;
-        var portFilter = (string?)args["port"];
-        var vlanFilter = (int?)args["vlan"];
-        var ports = bridge.Snapshot.Ports;
-        var rows = new JsonArray();
-        var entries = bridge.MacTable.GetEntries();
-        entries.Sort(static (a, b) => a.Vlan != b.Vlan ? a.Vlan.CompareTo(b.Vlan) : a.Mac.Value.CompareTo(b.Mac.Value));
-        foreach (var entry in entries)
-        {
-            var portName = entry.Port < ports.Length ? ports[entry.Port]?.Name : null;
-            if (portName is null || (portFilter is not null && portFilter != portName) || (vlanFilter is not null && vlanFilter != entry.Vlan))
-            {
-                continue;
-            }
-
-            var row = new JsonObject
-            {
-                ["mac"] = entry.Mac.ToString(),
-                ["vlan"] = entry.Vlan,
-                ["port"] = portName,
-                ["age_s"] = Math.Round(entry.Age.TotalSeconds, 1),
-                ["static"] = entry.IsStatic,
-            };
-            if (ports[entry.Port]!.Port is ITunnelPort tunnel && tunnel.RemoteOf(entry.Mac, entry.Vlan) is { } remote)
-            {
-                row["remote"] = remote;
-            }
-
-            rows.Add(row);
-        }
-
-        return rows;
-    }
-
-    private static JsonArray PortShow(PortManager manager, JsonObject args)
-    {
-        var bridge = manager.Bridge;
-        var portFilter = (string?)args["port"];
-        var rows = new JsonArray();
-        foreach (var slot in bridge.Snapshot.Ports)
-        {
-            if (slot is null || (portFilter is not null && portFilter != slot.Name))
-            {
-                continue;
-            }
-
-            var counters = slot.Counters;
-            var drops = new JsonObject();
-            foreach (var reason in DropReasons.All)
-            {
-                drops[DropReasons.Name(reason)] = counters.Drops(reason);
-            }
-
-            rows.Add(new JsonObject
-            {
-                ["name"] = slot.Name,
-                ["type"] = slot.Port.Type,
-                ["interface"] = slot.Port.Interface,
-                ["state"] = slot.IsUp ? "up" : "down",
-                ["offload"] = slot.Port is IOffloadPort { AcceptsOffloads: true },
-                ["rx_frames"] = counters.RxFrames,
-                ["tx_frames"] = counters.TxFrames,
-                ["rx_bytes"] = counters.RxBytes,
-                ["tx_bytes"] = counters.TxBytes,
-                ["tx_errors"] = counters.TxErrors,
-                ["floods"] = counters.Floods,
-                ["drops"] = drops,
-                ["capture_drops"] = counters.CaptureDrops,
-                ["bpdu_guard"] = slot.Guard.BpduGuard,
-                ["mtu"] = slot.Guard.Mtu == PortGuard.NoMtu ? null : slot.Guard.Mtu,
-                ["max_macs"] = slot.Guard.MaxMacs,
-                ["macs"] = bridge.MacTable.CountOn(slot.Index),
-                ["mac_limit_unlearned"] = counters.MacLimitUnlearned,
-                ["storm"] = slot.Guard.Storm.Any
-                    ? new JsonObject { ["broadcast_pps"] = slot.Guard.Storm.BroadcastPps, ["multicast_pps"] = slot.Guard.Storm.MulticastPps, ["unknown_unicast_pps"] = slot.Guard.Storm.UnknownUnicastPps }
-                    : null,
-                ["shutdowns"] = counters.Shutdowns,
-                ["worker_restarts"] = counters.WorkerRestarts,
-                ["vlan_mode"] = bridge.Snapshot.VlanAware ? ModeName(slot.Vlan.Mode) : "transparent",
-                ["vlan"] = bridge.Snapshot.VlanAware ? VlanSummary(slot.Vlan) : null,
-            });
-        }
-
-        if (portFilter is not null && rows.Count == 0)
-        {
-            throw new ManagementException($"no port named '{portFilter}'");
-        }
-
-        return rows;
-    }
-
-    private static JsonObject PortAdd(PortManager manager, JsonObject args)
-    {
+        var manager = request.Ports;
         manager.RefuseWithoutRuntimeChanges("port add");
         var errors = new List<string>();
-        var port = PortRules.Build(Settings(args), 0, _ => "port add", errors);
+        var port = PortRules.Build(Settings(request.Args), 0, _ => "port add", errors);
         if (port is null)
         {
             throw new ConfigException(errors);
         }
 
+        if (request.Caller.AllowedPorts?.Refusal(port) is { } refusal)
+        {
+            throw new ManagementException($"permission denied: uid {request.Caller.Uid} may add only the ports runtime_ports allows, and {refusal}");
+        }
+
         manager.Add(port);
-        return new JsonObject { ["name"] = port.Name, ["type"] = port.Type, ["endpoint"] = port.Endpoint };
+        return ManagementReply.Ok(new JsonObject { ["name"] = port.Name, ["type"] = port.Type, ["endpoint"] = port.Endpoint });
     }
 
     private static JsonObject PortDel(PortManager manager, JsonObject args)

@@ -39,6 +39,15 @@ public sealed record SwitchConfig
     /// </summary>
     public bool RuntimeChanges { get; init; } = true;
 
+    /// <summary>The most management clients served at once (<c>max_clients</c>); more are refused with an error line.</summary>
+    public int MaxClients { get; init; } = ManagementOptions.DefaultMaxClients;
+
+    /// <summary>The most management clients of one uid served at once (<c>max_clients_per_user</c>).</summary>
+    public int MaxClientsPerUser { get; init; } = ManagementOptions.DefaultMaxClientsPerUser;
+
+    /// <summary>The ports a management client other than root may add at runtime (<c>runtime_ports</c>); none by default.</summary>
+    public RuntimePorts RuntimePorts { get; init; } = RuntimePorts.None;
+
     /// <summary>Forward 802.1 link-local frames (STP, LACP, LLDP) instead of dropping them (<c>forward_link_local = true</c>).</summary>
     public bool ForwardLinkLocal { get; init; }
 

@@ -71,7 +71,7 @@ public sealed partial class SwitchHost : IDisposable
 
             ports.RuntimeChanges = config.RuntimeChanges;
             bridge.Start();
-            server = ManagementServer.Start(config.ControlPath, ports, logger);
+            server = ManagementServer.Start(config.ControlPath, ports, logger, ManagementOptions.From(config));
             prometheus = StartMetrics(config, announce);
             if (config.ForwardLinkLocal)
             {

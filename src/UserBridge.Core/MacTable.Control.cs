@@ -86,29 +86,63 @@ public sealed unsafe partial class MacTable
         var entries = new List<MacTableEntry>(Count);
         for (var slot = 0; slot < _slots; slot++)
         {
-            var word = Volatile.Read(ref _cells[slot].Word);
-            if ((word & OccupiedBit) == 0)
+            if (TryRead(slot, nowMs, out var entry))
             {
-                continue;
+                entries.Add(entry);
             }
-
-            var isStatic = (word & StaticBit) != 0;
-            var ageMs = Math.Max(0, nowMs - Volatile.Read(ref _cells[slot].LastSeenMs));
-            if (!isStatic && ageMs > _agingMs)
-            {
-                continue;
-            }
-
-            var key = KeyAt(slot, word);
-            entries.Add(new MacTableEntry(
-                new MacAddress(key & 0xFFFF_FFFF_FFFFUL),
-                (int)(key >> 48),
-                PortOf(word),
-                isStatic ? TimeSpan.Zero : TimeSpan.FromMilliseconds(ageMs),
-                isStatic));
         }
 
         return entries;
+    }
+
+    /// <summary>
+    /// Copies entries into <paramref name="into"/> from slot <paramref name="cursor"/> on, until it is full or the table
+    /// ends, and moves the cursor past the slots read; returns how many were copied (0 once the cursor reached the end).
+    /// A listing read this way holds a few entries at a time instead of the whole table: as with
+    /// <see cref="GetEntries"/>, each entry is read atomically and the listing is not a snapshot in time.
+    /// </summary>
+    public int ReadEntries(ref int cursor, Span<MacTableEntry> into)
+    {
+        var nowMs = NowMs;
+        var copied = 0;
+        while (copied < into.Length && (uint)cursor < (uint)_slots)
+        {
+            if (TryRead(cursor, nowMs, out var entry))
+            {
+                into[copied++] = entry;
+            }
+
+            cursor++;
+        }
+
+        return copied;
+    }
+
+    /// <summary>The live entry in <paramref name="slot"/>, if it holds one that has not aged out by <paramref name="nowMs"/>.</summary>
+    private bool TryRead(int slot, long nowMs, out MacTableEntry entry)
+    {
+        entry = default;
+        var word = Volatile.Read(ref _cells[slot].Word);
+        if ((word & OccupiedBit) == 0)
+        {
+            return false;
+        }
+
+        var isStatic = (word & StaticBit) != 0;
+        var ageMs = Math.Max(0, nowMs - Volatile.Read(ref _cells[slot].LastSeenMs));
+        if (!isStatic && ageMs > _agingMs)
+        {
+            return false;
+        }
+
+        var key = KeyAt(slot, word);
+        entry = new MacTableEntry(
+            new MacAddress(key & 0xFFFF_FFFF_FFFFUL),
+            (int)(key >> 48),
+            PortOf(word),
+            isStatic ? TimeSpan.Zero : TimeSpan.FromMilliseconds(ageMs),
+            isStatic);
+        return true;
     }
 
     /// <summary>Removes the entries <paramref name="predicate"/> picks; with <paramref name="report"/>, publishes each as that event.</summary>

@@ -138,7 +138,7 @@ public sealed class ConfigLoaderTests
     }
 
     [Theory]
-    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, vlan_filtering, forward_link_local, cpus, pollers, metrics, user, group, runtime_changes, [[port]], [[mirror]] and [capture] tables")]
+    [InlineData("colour = \"red\"", "switch.toml:1: unknown key 'colour'; allowed at the top level: name, aging, mac_table_size, control, vlan_filtering, forward_link_local, cpus, pollers, metrics, user, group, runtime_changes, runtime_ports, max_clients, max_clients_per_user, [[port]], [[mirror]] and [capture] tables")]
     [InlineData("aging = \"soon\"", "switch.toml:1: aging must be a duration from 1s to 1000000s (about 11.6 days), such as \"300s\", \"5m\", \"1h\" or \"1500ms\"")]
     [InlineData("aging = \"0s\"", "switch.toml:1: aging must be a duration")]
     [InlineData("mac_table_size = 0", "switch.toml:1: mac_table_size must be an integer from 1 to 67108864")]

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using UserBridge.Core;
 
@@ -40,23 +39,5 @@ public sealed class DropReporterTests : IDisposable
 
         var line = Assert.Single(_log.Lines);
         Assert.Equal("Warning: port p1: dropped since the last report: too_short=50", line);
-    }
-
-    private sealed class ListLogger : ILogger
-    {
-        public List<string> Lines { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Lines)
-            {
-                Lines.Add($"{logLevel}: {formatter(state, exception)}");
-            }
-        }
     }
 }

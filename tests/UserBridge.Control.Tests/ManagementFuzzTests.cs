@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -13,7 +14,8 @@ namespace UserBridge.Control.Tests;
 /// changes memory (ports here are in-memory) with arguments of every JSON type. Each must get one JSON reply line,
 /// <c>ok</c> true or false with an error text, and never an exception out of the handler (which would drop the client).
 /// Verbs that create sockets, TAPs or files at a path from the request are left out: their paths are checked by the
-/// same argument readers.
+/// same argument readers. Over the socket, clients that send such requests and never read a reply must neither stall
+/// the others nor stay connected past the reply deadline.
 /// </summary>
 public sealed class ManagementFuzzTests : IDisposable
 {
@@ -44,6 +46,11 @@ public sealed class ManagementFuzzTests : IDisposable
         (1, Gen.String[0, 100]),
         (6, Gen.Select(Gen.OneOf(Verbs), Gen.Select(Gen.OneOf(Keys), ValueGen).Array[0, 5], Gen.Int[0, 3])
             .Select(static (verb, args, shape) => Request(verb, args, shape))));
+
+    // What a client that never reads sends: any requests, with the listings that grow with the switch among them.
+    private static readonly Gen<string[]> SilentClientGen = Gen.Frequency(
+        (3, RequestGen),
+        (1, Gen.OneOf("fdb show", "port show", "stats", "vlan show").Select(static verb => ManagementProtocol.Request(verb)))).Array[1, 40];
 
     private readonly Bridge _bridge = new(new BridgeOptions());
     private readonly PortManager _ports;
@@ -91,6 +98,70 @@ public sealed class ManagementFuzzTests : IDisposable
             iter: iterations,
             time: seconds,
             threads: 1);
+    }
+
+    [Fact]
+    public void ClientsThatNeverReadNeitherStallTheOthersNorOutstayTheReplyDeadline()
+    {
+        // Enough entries that fdb show replies fill a client's socket many times over.
+        for (var i = 0; i < 20_000; i++)
+        {
+            _bridge.MacTable.Learn(MacTable.Key(new MacAddress(0x0200_0000_0000UL + (ulong)i), 0), i % 3, _bridge.MacTable.NowMs);
+        }
+
+        var socketPath = Path.Combine(Path.GetTempPath(), $"ub-fuzz-{Guid.NewGuid():N}.sock");
+        using var server = ManagementServer.Start(socketPath, _ports, NullLogger.Instance, new ManagementOptions { ReplyDeadline = TimeSpan.FromMilliseconds(200) });
+        var silent = new List<Socket>();
+        try
+        {
+            // Every input is a connection of its own: a smoke run tries a hundredth of the usual count of inputs.
+            var (iterations, seconds) = FuzzBudget.Current;
+            SilentClientGen.Sample(
+                requests =>
+                {
+                    var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                    silent.Add(client);
+                    client.Connect(new UnixDomainSocketEndPoint(socketPath));
+                    client.Send(Encoding.UTF8.GetBytes(string.Concat(requests.Select(request => request + "\n"))));
+                    if (ManagementClient.Call(socketPath, "version")["version"] is null)
+                    {
+                        throw new InvalidOperationException("version answered without a version");
+                    }
+
+                    // A few silent clients at a time (the cap is another test's subject); one that closes is let go at once.
+                    if (silent.Count > 16)
+                    {
+                        silent[0].Dispose();
+                        silent.RemoveAt(0);
+                    }
+
+                    WaitForClients(server, silent.Count, "the closed clients to be let go");
+                },
+                writeLine: FuzzBudget.Report,
+                iter: iterations < 0 ? iterations : iterations / 100,
+                time: seconds,
+                threads: 1);
+        }
+        finally
+        {
+            silent.ForEach(client => client.Dispose());
+        }
+
+        WaitForClients(server, 0, "the silent clients to be let go");
+    }
+
+    private static void WaitForClients(ManagementServer server, int count, string what)
+    {
+        var end = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (server.Counters.Clients > count)
+        {
+            if (DateTime.UtcNow > end)
+            {
+                throw new InvalidOperationException($"{server.Counters.Clients} clients connected after 10 s waiting for {what}");
+            }
+
+            Thread.Sleep(1);
+        }
     }
 
     /// <summary>A request: the verb and arguments as an object (shape 0), args of another JSON type, or the verb of another type.</summary>

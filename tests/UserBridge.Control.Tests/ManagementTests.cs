@@ -22,7 +22,8 @@ public sealed class ManagementTests : IDisposable
     [Fact]
     public void FdbShowListsEveryEntryWithTheDocumentedKeys()
     {
-        var rows = Result(ManagementProtocol.Handle(_ports, ManagementProtocol.Request("fdb show"))).AsArray();
+        // The switch lists its table in its own order; the CLI sorts.
+        var rows = Result(ManagementProtocol.Handle(_ports, ManagementProtocol.Request("fdb show"))).AsArray().OrderBy(row => (int?)row!["vlan"]).ToList();
 
         Assert.Equal(2, rows.Count);
         var first = rows[0]!.AsObject();
@@ -118,6 +119,57 @@ public sealed class ManagementTests : IDisposable
         Assert.Equal(["p1", "p2"], ManagementClient.Call(_socketPath, "port show").AsArray().Select(r => (string?)r!["name"]));
     }
 
+    [Fact]
+    public void ADuplicatedKeyGetsAnErrorReplyAndTheConnectionServesTheNextRequest()
+    {
+        using var server = ManagementServer.Start(_socketPath, _ports, NullLogger.Instance);
+
+        var replies = Conversation("{\"verb\":\"version\",\"verb\":\"fly\"}\n{\"verb\":\"version\"}\n");
+
+        Assert.Equal(2, replies.Count);
+        Assert.StartsWith("{\"ok\":false,\"error\":\"the request is not valid JSON: Duplicate property", replies[0], StringComparison.Ordinal);
+        Assert.StartsWith("{\"ok\":true,\"result\":{\"version\"", replies[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ALastRequestWithoutANewlineIsAnsweredAndTheConnectionThenCloses()
+    {
+        using var server = ManagementServer.Start(_socketPath, _ports, NullLogger.Instance);
+
+        var replies = Conversation("{\"verb\":\"version\"}\n{\"verb\":\"mirror show\"}");
+
+        Assert.Equal(["{\"ok\":true,\"result\":{\"version\":\"" + ManagementVerbs.Version + "\"}}", "{\"ok\":true,\"result\":[]}"], replies);
+    }
+
+    [Theory]
+    [InlineData("ff:ff:ff:ff:ff:ff", "the broadcast address")]
+    [InlineData("01:00:5e:00:00:01", "a multicast (group) address")]
+    [InlineData("33:33:00:00:00:01", "a multicast (group) address")]
+    [InlineData("00:00:00:00:00:00", "the all-zero address")]
+    public void FdbAddRefusesGroupAndZeroAddresses(string mac, string what)
+    {
+        var reply = ManagementProtocol.Handle(_ports, ManagementProtocol.Request("fdb add", new JsonObject { ["mac"] = mac, ["port"] = "p1" }));
+
+        Assert.Equal($"{{\"ok\":false,\"error\":\"fdb add: {mac} is {what}, not a station\\u0027s; a static entry needs a unicast MAC\"}}", reply);
+        Assert.Equal(2, _bridge.MacTable.Count);
+    }
+
+    [Fact]
+    public void AnUnexpectedExceptionInAVerbIsAnInternalErrorReplyAndALogLineAndTheConnectionGoesOn()
+    {
+        var log = new ListLogger();
+        _bridge.AddPort(new ThrowingTunnelPort("tun"));
+        using var server = ManagementServer.Start(_socketPath, _ports, log);
+        var fdbAdd = ManagementProtocol.Request("fdb add", new JsonObject { ["mac"] = "02:00:00:00:00:01", ["port"] = "tun", ["remote"] = "198.18.0.9" });
+
+        var replies = Conversation($"{fdbAdd}\n{ManagementProtocol.Request("version")}\n");
+
+        Assert.Equal("{\"ok\":false,\"error\":\"internal error: OverflowException: TimeSpan overflowed because the duration is too long.\"}", replies[0]);
+        Assert.StartsWith("{\"ok\":true", replies[1], StringComparison.Ordinal);
+        Assert.Contains("Error: management request 'fdb add' failed unexpectedly; the client got an internal error OverflowException", log.Lines);
+        Assert.Equal(1, (long?)ManagementClient.Call(_socketPath, "stats")["management"]!["internal_errors"]);
+    }
+
     /// <summary>Sends one raw line on a new connection and returns the first reply line.</summary>
     private string Exchange(string line)
     {
@@ -138,13 +190,58 @@ public sealed class ManagementTests : IDisposable
         return reader.ReadLine() ?? string.Empty;
     }
 
+    /// <summary>Sends <paramref name="input"/> on a new connection, ends it, and returns every reply line until the switch closes it.</summary>
+    private List<string> Conversation(string input)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(_socketPath));
+        socket.ReceiveTimeout = 10_000;
+        using var reader = new StreamReader(new System.Net.Sockets.NetworkStream(socket));
+        socket.Send(System.Text.Encoding.UTF8.GetBytes(input));
+        socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        var replies = new List<string>();
+        while (reader.ReadLine() is { } reply)
+        {
+            replies.Add(reply);
+        }
+
+        return replies;
+    }
+
     [Fact]
     public void AStaleSocketFileFromACrashedSwitchIsReplaced()
     {
-        File.WriteAllText(_socketPath, string.Empty);
+        LeaveStaleSocket(_socketPath);
         using var server = ManagementServer.Start(_socketPath, _ports, NullLogger.Instance);
 
         Assert.NotNull(ManagementClient.Call(_socketPath, "version")["version"]);
+    }
+
+    [Fact]
+    public void AFileThatIsNotASocketIsNeverReplaced()
+    {
+        File.WriteAllText(_socketPath, "not a socket\n");
+
+        var error = Assert.Throws<ArgumentException>(() => ManagementServer.Start(_socketPath, _ports, NullLogger.Instance));
+
+        Assert.Contains("exists and is a regular file, not a socket", error.Message, StringComparison.Ordinal);
+        Assert.Equal("not a socket\n", File.ReadAllText(_socketPath));
+    }
+
+    /// <summary>Binds a unix socket at <paramref name="path"/> and closes it without removing the file, as a crashed switch leaves it.</summary>
+    private static unsafe void LeaveStaleSocket(string path)
+    {
+        var fd = Tmds.Linux.LibC.socket(Tmds.Linux.LibC.AF_UNIX, Tmds.Linux.LibC.SOCK_STREAM, 0);
+        Assert.True(fd >= 0, "socket(AF_UNIX)");
+        var address = new byte[110];
+        address[0] = (byte)Tmds.Linux.LibC.AF_UNIX;
+        System.Text.Encoding.UTF8.GetBytes(path).CopyTo(address, 2);
+        fixed (byte* p = address)
+        {
+            Assert.Equal(0, Tmds.Linux.LibC.bind(fd, (Tmds.Linux.sockaddr*)p, address.Length));
+        }
+
+        Assert.Equal(0, Tmds.Linux.LibC.close(fd));
     }
 
     [Fact]
@@ -167,5 +264,35 @@ public sealed class ManagementTests : IDisposable
         var node = JsonNode.Parse(reply)!.AsObject();
         Assert.True((bool?)node["ok"], reply);
         return node["result"]!;
+    }
+
+    /// <summary>A tunnel port whose remote handling fails in a way no verb expects: a stand-in for a bug.</summary>
+    private sealed class ThrowingTunnelPort(string name) : ITunnelPort
+    {
+        public string Name { get; } = name;
+
+        public string Type => "memory";
+
+        public string Interface => Name;
+
+        public int Receive(PacketBuffer[] batch) => 0;
+
+        public bool Send(ReadOnlySpan<byte> frame) => true;
+
+        public void Wake()
+        {
+        }
+
+        public string? RemoteOf(MacAddress mac, int vlan) => null;
+
+        public string? AddStaticRemote(MacAddress mac, int vlan, string remote) => throw new OverflowException("TimeSpan overflowed because the duration is too long.");
+
+        public void RemoveRemote(MacAddress mac, int vlan)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -181,4 +181,29 @@ public sealed class MacTableTests
         Assert.Equal(1, table.Count);
         Assert.Equal(new MacTableEntry(StationC, 0, 3, TimeSpan.Zero, true), Assert.Single(table.GetEntries()));
     }
+
+    [Fact]
+    public void ReadingInSmallPiecesListsTheSameEntriesAsGetEntries()
+    {
+        var table = new MacTable(4096, timeProvider: new FakeTimeProvider());
+        for (var i = 0; i < 1000; i++)
+        {
+            table.Learn(MacTable.Key(new MacAddress(0x0200_0000_0000UL + (ulong)i), i % 7), i % 5, table.NowMs);
+        }
+
+        table.AddStatic(StationC, 7, 4);
+
+        var read = new List<MacTableEntry>();
+        var piece = new MacTableEntry[3];
+        var cursor = 0;
+        int copied;
+        while ((copied = table.ReadEntries(ref cursor, piece)) > 0)
+        {
+            read.AddRange(piece.Take(copied));
+        }
+
+        Assert.Equal(1001, read.Count);
+        Assert.Equal(table.GetEntries(), read);
+        Assert.Equal(0, table.ReadEntries(ref cursor, piece));
+    }
 }

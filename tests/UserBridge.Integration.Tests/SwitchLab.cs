@@ -22,8 +22,11 @@ internal sealed class SwitchLab : IDisposable
     public SwitchProcess? Switch { get; private set; }
 
     /// <summary>Starts <c>userbridge run ARGS</c> with the lab's name and control socket, and waits until it runs.</summary>
-    public SwitchProcess Start(params string[] arguments) =>
-        Switch = SwitchProcess.StartSwitch([.. arguments, "--name", Network.Prefix, "--control", Control]);
+    public SwitchProcess Start(params string[] arguments) => StartUnder([], arguments);
+
+    /// <summary>Like <see cref="Start"/>, run by <paramref name="wrapper"/> (<see cref="SwitchProcess.LaunchUnder"/>).</summary>
+    public SwitchProcess StartUnder(IReadOnlyList<string> wrapper, params string[] arguments) =>
+        Switch = SwitchProcess.StartSwitchUnder(wrapper, [.. arguments, "--name", Network.Prefix, "--control", Control]);
 
     /// <summary>
     /// Starts the switch with a TAP port per host 1 to <paramref name="count"/> and puts each host behind its TAP, once

@@ -61,9 +61,16 @@ internal sealed class SwitchProcess : IDisposable
     public static SwitchProcess Launch(params string[] arguments) => LaunchWith(new Dictionary<string, string>(), arguments);
 
     /// <summary>Starts <c>userbridge ARGS</c> with these environment variables added, and returns at once.</summary>
-    public static SwitchProcess LaunchWith(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    public static SwitchProcess LaunchWith(IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        LaunchUnder([], environment, arguments);
+
+    /// <summary>
+    /// Starts <c>WRAPPER... userbridge ARGS</c> and returns at once: a wrapper that ends by executing its command (such as
+    /// <c>prlimit --nofile=400:400 --</c>) leaves the switch with the PID of the process started here.
+    /// </summary>
+    public static SwitchProcess LaunchUnder(IReadOnlyList<string> wrapper, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
-        var start = new ProcessStartInfo(ProgramPath)
+        var start = new ProcessStartInfo(wrapper.Count > 0 ? wrapper[0] : ProgramPath)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -74,7 +81,7 @@ internal sealed class SwitchProcess : IDisposable
             start.Environment[name] = value;
         }
 
-        foreach (var argument in arguments)
+        foreach (var argument in wrapper.Count > 0 ? [.. wrapper.Skip(1), ProgramPath, .. arguments] : arguments)
         {
             start.ArgumentList.Add(argument);
         }
@@ -83,9 +90,12 @@ internal sealed class SwitchProcess : IDisposable
     }
 
     /// <summary>Starts <c>userbridge run ARGS</c> and waits until it says it is running.</summary>
-    public static SwitchProcess StartSwitch(params string[] arguments)
+    public static SwitchProcess StartSwitch(params string[] arguments) => StartSwitchUnder([], arguments);
+
+    /// <summary>Starts <c>WRAPPER... userbridge run ARGS</c> (see <see cref="LaunchUnder"/>) and waits until it runs.</summary>
+    public static SwitchProcess StartSwitchUnder(IReadOnlyList<string> wrapper, params string[] arguments)
     {
-        var process = Launch(["run", "--stats", "0", .. arguments]);
+        var process = LaunchUnder(wrapper, new Dictionary<string, string>(), ["run", "--stats", "0", .. arguments]);
         try
         {
             process.WaitForOutput("running:", StartDeadline);
