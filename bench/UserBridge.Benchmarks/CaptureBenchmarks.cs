@@ -1,7 +1,11 @@
 using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
 using UserBridge.Capture;
-using UserBridge.Core;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+using UserBridge.Core.Workers;
 
 namespace UserBridge.Benchmarks;
 

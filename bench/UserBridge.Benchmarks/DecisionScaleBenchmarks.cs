@@ -1,6 +1,11 @@
 using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
-using UserBridge.Core;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+using UserBridge.Linux.Interop;
 
 namespace UserBridge.Benchmarks;
 
@@ -23,7 +28,7 @@ public class DecisionScaleBenchmarks
     private const int Seed = 42;
 
     private ForwardingEngine _engine = null!;
-    private SwitchSnapshot _snapshot = null!;
+    private BridgeSnapshot _snapshot = null!;
     private MacAddress[] _addresses = [];
     private byte[][] _batch = [];
     private int _offset;
@@ -35,7 +40,7 @@ public class DecisionScaleBenchmarks
     public void Setup()
     {
         var random = new Random(Seed);
-        var table = new MacTable(capacity: Entries);
+        var table = new MacTable(capacity: Entries, adviseHugePages: HugePages.Advise);
         _engine = new ForwardingEngine(table);
         var slots = new PortSlot?[PortCount];
         for (var port = 0; port < PortCount; port++)
@@ -43,7 +48,7 @@ public class DecisionScaleBenchmarks
             slots[port] = new PortSlot(port, new MemoryPort($"p{port}", keepSent: false), new PortCounters(), IsUp: true);
         }
 
-        _snapshot = new SwitchSnapshot(slots, version: 1);
+        _snapshot = new BridgeSnapshot(slots, version: 1);
         var nowMs = table.NowMs;
         var local = new List<MacAddress>();
         var remote = new List<MacAddress>();

@@ -1,7 +1,12 @@
 using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
-using UserBridge.Core;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
 using UserBridge.Core.Offload;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+using UserBridge.Core.Workers;
 
 namespace UserBridge.Benchmarks;
 
@@ -22,7 +27,7 @@ public class ForwardingBenchmarks
 
     private ForwardingEngine _engine = null!;
     private readonly WorkerContext _context = new();
-    private SwitchSnapshot _snapshot = null!;
+    private BridgeSnapshot _snapshot = null!;
     private MemoryPort[] _ports = [];
     private byte[][] _unicastFrames = [];
     private byte[][] _broadcastFrames = [];
@@ -45,7 +50,7 @@ public class ForwardingBenchmarks
             }
         }
 
-        _snapshot = new SwitchSnapshot(slots, version: 1);
+        _snapshot = new BridgeSnapshot(slots, version: 1);
         _unicastFrames = new byte[BatchSize][];
         _broadcastFrames = new byte[BatchSize][];
         for (var i = 0; i < BatchSize; i++)

@@ -1,6 +1,8 @@
 using System.Numerics;
 using BenchmarkDotNet.Attributes;
-using UserBridge.Core;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+using UserBridge.Linux.Interop;
 
 namespace UserBridge.Benchmarks;
 
@@ -37,7 +39,7 @@ public class MacTableBenchmarks
     public void Setup()
     {
         var random = new Random(Seed);
-        _table = new MacTable(capacity: Entries);
+        _table = new MacTable(capacity: Entries, adviseHugePages: HugePages.Advise);
         _nowMs = _table.NowMs;
 
         var learned = new HashSet<ulong>(Entries);

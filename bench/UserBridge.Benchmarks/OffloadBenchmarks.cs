@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
-using UserBridge.Core;
+using UserBridge.Core.Frames;
 using UserBridge.Core.Offload;
 
 namespace UserBridge.Benchmarks;

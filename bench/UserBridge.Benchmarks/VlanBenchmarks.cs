@@ -1,7 +1,12 @@
 using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
-using UserBridge.Core;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
 using UserBridge.Core.Offload;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+using UserBridge.Core.Workers;
 
 namespace UserBridge.Benchmarks;
 
@@ -21,7 +26,7 @@ public class VlanBenchmarks
 
     private readonly WorkerContext _context = new();
     private ForwardingEngine _engine = null!;
-    private SwitchSnapshot _snapshot = null!;
+    private BridgeSnapshot _snapshot = null!;
     private byte[] _untaggedToTrunk = [];
     private byte[] _taggedToAccess = [];
     private byte[] _untaggedToAccess = [];
@@ -37,7 +42,7 @@ public class VlanBenchmarks
             new(1, new MemoryPort("trunk", keepSent: false), new PortCounters(), IsUp: true) { Vlan = PortVlan.Trunk([Vlan]), HasVlanSettings = true },
             new(2, new MemoryPort("access2", keepSent: false), new PortCounters(), IsUp: true) { Vlan = PortVlan.Access(Vlan), HasVlanSettings = true },
         };
-        _snapshot = new SwitchSnapshot(slots, version: 1);
+        _snapshot = new BridgeSnapshot(slots, version: 1);
         var nowMs = table.NowMs;
         table.Learn(MacTable.Key(AccessHost, Vlan), 0, nowMs);
         table.Learn(MacTable.Key(TrunkHost, Vlan), 1, nowMs);

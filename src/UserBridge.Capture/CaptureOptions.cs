@@ -1,4 +1,4 @@
-using UserBridge.Core.Taps;
+using UserBridge.Core.Observers;
 
 namespace UserBridge.Capture;
 
@@ -13,7 +13,7 @@ public sealed record CaptureOptions
     /// <summary>The ports to capture; null: all of them, including ports added during the capture.</summary>
     public IReadOnlySet<string>? Ports { get; init; }
 
-    public TapDirection Direction { get; init; } = TapDirection.Both;
+    public ObserverDirection Direction { get; init; } = ObserverDirection.Both;
 
     /// <summary>A BPF expression (tcpdump syntax) every copy must match; null: every copy.</summary>
     public string? Filter { get; init; }
@@ -35,7 +35,7 @@ public sealed record CaptureOptions
 
     /// <summary>One line describing the selection, for <c>capture list</c> and logs.</summary>
     public string Describe() =>
-        $"ports {(Ports is null ? "all" : string.Join(",", Ports.Order(StringComparer.Ordinal)))}, {TapDirections.Name(Direction)}"
+        $"ports {(Ports is null ? "all" : string.Join(",", Ports.Order(StringComparer.Ordinal)))}, {ObserverDirections.Name(Direction)}"
         + (Filter is null ? string.Empty : $", filter \"{Filter}\"")
         + (IncludeDrops ? ", with drops" : string.Empty);
 }

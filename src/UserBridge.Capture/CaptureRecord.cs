@@ -1,7 +1,8 @@
-using UserBridge.Core;
-using UserBridge.Core.Taps;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Observers;
+using UserBridge.Core.Ports;
 
 namespace UserBridge.Capture;
 
 /// <summary>What the writer needs to encode a copy, carried through the ring next to its bytes.</summary>
-internal readonly record struct CaptureRecord(PortSlot Port, TapDirection Direction, ForwardingDecision Decision, TapStamp Stamp, int OriginalLength);
+internal readonly record struct CaptureRecord(PortSlot Port, ObserverDirection Direction, ForwardingDecision Decision, ObserverStamp Stamp, int OriginalLength);

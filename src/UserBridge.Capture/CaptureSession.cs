@@ -1,12 +1,15 @@
-using UserBridge.Core;
-using UserBridge.Core.Taps;
+using UserBridge.Core.Buffers;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Observers;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+using UserBridge.Linux.Host;
 
-using UserBridge.Linux;
 
 namespace UserBridge.Capture;
 
 /// <summary>
-/// One running capture: a <see cref="CaptureTap"/> on the bridge and the writer thread that drains its ring into
+/// One running capture: a <see cref="CaptureObserver"/> on the bridge and the writer thread that drains its ring into
 /// pcapng. Interfaces: one per selected port, written when the capture (or a rotated file) starts, and for a port
 /// that appears later, before its first packet. When the capture ends (stopped, count or duration reached, reader
 /// gone) the tap is detached, the ring drained, and an Interface Statistics Block per interface records what was
@@ -18,7 +21,7 @@ public sealed class CaptureSession : IDisposable
     private const int WriterNice = 10;
 
     private readonly Bridge _bridge;
-    private readonly CaptureTap _tap;
+    private readonly CaptureObserver _tap;
     private readonly CaptureOutput _output;
     private readonly Thread _writer;
     private readonly CancellationTokenSource _stop = new();
@@ -41,7 +44,7 @@ public sealed class CaptureSession : IDisposable
         Options = options;
         _bridge = bridge;
         _output = output;
-        _tap = new CaptureTap(options, filter) { Ports = options.Ports, Direction = options.Direction, IncludeDrops = options.IncludeDrops };
+        _tap = new CaptureObserver(options, filter) { Ports = options.Ports, Direction = options.Direction, IncludeDrops = options.IncludeDrops };
         _writeOne = WriteOne;
         (_stream, _pcapng) = OpenSection();
         _writer = new Thread(Run) { IsBackground = true, Name = $"ub-capture-{id}" };
@@ -101,7 +104,7 @@ public sealed class CaptureSession : IDisposable
             throw;
         }
 
-        bridge.AddTap(session._tap);
+        bridge.AddObserver(session._tap);
         session._writer.Start();
         return session;
     }
@@ -137,7 +140,7 @@ public sealed class CaptureSession : IDisposable
         var stream = _output.OpenSection();
         var writer = new PcapngWriter(stream);
         _interfaces.Clear();
-        _sectionStartNs = TapClock.NowNs();
+        _sectionStartNs = ObserverClock.NowNs();
         foreach (var slot in _bridge.Snapshot.Ports)
         {
             if (slot is not null && _tap.Selects(slot))
@@ -188,7 +191,7 @@ public sealed class CaptureSession : IDisposable
                 dirty = true;
             }
 
-            _bridge.RemoveTap(_tap);
+            _bridge.RemoveObserver(_tap);
             while (!_limitReached && _tap.Ring.TryDequeueNow(_writeOne))
             {
                 // Drain what the workers took before the tap was detached.
@@ -199,7 +202,7 @@ public sealed class CaptureSession : IDisposable
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or NotSupportedException)
         {
             Interlocked.CompareExchange(ref _endReason, $"reader gone: {ex.Message}", "running");
-            _bridge.RemoveTap(_tap);
+            _bridge.RemoveObserver(_tap);
         }
         finally
         {
@@ -229,7 +232,7 @@ public sealed class CaptureSession : IDisposable
             ? ports[decision.EgressPort]?.Name
             : null;
         var comment = _texts.For(decision, slot.Name, egress, frame);
-        var direction = record.Direction == TapDirection.In ? PacketDirection.Inbound : PacketDirection.Outbound;
+        var direction = record.Direction == ObserverDirection.In ? PacketDirection.Inbound : PacketDirection.Outbound;
         try
         {
             _pcapng.WritePacket(entry.Id, record.Stamp.TimestampNs, frame, record.OriginalLength, direction, record.Stamp.PacketId, comment);
@@ -258,7 +261,7 @@ public sealed class CaptureSession : IDisposable
     /// <summary>Writes an Interface Statistics Block per interface of the section and flushes it.</summary>
     private void EndSection()
     {
-        var endNs = Math.Max(TapClock.NowNs(), _sectionStartNs);
+        var endNs = Math.Max(ObserverClock.NowNs(), _sectionStartNs);
         foreach (var entry in _interfaces.Values.OrderBy(entry => entry.Id))
         {
             var dropped = _tap.DroppedOn(entry.Slot.Index) - entry.DroppedAtStart;

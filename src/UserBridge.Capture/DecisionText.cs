@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
-using UserBridge.Core;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Frames;
 
 namespace UserBridge.Capture;
 

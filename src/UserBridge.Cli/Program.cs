@@ -1,5 +1,6 @@
-using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.CommandLine;
+using UserBridge.Cli.Commands;
 using UserBridge.Cli;
 
 var root = new RootCommand($"""

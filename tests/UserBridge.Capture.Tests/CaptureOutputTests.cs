@@ -1,4 +1,8 @@
-using UserBridge.Core;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Observers;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+
 
 namespace UserBridge.Capture.Tests;
 
@@ -73,7 +77,7 @@ public sealed class CaptureOutputTests : IDisposable
         using var output = new MemoryStream();
         var a = new MacAddress(0x0200_0000_0001);
         var b = new MacAddress(0x0200_0000_0002);
-        using (var session = CaptureSession.Start(1, bridge, new CaptureOptions { IncludeDrops = true, Direction = Core.Taps.TapDirection.In }, new StreamCaptureOutput(output, "test")))
+        using (var session = CaptureSession.Start(1, bridge, new CaptureOptions { IncludeDrops = true, Direction = ObserverDirection.In }, new StreamCaptureOutput(output, "test")))
         {
             Send(bridge, 0, TestFrames.Ethernet(b, a));
             Send(bridge, 1, TestFrames.Ethernet(a, b));

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
-using UserBridge.Core;
-using UserBridge.Core.Taps;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Observers;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 
 namespace UserBridge.Capture.Tests;
 
@@ -65,7 +67,7 @@ public sealed class CaptureSessionTests : IDisposable
     [Fact]
     public void PortsDirectionAndSnapLengthSelectWhatIsWritten()
     {
-        var options = new CaptureOptions { Ports = new HashSet<string> { "p2" }, Direction = TapDirection.Out, SnapLength = 20 };
+        var options = new CaptureOptions { Ports = new HashSet<string> { "p2" }, Direction = ObserverDirection.Out, SnapLength = 20 };
         var file = Capture(options, () => Send(0, TestFrames.Ethernet(MacAddress.Broadcast, A, payload: 100)));
 
         Assert.Equal(["p2"], file.Interfaces.Select(i => i.Name));
@@ -104,7 +106,7 @@ public sealed class CaptureSessionTests : IDisposable
     [Fact]
     public void ABpfFilterKeepsOnlyMatchingFramesAndABadOneIsRefusedWithLibpcapsMessage()
     {
-        var file = Capture(new CaptureOptions { Filter = "arp", Direction = TapDirection.In }, () =>
+        var file = Capture(new CaptureOptions { Filter = "arp", Direction = ObserverDirection.In }, () =>
         {
             Send(0, TestFrames.Ethernet(MacAddress.Broadcast, A, etherType: 0x0806));
             Send(1, TestFrames.Ethernet(MacAddress.Broadcast, B, etherType: 0x0800));
@@ -143,7 +145,7 @@ public sealed class CaptureSessionTests : IDisposable
     public async Task AFullRingDropsCopiesNotFramesAndCountsThemPerPort()
     {
         using var stalled = new StalledStream();
-        using var session = CaptureSession.Start(1, _bridge, new CaptureOptions { RingCapacity = 4, Direction = TapDirection.In }, new StreamCaptureOutput(stalled, "stalled"));
+        using var session = CaptureSession.Start(1, _bridge, new CaptureOptions { RingCapacity = 4, Direction = ObserverDirection.In }, new StreamCaptureOutput(stalled, "stalled"));
         stalled.Stall();
         var frames = 200;
         for (var i = 0; i < frames; i++)

@@ -1,4 +1,5 @@
-using UserBridge.Linux;
+using UserBridge.Linux.Files;
+
 
 namespace UserBridge.Capture.Tests;
 

@@ -1,3 +1,4 @@
+
 namespace UserBridge.Capture.Tests;
 
 /// <summary>

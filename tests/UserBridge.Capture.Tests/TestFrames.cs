@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using UserBridge.Core;
+using UserBridge.Core.Frames;
 
 namespace UserBridge.Capture.Tests;
 

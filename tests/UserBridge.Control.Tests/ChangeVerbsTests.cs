@@ -1,6 +1,11 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
-using UserBridge.Core;
+using UserBridge.Control.Management;
+using UserBridge.Control.Runtime;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 
 namespace UserBridge.Control.Tests;
 
@@ -12,11 +17,11 @@ public sealed class ChangeVerbsTests : IDisposable
     private static readonly MacAddress Station = MacAddress.Parse("02:00:00:00:aa:bb");
 
     private readonly Bridge _bridge = new(new BridgeOptions());
-    private readonly PortManager _ports;
+    private readonly RunningSwitch _ports;
 
     public ChangeVerbsTests()
     {
-        _ports = new PortManager(_bridge, NullLogger.Instance, _ => { });
+        _ports = new RunningSwitch(_bridge, NullLogger.Instance, _ => { });
         _bridge.AddPort(new MemoryPort("p1"));
         _bridge.AddPort(new MemoryPort("p2"));
         var nowMs = _bridge.MacTable.NowMs;

@@ -1,5 +1,14 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using UserBridge.Core;
+using UserBridge.Control.Config;
+using UserBridge.Control.Management;
+using UserBridge.Control.Runtime;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+using UserBridge.Linux.Files;
+using UserBridge.Linux.Ports.QemuDgram;
+using UserBridge.Linux.Ports.QemuStream;
 
 namespace UserBridge.Control.Tests;
 
@@ -10,13 +19,13 @@ public sealed class ConfigApplierTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("ub-apply-").FullName;
     private readonly Bridge _bridge = new(new BridgeOptions());
-    private readonly PortManager _ports;
+    private readonly RunningSwitch _ports;
     private readonly List<string> _announced = [];
     private readonly ConfigApplier _applier;
 
     public ConfigApplierTests()
     {
-        _ports = new PortManager(_bridge, NullLogger.Instance, _announced.Add);
+        _ports = new RunningSwitch(_bridge, NullLogger.Instance, _announced.Add);
         _applier = new ConfigApplier(_ports, _announced.Add);
     }
 
@@ -39,7 +48,7 @@ public sealed class ConfigApplierTests : IDisposable
         var changes = _applier.Apply(Config(
             Dgram("keep") with { Line = 40 },
             Dgram("retag") with { Vlan = PortVlan.Access(20) },
-            Dgram("reopen") with { Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite },
+            Dgram("reopen", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite),
             Dgram("new")));
 
         Assert.Equal(["port gone removed", "port reopen removed to be re-opened", "port retag: VLAN settings changed", "port reopen added: qemu-dgram " + SocketPath("reopen"), "port new added: qemu-dgram " + SocketPath("new")], changes);
@@ -57,7 +66,7 @@ public sealed class ConfigApplierTests : IDisposable
     public void AGuardChangeIsAppliedInPlaceOnAnyPort()
     {
         // Connecting to a QEMU that is not there yet: a supervisor holds the port, detached and down, and re-attaches it later.
-        var stream = new PortConfig("vm", PortRules.TypeQemuStream) { Path = SocketPath("vm"), Role = PortRules.RoleConnect };
+        var stream = new PortConfig("vm", QemuStreamPortType.Instance, new QemuStreamSettings(SocketPath("vm")) { Role = QemuStreamSettings.RoleConnect });
         _applier.Apply(Config(Dgram("edge"), stream));
         var (edge, vm) = (_bridge.Snapshot.Find("edge")!.Port, _bridge.Snapshot.Find("vm")!.Port);
         var guarded = new PortGuard { BpduGuard = true };
@@ -74,7 +83,7 @@ public sealed class ConfigApplierTests : IDisposable
     [Fact]
     public void AQemuStreamPortWhoseVlanChangedIsReopenedAndOneThatDidNotIsLeftAlone()
     {
-        var stream = new PortConfig("vm", PortRules.TypeQemuStream) { Path = SocketPath("vm"), Vlan = PortVlan.Access(10) };
+        var stream = new PortConfig("vm", QemuStreamPortType.Instance, new QemuStreamSettings(SocketPath("vm"))) { Vlan = PortVlan.Access(10) };
         _applier.Apply(Config(stream));
 
         Assert.Empty(_applier.Apply(Config(stream with { Vlan = PortVlan.Access(10), Line = 3 })));
@@ -142,7 +151,7 @@ public sealed class ConfigApplierTests : IDisposable
         _applier.Apply(before);
         var (a, b) = (_bridge.Snapshot.Find("a")!.Port, _bridge.Snapshot.Find("b")!.Port);
 
-        var refused = Record.Exception(() => _applier.Apply(Config(Dgram("a"), Dgram("b") with { Mode = shared }, Dgram("c") with { Path = Path.Combine(_directory, "missing", "c.sock") })));
+        var refused = Record.Exception(() => _applier.Apply(Config(Dgram("a"), Dgram("b", shared), Dgram("c") with { Settings = new QemuDgramSettings(Path.Combine(_directory, "missing", "c.sock")) })));
 
         Assert.NotNull(refused);
         Assert.Equal(before, _applier.Current);
@@ -194,12 +203,12 @@ public sealed class ConfigApplierTests : IDisposable
     public void WhenUndoingFailsTooTheRecordedConfigIsWhatRuns()
     {
         var gone = Directory.CreateDirectory(Path.Combine(_directory, "gone")).FullName;
-        var b = new PortConfig("b", PortRules.TypeQemuDgram) { Path = Path.Combine(gone, "b.sock") };
+        var b = new PortConfig("b", QemuDgramPortType.Instance, new QemuDgramSettings(Path.Combine(gone, "b.sock")));
         _applier.Apply(Config(Dgram("a"), b));
 
         // The running port keeps its bound socket; re-opening it (the reload's change, then the undo) cannot bind again.
         Directory.Delete(gone, recursive: true);
-        var refused = Record.Exception(() => _applier.Apply(Config(Dgram("a"), b with { Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead })));
+        var refused = Record.Exception(() => _applier.Apply(Config(Dgram("a"), b with { Settings = (QemuDgramSettings)b.Settings with { Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead } })));
 
         Assert.NotNull(refused);
         Assert.Contains("port b", refused.Message, StringComparison.Ordinal);
@@ -210,11 +219,11 @@ public sealed class ConfigApplierTests : IDisposable
 
     private static SwitchConfig Config(params PortConfig[] ports) => new() { Name = "applied", Ports = ports };
 
-    private static PortConfig Stream(string name, string path) => new(name, PortRules.TypeQemuStream) { Path = path };
+    private static PortConfig Stream(string name, string path) => new(name, QemuStreamPortType.Instance, new QemuStreamSettings(path));
 
     private List<string> BridgePorts() => [.. _bridge.Snapshot.Ports.OfType<PortSlot>().Select(slot => slot.Name).Order(StringComparer.Ordinal)];
 
-    private PortConfig Dgram(string name) => new(name, PortRules.TypeQemuDgram) { Path = SocketPath(name) };
+    private PortConfig Dgram(string name, UnixFileMode mode = SocketFile.DefaultMode) => new(name, QemuDgramPortType.Instance, new QemuDgramSettings(SocketPath(name)) { Mode = mode });
 
     private string SocketPath(string name) => Path.Combine(_directory, $"{name}.sock");
 }

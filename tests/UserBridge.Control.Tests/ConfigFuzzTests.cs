@@ -1,7 +1,10 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using CsCheck;
+using UserBridge.Control.Config;
+using UserBridge.Control.Management;
+using UserBridge.Linux.Ports;
 using UserBridge.Tests.Shared;
 
 namespace UserBridge.Control.Tests;

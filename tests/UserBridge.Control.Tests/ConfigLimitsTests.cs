@@ -1,4 +1,9 @@
 using System.Text.Json.Nodes;
+using UserBridge.Control.Config;
+using UserBridge.Control.Management;
+using UserBridge.Control.Runtime;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 
 namespace UserBridge.Control.Tests;
 
@@ -197,14 +202,14 @@ public sealed class ConfigLimitsTests
     [InlineData("{\"name\":\"v\",\"type\":\"vxlan\",\"vni\":1,\"remotes\":[1.2]}", "port add: remotes must be addresses in double quotes")]
     public void APortAddRequestTakesTheSameTypesAndRangesAndOpensNothingWhenOneIsWrong(string args, string expected)
     {
-        using var bridge = new UserBridge.Core.Bridge(new UserBridge.Core.BridgeOptions());
-        using var ports = new PortManager(bridge, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, _ => { });
+        using var bridge = new Bridge(new BridgeOptions());
+        using var ports = new RunningSwitch(bridge, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, _ => { });
 
         var reply = JsonNode.Parse(ManagementProtocol.Handle(ports, $"{{\"verb\":\"port add\",\"args\":{args}}}"))!;
 
         Assert.False((bool?)reply["ok"], reply.ToJsonString());
         Assert.StartsWith(expected, (string?)reply["error"], StringComparison.Ordinal);
-        Assert.Empty(bridge.Snapshot.Ports.OfType<UserBridge.Core.PortSlot>());
+        Assert.Empty(bridge.Snapshot.Ports.OfType<PortSlot>());
     }
 
     private static void AssertRefused(string toml, params string[] expected)

@@ -1,4 +1,10 @@
-using UserBridge.Core;
+using UserBridge.Control.Config;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Ports;
+using UserBridge.Linux.Ports.QemuDgram;
+using UserBridge.Linux.Ports.QemuStream;
+using UserBridge.Linux.Ports.Tap;
+
 
 namespace UserBridge.Control.Tests;
 
@@ -31,8 +37,8 @@ public sealed class ConfigLoaderTests
         Assert.Equal(1024, config.MacTableSize);
         Assert.Equal("/tmp/lab0.sock", config.ControlPath);
         Assert.Equal(2, config.Ports.Count);
-        Assert.Equal(new PortConfig("p1", "tap", 6) { Interface = "ub-p1" }, config.Ports[0]);
-        Assert.Equal(new PortConfig("ub-p2", "tap", 11) { Interface = "ub-p2" }, config.Ports[1]);
+        Assert.Equal(new PortConfig("p1", TapPortType.Instance, new TapSettings("ub-p1"), 6), config.Ports[0]);
+        Assert.Equal(new PortConfig("ub-p2", TapPortType.Instance, new TapSettings("ub-p2"), 11), config.Ports[1]);
     }
 
     [Fact]
@@ -221,13 +227,14 @@ public sealed class ConfigLoaderTests
             File);
 
         Assert.Equal(3, config.Ports.Count);
-        var vms = config.Ports[0];
-        Assert.Equal(("vms", "qemu-stream", "/run/userbridge/vms.sock", "listen", true), (vms.Name, vms.Type, vms.Path, vms.Role, vms.Multi));
+        var vms = (QemuStreamSettings)config.Ports[0].Settings;
+        Assert.Equal(("vms", "qemu-stream", "/run/userbridge/vms.sock", "listen", true), (config.Ports[0].Name, config.Ports[0].Type.Name, vms.Path, vms.Role, vms.Multi));
         Assert.Equal((UnixFileMode)Convert.ToInt32("660", 8), vms.Mode);
         Assert.Equal("kvm", vms.Group);
-        Assert.Equal(("vm2", "connect", false), (config.Ports[1].Name, config.Ports[1].Role, config.Ports[1].Multi));
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, config.Ports[1].Mode);
-        Assert.Equal(("vm3", "qemu-dgram", "/run/vm3-qemu.sock"), (config.Ports[2].Name, config.Ports[2].Type, config.Ports[2].Remote));
+        var vm2 = (QemuStreamSettings)config.Ports[1].Settings;
+        Assert.Equal(("vm2", "connect", false), (config.Ports[1].Name, vm2.Role, vm2.Multi));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, vm2.Mode);
+        Assert.Equal(("vm3", "qemu-dgram", "/run/vm3-qemu.sock"), (config.Ports[2].Name, config.Ports[2].Type.Name, ((QemuDgramSettings)config.Ports[2].Settings).Remote));
     }
 
     [Theory]
@@ -304,7 +311,7 @@ public sealed class ConfigLoaderTests
         Assert.True(config.Ports[3].Vlan!.CarriesAll);
         Assert.Null(config.Ports[4].Vlan);
         Assert.Null(config.Ports[5].Vlan);
-        Assert.Equal((UnixFileMode)Convert.ToInt32("660", 8), config.Ports[5].Mode);
+        Assert.Equal((UnixFileMode)Convert.ToInt32("660", 8), ((QemuStreamSettings)config.Ports[5].Settings).Mode);
     }
 
     [Theory]

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
-using UserBridge.Core;
+using UserBridge.Control.Runtime;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 
 namespace UserBridge.Control.Tests;
 

@@ -1,10 +1,15 @@
 using System.Net.Sockets;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Text;
 using CsCheck;
 using Microsoft.Extensions.Logging.Abstractions;
-using UserBridge.Core;
+using UserBridge.Control.Management;
+using UserBridge.Control.Runtime;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 using UserBridge.Tests.Shared;
 
 namespace UserBridge.Control.Tests;
@@ -53,11 +58,11 @@ public sealed class ManagementFuzzTests : IDisposable
         (1, Gen.OneOf("fdb show", "port show", "stats", "vlan show").Select(static verb => ManagementProtocol.Request(verb)))).Array[1, 40];
 
     private readonly Bridge _bridge = new(new BridgeOptions());
-    private readonly PortManager _ports;
+    private readonly RunningSwitch _ports;
 
     public ManagementFuzzTests()
     {
-        _ports = new PortManager(_bridge, NullLogger.Instance, _ => { });
+        _ports = new RunningSwitch(_bridge, NullLogger.Instance, _ => { });
         _bridge.AddPort(new MemoryPort("p1"));
         _bridge.AddPort(new MemoryPort("p2"));
         _bridge.AddPort(new MemoryPort("p3"));

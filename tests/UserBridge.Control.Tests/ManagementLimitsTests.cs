@@ -1,7 +1,12 @@
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
-using UserBridge.Core;
+using UserBridge.Control.Management;
+using UserBridge.Control.Runtime;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 
 namespace UserBridge.Control.Tests;
 
@@ -15,13 +20,13 @@ public sealed class ManagementLimitsTests : IDisposable
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
     private readonly Bridge _bridge = new(new BridgeOptions());
-    private readonly PortManager _ports;
+    private readonly RunningSwitch _ports;
     private readonly string _socketPath = Path.Combine(Path.GetTempPath(), $"ub-limits-{Guid.NewGuid():N}.sock");
     private readonly List<Socket> _clients = [];
 
     public ManagementLimitsTests()
     {
-        _ports = new PortManager(_bridge, NullLogger.Instance, _ => { });
+        _ports = new RunningSwitch(_bridge, NullLogger.Instance, _ => { });
         _bridge.AddPort(new MemoryPort("p1"));
         _bridge.AddPort(new MemoryPort("p2"));
     }

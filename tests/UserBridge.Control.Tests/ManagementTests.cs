@@ -1,18 +1,24 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
-using UserBridge.Core;
+using UserBridge.Control.Management;
+using UserBridge.Control.Runtime;
+using UserBridge.Core.Buffers;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 
 namespace UserBridge.Control.Tests;
 
 public sealed class ManagementTests : IDisposable
 {
     private readonly Bridge _bridge = new(new BridgeOptions());
-    private readonly PortManager _ports;
+    private readonly RunningSwitch _ports;
     private readonly string _socketPath = Path.Combine(Path.GetTempPath(), $"ub-mgmt-{Guid.NewGuid():N}.sock");
 
     public ManagementTests()
     {
-        _ports = new PortManager(_bridge, NullLogger.Instance, _ => { });
+        _ports = new RunningSwitch(_bridge, NullLogger.Instance, _ => { });
         _bridge.AddPort(new MemoryPort("p1"));
         _bridge.AddPort(new MemoryPort("p2"));
         _bridge.MacTable.AddStatic(MacAddress.Parse("02:00:00:00:00:01"), 0, 0);

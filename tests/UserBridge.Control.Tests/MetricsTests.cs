@@ -1,5 +1,8 @@
 using System.Diagnostics.Metrics;
-using UserBridge.Core;
+using UserBridge.Control.Metrics;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 
 namespace UserBridge.Control.Tests;
 

@@ -1,7 +1,12 @@
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
-using UserBridge.Core;
+using UserBridge.Control.Management;
+using UserBridge.Control.Runtime;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 
 namespace UserBridge.Control.Tests;
 
@@ -12,13 +17,13 @@ public sealed class MonitorTests : IDisposable
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
     private readonly Bridge _bridge = new(new BridgeOptions());
-    private readonly PortManager _ports;
+    private readonly RunningSwitch _ports;
     private readonly ManagementServer _server;
     private readonly string _socketPath = Path.Combine(Path.GetTempPath(), $"ub-monitor-{Guid.NewGuid():N}.sock");
 
     public MonitorTests()
     {
-        _ports = new PortManager(_bridge, NullLogger.Instance, _ => { });
+        _ports = new RunningSwitch(_bridge, NullLogger.Instance, _ => { });
         _bridge.AddPort(new MemoryPort("p1"));
         _bridge.AddPort(new MemoryPort("p2"));
         _server = ManagementServer.Start(_socketPath, _ports, NullLogger.Instance);

@@ -1,6 +1,7 @@
 using System.Net;
-using UserBridge.Core;
-using UserBridge.Core.Overlay;
+using UserBridge.Control.Config;
+using UserBridge.Core.Ports;
+using UserBridge.Linux.Ports.Overlay;
 
 namespace UserBridge.Control.Tests;
 
@@ -14,7 +15,7 @@ public sealed class OverlayConfigTests
         var port = ConfigLoader.Parse("[[port]]\ntype = \"vxlan\"\nvni = 42\nremotes = [\"198.18.0.2\", \"198.18.0.3\"]", File).Ports.Single();
 
         Assert.Equal("vxlan42", port.Name);
-        var overlay = port.Overlay!;
+        var overlay = (OverlaySettings)port.Settings;
         Assert.Equal(OverlayProtocol.Vxlan, overlay.Protocol);
         Assert.Equal(42u, overlay.Vni);
         Assert.Equal([IPAddress.Parse("198.18.0.2"), IPAddress.Parse("198.18.0.3")], overlay.Remotes);
@@ -32,7 +33,7 @@ public sealed class OverlayConfigTests
             "[[port]]\nname = \"gn\"\ntype = \"geneve\"\nvni = 7\nlocal = \"2001:db8::1\"\nremotes = \"2001:db8::2\"\ndstport = 6082\nttl = 16\ntos = 32\nmtu = 9000\nnetns = \"under\"",
             File).Ports.Single();
 
-        var overlay = port.Overlay!;
+        var overlay = (OverlaySettings)port.Settings;
         Assert.Equal(OverlayProtocol.Geneve, overlay.Protocol);
         Assert.True(overlay.Ipv6);
         Assert.Equal((6082, 16, 32, 9000, "under"), ((int)overlay.Port, overlay.Ttl, overlay.Tos, overlay.Mtu, overlay.Namespace));
@@ -44,7 +45,7 @@ public sealed class OverlayConfigTests
     {
         var port = ConfigLoader.Parse("[[port]]\nname = \"vx\"\ntype = \"vxlan\"\nvni_map = \"10:1010, 20:1020\"\nremotes = [\"198.18.0.2\"]", File).Ports.Single();
 
-        Assert.Equal(new Dictionary<int, uint> { [10] = 1010, [20] = 1020 }, port.Overlay!.VniMap);
+        Assert.Equal(new Dictionary<int, uint> { [10] = 1010, [20] = 1020 }, ((OverlaySettings)port.Settings).VniMap);
         Assert.Equal(VlanMode.Trunk, port.Vlan!.Mode);
         Assert.Equal([10, 20], port.Vlan.Vlans());
     }
@@ -54,8 +55,8 @@ public sealed class OverlayConfigTests
     {
         const string Text = "[[port]]\nname = \"vx\"\ntype = \"vxlan\"\nvni_map = \"10:1010\"\nremotes = [\"198.18.0.2\"]";
 
-        Assert.Equal(ConfigLoader.Parse(Text, File).Ports.Single().Overlay, ConfigLoader.Parse(Text, File).Ports.Single().Overlay);
-        Assert.NotEqual(ConfigLoader.Parse(Text, File).Ports.Single().Overlay, ConfigLoader.Parse(Text.Replace("1010", "1011", StringComparison.Ordinal), File).Ports.Single().Overlay);
+        Assert.Equal(ConfigLoader.Parse(Text, File).Ports.Single().Settings, ConfigLoader.Parse(Text, File).Ports.Single().Settings);
+        Assert.NotEqual(ConfigLoader.Parse(Text, File).Ports.Single().Settings, ConfigLoader.Parse(Text.Replace("1010", "1011", StringComparison.Ordinal), File).Ports.Single().Settings);
     }
 
     [Theory]

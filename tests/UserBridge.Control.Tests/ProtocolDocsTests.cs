@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using UserBridge.Control.Management;
 
 namespace UserBridge.Control.Tests;
 

@@ -1,6 +1,10 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
-using UserBridge.Core;
+using UserBridge.Control.Config;
+using UserBridge.Control.Management;
+using UserBridge.Control.Runtime;
+using UserBridge.Core.Switching;
+using UserBridge.Tests.Shared;
 
 namespace UserBridge.Control.Tests;
 
@@ -14,9 +18,9 @@ public sealed class RuntimePortsTests : IDisposable
 
     private readonly string _directory = Directory.CreateTempSubdirectory("ub-runtime-ports-").FullName;
     private readonly Bridge _bridge = new(new BridgeOptions());
-    private readonly PortManager _ports;
+    private readonly RunningSwitch _ports;
 
-    public RuntimePortsTests() => _ports = new PortManager(_bridge, NullLogger.Instance, _ => { });
+    public RuntimePortsTests() => _ports = new RunningSwitch(_bridge, NullLogger.Instance, _ => { });
 
     public void Dispose()
     {
@@ -78,7 +82,7 @@ public sealed class RuntimePortsTests : IDisposable
     {
         var allowed = new RuntimePorts(["vm-*"], []);
 
-        Assert.Equal(refusal, allowed.Refusal(new PortConfig("x", type) { Interface = interfaceName }));
+        Assert.Equal(refusal, allowed.Refusal(TestPorts.Parse(("name", "x"), ("type", type), ("interface", interfaceName))));
     }
 
     [Fact]
@@ -89,22 +93,22 @@ public sealed class RuntimePortsTests : IDisposable
         System.IO.File.CreateSymbolicLink(Path.Combine(vms, "link.sock"), "/etc/hostname");
         var allowed = new RuntimePorts([], [$"{vms}/*.sock"]);
 
-        Assert.Null(allowed.Refusal(Socket(PortRules.TypeQemuStream, $"{vms}/a.sock")));
-        Assert.Null(allowed.Refusal(Socket(PortRules.TypeQemuDgram, $"{vms}/a.sock") with { Remote = $"{vms}/vm.sock" }));
-        Assert.Equal($"path '{vms}/deeper/a.sock' matches no pattern of runtime_ports.paths ({vms}/*.sock)", allowed.Refusal(Socket(PortRules.TypeQemuStream, $"{vms}/deeper/a.sock")));
-        Assert.Equal($"path '/dev/log' matches no pattern of runtime_ports.paths ({vms}/*.sock)", allowed.Refusal(Socket(PortRules.TypeQemuDgram, $"{vms}/a.sock") with { Remote = "/dev/log" }));
-        Assert.Equal($"path '{vms}/deeper/../a.sock' is not in plain absolute form (no '.', '..' or '//' components)", allowed.Refusal(Socket(PortRules.TypeQemuStream, $"{vms}/deeper/../a.sock")));
-        Assert.Equal($"path '{vms}/link.sock' goes through the symbolic link '{vms}/link.sock'", allowed.Refusal(Socket(PortRules.TypeQemuStream, $"{vms}/link.sock")));
+        Assert.Null(allowed.Refusal(Stream($"{vms}/a.sock")));
+        Assert.Null(allowed.Refusal(Dgram($"{vms}/a.sock", $"{vms}/vm.sock")));
+        Assert.Equal($"path '{vms}/deeper/a.sock' matches no pattern of runtime_ports.paths ({vms}/*.sock)", allowed.Refusal(Stream($"{vms}/deeper/a.sock")));
+        Assert.Equal($"path '/dev/log' matches no pattern of runtime_ports.paths ({vms}/*.sock)", allowed.Refusal(Dgram($"{vms}/a.sock", "/dev/log")));
+        Assert.Equal($"path '{vms}/deeper/../a.sock' is not in plain absolute form (no '.', '..' or '//' components)", allowed.Refusal(Stream($"{vms}/deeper/../a.sock")));
+        Assert.Equal($"path '{vms}/link.sock' goes through the symbolic link '{vms}/link.sock'", allowed.Refusal(Stream($"{vms}/link.sock")));
     }
 
     [Theory]
-    [InlineData(PortRules.TypeVxlan)]
-    [InlineData(PortRules.TypeGeneve)]
+    [InlineData("vxlan")]
+    [InlineData("geneve")]
     public void OverlayPortsAreRootsOnly(string type)
     {
         var everything = new RuntimePorts(["*"], ["/*"]);
 
-        Assert.Equal($"{type} ports are added by root only", everything.Refusal(new PortConfig("x", type)));
+        Assert.Equal($"{type} ports are added by root only", everything.Refusal(TestPorts.Parse(("type", type), ("vni", 1L), ("remotes", "198.18.0.2"))));
     }
 
     [Fact]
@@ -124,7 +128,9 @@ public sealed class RuntimePortsTests : IDisposable
         Assert.Equal(["vm1", "vm2"], _bridge.Snapshot.Ports.Where(slot => slot is not null).Select(slot => slot!.Name));
     }
 
-    private static PortConfig Socket(string type, string path) => new("x", type) { Path = path };
+    private static PortConfig Stream(string path) => TestPorts.Parse(("name", "x"), ("type", "qemu-stream"), ("path", path));
+
+    private static PortConfig Dgram(string path, string remote) => TestPorts.Parse(("name", "x"), ("type", "qemu-dgram"), ("path", path), ("remote", remote));
 
     private static string PortAdd(string name, JsonObject args)
     {

@@ -1,4 +1,5 @@
-using UserBridge.Core.Taps;
+using UserBridge.Control.Config;
+using UserBridge.Core.Observers;
 
 namespace UserBridge.Control.Tests;
 
@@ -42,10 +43,10 @@ public sealed class TapConfigTests
             "switch.toml");
 
         var capture = config.Capture!;
-        Assert.Equal(("/var/log/userbridge/ub0.pcapng", "icmp or arp", 1048576L, 5, true, TapDirection.Both), (capture.File, capture.Filter, capture.RotateBytes, capture.KeepFiles, capture.IncludeDrops, capture.Direction));
+        Assert.Equal(("/var/log/userbridge/ub0.pcapng", "icmp or arp", 1048576L, 5, true, ObserverDirection.Both), (capture.File, capture.Filter, capture.RotateBytes, capture.KeepFiles, capture.IncludeDrops, capture.Direction));
         Assert.Equal(["p1", "p2"], capture.Ports!.Order(StringComparer.Ordinal));
         var mirror = Assert.Single(config.Mirrors);
-        Assert.Equal((TapDirection.In, "p9", 999, 20), (mirror.Direction, mirror.Output, mirror.Vlan, mirror.Line));
+        Assert.Equal((ObserverDirection.In, "p9", 999, 20), (mirror.Direction, mirror.Output, mirror.Vlan, mirror.Line));
         Assert.Equal(["p1", "p2"], mirror.Sources.Order(StringComparer.Ordinal));
     }
 
@@ -55,7 +56,7 @@ public sealed class TapConfigTests
         var config = ConfigLoader.Parse(Ports + "[[mirror]]\nsource = \"p1\"\noutput = \"p9\"\n", "switch.toml");
 
         Assert.Equal(["p1"], Assert.Single(config.Mirrors).Sources);
-        Assert.Equal(TapDirection.Both, config.Mirrors[0].Direction);
+        Assert.Equal(ObserverDirection.Both, config.Mirrors[0].Direction);
         Assert.Null(config.Capture);
     }
 

@@ -1,15 +1,18 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
-using UserBridge.Core;
+using UserBridge.Control.Management;
+using UserBridge.Control.Runtime;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 
 namespace UserBridge.Control.Tests;
 
 public sealed class VlanShowTests : IDisposable
 {
     private readonly Bridge _bridge = new(new BridgeOptions());
-    private readonly PortManager _ports;
+    private readonly RunningSwitch _ports;
 
-    public VlanShowTests() => _ports = new PortManager(_bridge, NullLogger.Instance, _ => { });
+    public VlanShowTests() => _ports = new RunningSwitch(_bridge, NullLogger.Instance, _ => { });
 
     [Fact]
     public void ATransparentSwitchListsNoVlansAndSaysSoPerPort()

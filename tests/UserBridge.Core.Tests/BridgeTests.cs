@@ -1,5 +1,9 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+using UserBridge.Core.Workers;
 
 namespace UserBridge.Core.Tests;
 

@@ -1,4 +1,5 @@
 using System.Numerics;
+using UserBridge.Core.Learning;
 
 namespace UserBridge.Core.Tests;
 

@@ -1,3 +1,9 @@
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+
 namespace UserBridge.Core.Tests;
 
 public sealed class CounterTests
@@ -85,10 +91,10 @@ public sealed class CounterTests
     {
         using var harness = new EngineHarness(portCount: 2);
         var frame = Frames.Ethernet(MacAddress.Broadcast, StationA);
-        var withHole = new SwitchSnapshot(new PortSlot?[] { harness.Snapshot.Ports[0], null }, 1);
+        var withHole = new BridgeSnapshot(new PortSlot?[] { harness.Snapshot.Ports[0], null }, 1);
 
         Assert.Equal(ForwardingDecision.Drop(DropReason.PortDown), harness.Engine.Process(withHole, 1, frame, 0));
-        Assert.Equal(ForwardingDecision.Drop(DropReason.PortDown), harness.Engine.Process(SwitchSnapshot.Empty, 1, frame, 0));
+        Assert.Equal(ForwardingDecision.Drop(DropReason.PortDown), harness.Engine.Process(BridgeSnapshot.Empty, 1, frame, 0));
 
         Assert.Equal(0, harness.Table.Count);
         Assert.Empty(harness.Drain(0));

@@ -1,4 +1,7 @@
 using CsCheck;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
 
 namespace UserBridge.Core.Tests;
 

@@ -1,4 +1,8 @@
 using Microsoft.Extensions.Time.Testing;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 
 namespace UserBridge.Core.Tests;
 
@@ -25,7 +29,7 @@ internal sealed class EngineHarness : IDisposable
             _slots[i] = new PortSlot(i, Ports[i], new PortCounters(), IsUp: true);
         }
 
-        Snapshot = SwitchSnapshot.Empty;
+        Snapshot = BridgeSnapshot.Empty;
         Publish();
     }
 
@@ -37,7 +41,7 @@ internal sealed class EngineHarness : IDisposable
 
     public MemoryPort[] Ports { get; }
 
-    public SwitchSnapshot Snapshot { get; private set; }
+    public BridgeSnapshot Snapshot { get; private set; }
 
     public ForwardingDecision Send(int ingressPort, byte[] frame) => Engine.Process(Snapshot, ingressPort, frame, Table.NowMs);
 
@@ -93,5 +97,5 @@ internal sealed class EngineHarness : IDisposable
         }
     }
 
-    private void Publish() => Snapshot = new SwitchSnapshot([.. _slots], Snapshot.Version + 1);
+    private void Publish() => Snapshot = new BridgeSnapshot([.. _slots], Snapshot.Version + 1);
 }

@@ -1,3 +1,5 @@
+using UserBridge.Core.Frames;
+
 namespace UserBridge.Core.Tests;
 
 public sealed class EthernetFrameTests

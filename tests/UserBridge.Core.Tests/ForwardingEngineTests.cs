@@ -1,3 +1,7 @@
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+
 namespace UserBridge.Core.Tests;
 
 public sealed class ForwardingEngineTests

@@ -1,13 +1,17 @@
 using System.Buffers.Binary;
 using CsCheck;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Frames;
 using UserBridge.Core.Offload;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Workers;
 using UserBridge.Tests.Shared;
 
 namespace UserBridge.Core.Tests;
 
 /// <summary>
 /// Fuzzing with CsCheck's generators: the frame parser and VLAN rules (through the whole engine, VLAN-aware and
-/// transparent), the virtio-net header and software GSO, and QEMU's stream framing get random and half-valid input.
+/// transparent), the virtio-net header and software GSO get random and half-valid input.
 /// Nothing may throw; every decision must be whole (a drop has a reason, a frame sent is a frame). See
 /// <see cref="FuzzBudget"/> for the length of a run.
 /// </summary>
@@ -99,75 +103,6 @@ public sealed class FuzzTests
             iter: iterations / 10,
             time: seconds,
             print: static input => $"ipv6 {input.Item1} udp {input.Item2} payload {input.Item3} {input.Item4}");
-    }
-
-    [Fact]
-    public void StreamFramingReadsAnyByteStreamWithoutThrowingAndNamesEveryBadLength()
-    {
-        var (iterations, seconds) = FuzzBudget.Current;
-        Gen.Byte.Array[0, 300].Sample(
-            static bytes =>
-            {
-                var position = 0;
-                while (true)
-                {
-                    var status = StreamFraming.Next(bytes.AsSpan(position), out var length);
-                    var prefix = bytes.Length - position >= 4 ? BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(position)) : 0;
-                    var expected = bytes.Length - position < 4 ? StreamFrameStatus.NeedMore
-                        : prefix is <= 0 or > StreamFraming.MaxFrameLength ? StreamFrameStatus.BadLength
-                        : bytes.Length - position - 4 >= prefix ? StreamFrameStatus.Frame
-                        : StreamFrameStatus.NeedMore;
-                    if (status != expected)
-                    {
-                        throw new InvalidOperationException($"at {position}: {status}, expected {expected}");
-                    }
-
-                    if (status != StreamFrameStatus.Frame)
-                    {
-                        return;
-                    }
-
-                    position += StreamFraming.LengthPrefix + length;
-                }
-            },
-            writeLine: FuzzBudget.Report,
-            iter: iterations,
-            time: seconds);
-    }
-
-    [Fact]
-    public void StreamFramingGivesBackTheSameFramesHoweverTheStreamIsCut()
-    {
-        var (iterations, seconds) = FuzzBudget.Current;
-        Gen.Select(Gen.Byte.Array[1, 1600].Array[1, 8], Gen.Int[1, 3000].Array[1, 10]).Sample(
-            static (frames, cuts) =>
-            {
-                var stream = frames.SelectMany(frame => BitConverter.GetBytes(BinaryPrimitives.ReverseEndianness(frame.Length)).Concat(frame)).ToArray();
-                var received = new List<byte[]>();
-                var buffer = new List<byte>();
-                var position = 0;
-                var cut = 0;
-                while (position < stream.Length)
-                {
-                    var take = Math.Min(cuts[cut++ % cuts.Length], stream.Length - position);
-                    buffer.AddRange(stream.AsSpan(position, take));
-                    position += take;
-                    int length;
-                    while (StreamFraming.Next(buffer.ToArray(), out length) == StreamFrameStatus.Frame)
-                    {
-                        received.Add([.. buffer.GetRange(StreamFraming.LengthPrefix, length)]);
-                        buffer.RemoveRange(0, StreamFraming.LengthPrefix + length);
-                    }
-                }
-
-                if (buffer.Count != 0 || received.Count != frames.Length || !received.Zip(frames).All(pair => pair.First.SequenceEqual(pair.Second)))
-                {
-                    throw new InvalidOperationException($"{frames.Length} frames sent, {received.Count} received, {buffer.Count} bytes left");
-                }
-            },
-            writeLine: FuzzBudget.Report,
-            iter: iterations / 10,
-            time: seconds);
     }
 
     private static void Decide(byte[] frame, VirtioNetHeader header, int ingress, bool aware)

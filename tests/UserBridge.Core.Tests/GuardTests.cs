@@ -1,4 +1,10 @@
 using System.Buffers.Binary;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+using UserBridge.Core.Workers;
 
 namespace UserBridge.Core.Tests;
 

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
 
 namespace UserBridge.Core.Tests;
 

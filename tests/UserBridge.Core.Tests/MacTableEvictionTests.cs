@@ -1,3 +1,6 @@
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+
 namespace UserBridge.Core.Tests;
 
 public sealed class MacTableEvictionTests

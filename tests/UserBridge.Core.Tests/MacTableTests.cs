@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
 
 namespace UserBridge.Core.Tests;
 

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using UserBridge.Core.Buffers;
+using UserBridge.Core.Ports;
 
 namespace UserBridge.Core.Tests;
 

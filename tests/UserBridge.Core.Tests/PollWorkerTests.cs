@@ -1,3 +1,8 @@
+using UserBridge.Core.Frames;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+using UserBridge.Core.Workers;
+
 namespace UserBridge.Core.Tests;
 
 /// <summary><see cref="BridgeOptions.Pollers"/>: pollable ports served by poller threads instead of a worker each.</summary>

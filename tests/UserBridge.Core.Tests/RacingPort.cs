@@ -1,3 +1,6 @@
+using UserBridge.Core.Buffers;
+using UserBridge.Core.Ports;
+
 namespace UserBridge.Core.Tests;
 
 /// <summary>

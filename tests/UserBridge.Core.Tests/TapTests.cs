@@ -1,5 +1,9 @@
 using System.Buffers.Binary;
-using UserBridge.Core.Taps;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Observers;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 
 namespace UserBridge.Core.Tests;
 
@@ -18,7 +22,7 @@ public sealed class TapTests
         rig.Send(0, Frames.Ethernet(B, A));
 
         var copies = tap.Copies.Where(copy => copy.Decision.Action == ForwardingAction.Forward).ToList();
-        Assert.Equal([("p0", TapDirection.In), ("p1", TapDirection.Out)], copies.Select(copy => (copy.Port, copy.Direction)));
+        Assert.Equal([("p0", ObserverDirection.In), ("p1", ObserverDirection.Out)], copies.Select(copy => (copy.Port, copy.Direction)));
         Assert.Equal(copies[0].Stamp, copies[1].Stamp);
         Assert.Equal(1, copies[0].Decision.EgressPort);
     }
@@ -43,7 +47,7 @@ public sealed class TapTests
     public void PortsAndDirectionSelectTheCopies()
     {
         using var rig = new TapRig(3);
-        var tap = rig.Attach(new RecordingTap { Ports = new HashSet<string> { "p2" }, Direction = TapDirection.Out });
+        var tap = rig.Attach(new RecordingTap { Ports = new HashSet<string> { "p2" }, Direction = ObserverDirection.Out });
         rig.Send(0, Frames.Ethernet(MacAddress.Broadcast, A));
         rig.Send(2, Frames.Ethernet(MacAddress.Broadcast, B));
 
@@ -60,7 +64,7 @@ public sealed class TapTests
 
         Assert.Empty(plain.Copies);
         var copy = Assert.Single(withDrops.Copies);
-        Assert.Equal((TapDirection.In, DropReason.MulticastSource), (copy.Direction, copy.Decision.DropReason));
+        Assert.Equal((ObserverDirection.In, DropReason.MulticastSource), (copy.Direction, copy.Decision.DropReason));
     }
 
     [Fact]
@@ -83,19 +87,19 @@ public sealed class TapTests
     {
         using var rig = new TapRig(2);
         var tap = rig.Attach(new RecordingTap());
-        Assert.True(rig.Bridge.RemoveTap(tap));
+        Assert.True(rig.Bridge.RemoveObserver(tap));
         Assert.Null(rig.Bridge.Snapshot.Taps);
         rig.Send(0, Frames.Ethernet(MacAddress.Broadcast, A));
 
         Assert.Empty(tap.Copies);
-        Assert.False(rig.Bridge.RemoveTap(tap));
+        Assert.False(rig.Bridge.RemoveObserver(tap));
     }
 
     [Fact]
     public void AMirrorSendsCopiesOfItsSourcesToItsOutputWhichIsNeverLearnedOnOrFloodedTo()
     {
         using var rig = new TapRig(4);
-        rig.Bridge.AddTap(new MirrorTap("p3") { Ports = new HashSet<string> { "p0" }, Direction = TapDirection.Both });
+        rig.Bridge.AddObserver(new MirrorObserver("p3") { Ports = new HashSet<string> { "p0" }, Direction = ObserverDirection.Both });
         var toB = Frames.Ethernet(B, A);
         rig.Send(0, toB);
         var fromB = Frames.Ethernet(A, B);
@@ -115,7 +119,7 @@ public sealed class TapTests
     public void AMirrorWithAVlanTagsItsCopies()
     {
         using var rig = new TapRig(3);
-        rig.Bridge.AddTap(new MirrorTap("p2", vlan: 99) { Ports = new HashSet<string> { "p0" }, Direction = TapDirection.In });
+        rig.Bridge.AddObserver(new MirrorObserver("p2", vlan: 99) { Ports = new HashSet<string> { "p0" }, Direction = ObserverDirection.In });
         var frame = Frames.Ethernet(MacAddress.Broadcast, A);
         rig.Send(0, frame);
 
@@ -130,10 +134,10 @@ public sealed class TapTests
     public void RemovingTheMirrorGivesTheOutputPortBackToTheSwitch()
     {
         using var rig = new TapRig(3);
-        var mirror = new MirrorTap("p2") { Ports = new HashSet<string> { "p0" } };
-        rig.Bridge.AddTap(mirror);
+        var mirror = new MirrorObserver("p2") { Ports = new HashSet<string> { "p0" } };
+        rig.Bridge.AddObserver(mirror);
         Assert.True(rig.Bridge.Snapshot.Ports[2]!.IsMirrorOutput);
-        rig.Bridge.RemoveTap(mirror);
+        rig.Bridge.RemoveObserver(mirror);
 
         Assert.False(rig.Bridge.Snapshot.Ports[2]!.IsMirrorOutput);
         Assert.Equal(ForwardingAction.Flood, rig.Send(2, Frames.Ethernet(MacAddress.Broadcast, A)).Action);
@@ -153,9 +157,9 @@ public sealed class TapTests
         public Bridge Bridge { get; } = new(new BridgeOptions());
 
         public T Attach<T>(T tap)
-            where T : FrameTap
+            where T : FrameObserver
         {
-            Bridge.AddTap(tap);
+            Bridge.AddObserver(tap);
             return tap;
         }
 
@@ -166,13 +170,13 @@ public sealed class TapTests
         public void Dispose() => Bridge.Dispose();
     }
 
-    private sealed record Copy(string Port, TapDirection Direction, ForwardingDecision Decision, TapStamp Stamp, byte[] Bytes);
+    private sealed record Copy(string Port, ObserverDirection Direction, ForwardingDecision Decision, ObserverStamp Stamp, byte[] Bytes);
 
-    private sealed class RecordingTap : FrameTap
+    private sealed class RecordingTap : FrameObserver
     {
         public List<Copy> Copies { get; } = [];
 
-        public override void Observe(in TapEvent copy) =>
+        public override void Observe(in ObservedFrame copy) =>
             Copies.Add(new Copy(copy.Port.Name, copy.Direction, copy.Decision, copy.Stamp, copy.Frame.ToArray()));
     }
 }

@@ -1,3 +1,8 @@
+using UserBridge.Core.Frames;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+using UserBridge.Core.Workers;
+
 namespace UserBridge.Core.Tests;
 
 /// <summary>

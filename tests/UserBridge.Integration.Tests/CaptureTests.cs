@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Tmds.Linux;
-using UserBridge.Control;
+using UserBridge.Control.Management;
+using UserBridge.Linux.Host;
 
 namespace UserBridge.Integration.Tests;
 

@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using UserBridge.Control;
-using UserBridge.Core;
+using System.Text.Json;
+using UserBridge.Control.Management;
+using UserBridge.Core.Frames;
 
 namespace UserBridge.Integration.Tests;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using UserBridge.Control;
+using UserBridge.Control.Management;
 
 namespace UserBridge.Integration.Tests;
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Tmds.Linux;
-using UserBridge.Linux;
+using UserBridge.Linux.Interop;
 
 namespace UserBridge.Integration.Tests;
 
@@ -54,7 +54,7 @@ internal sealed unsafe partial class FrameBurstSender : IDisposable
 
     private static FrameBurstSender Open(string interfaceName)
     {
-        var index = TunInterop.InterfaceIndex(interfaceName) ?? throw new InvalidOperationException($"no interface {interfaceName}");
+        var index = NetDevice.InterfaceIndex(interfaceName) ?? throw new InvalidOperationException($"no interface {interfaceName}");
         var fd = LibC.socket(AF_PACKET, SOCK_RAW | LibC.SOCK_CLOEXEC, 0);
         Assert.True(fd >= 0, $"socket(AF_PACKET): errno {LibC.errno}");
         var bypass = 1;

@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using System.Text.Json;
-using UserBridge.Core;
-using UserBridge.Linux;
+using UserBridge.Core.Buffers;
+using UserBridge.Core.Frames;
+using UserBridge.Linux.Ports.Packet;
 
 namespace UserBridge.Integration.Tests;
 

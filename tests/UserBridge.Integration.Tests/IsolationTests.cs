@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
-using UserBridge.Core;
+using UserBridge.Core.Frames;
 
 namespace UserBridge.Integration.Tests;
 

@@ -2,7 +2,8 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using UserBridge.Core;
+using UserBridge.Core.Frames;
+using UserBridge.Linux.Host;
 
 namespace UserBridge.Integration.Tests;
 
@@ -111,7 +112,7 @@ public sealed class MacFloodTests : IDisposable
     {
         const int FrameLength = 60;
         using var sender = FrameBurstSender.Open(_lab.Network.Namespace(1), _lab.Network.Tap(1));
-        UserBridge.Linux.CpuAffinity.PinCurrentThread([0]);
+        CpuAffinity.PinCurrentThread([0]);
         var random = new Random(20261128);
         var burst = new byte[FloodBurst * FrameLength];
         var sent = 0;

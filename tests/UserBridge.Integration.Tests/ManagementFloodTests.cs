@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
-using UserBridge.Control;
+using System.Text;
+using UserBridge.Control.Management;
+using UserBridge.Core.Frames;
 
 namespace UserBridge.Integration.Tests;
 
@@ -275,7 +276,7 @@ public sealed class ManagementFloodTests : IDisposable
                 var requests = new StringBuilder();
                 for (var i = 0; i < FilledEntries; i++)
                 {
-                    var mac = new UserBridge.Core.MacAddress(0x0eff_0000_0000UL + (ulong)i);
+                    var mac = new MacAddress(0x0eff_0000_0000UL + (ulong)i);
                     requests.Append(CultureInfo.InvariantCulture, $"{{\"verb\":\"fdb add\",\"args\":{{\"mac\":\"{mac}\",\"port\":\"p1\"}}}}\n");
                 }
 

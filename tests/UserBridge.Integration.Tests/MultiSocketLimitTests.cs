@@ -1,7 +1,11 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
-using UserBridge.Control;
-using UserBridge.Core;
+using UserBridge.Control.Config;
+using UserBridge.Control.Runtime;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+using UserBridge.Linux.Ports.QemuStream;
 
 namespace UserBridge.Integration.Tests;
 
@@ -31,9 +35,9 @@ public sealed class MultiSocketLimitTests : IDisposable
     {
         using var bridge = new Bridge(new BridgeOptions());
         bridge.Start();
-        using var ports = new PortManager(bridge, NullLogger.Instance, _ => { });
+        using var ports = new RunningSwitch(bridge, NullLogger.Instance, _ => { });
         var path = Path.Combine(_directory, "vms.sock");
-        ports.Add(new PortConfig("vms", PortRules.TypeQemuStream) { Path = path, Multi = true, MaxConnections = 4 });
+        ports.Add(new PortConfig("vms", QemuStreamPortType.Instance, new QemuStreamSettings(path) { Multi = true, MaxConnections = 4 }));
         var before = Resources.Now();
 
         for (var i = 0; i < 10; i++)
@@ -60,9 +64,9 @@ public sealed class MultiSocketLimitTests : IDisposable
             bridge.AddPort(new MemoryPort($"m{i}", keepSent: false));
         }
 
-        using var ports = new PortManager(bridge, NullLogger.Instance, _ => { });
+        using var ports = new RunningSwitch(bridge, NullLogger.Instance, _ => { });
         var path = Path.Combine(_directory, "vms.sock");
-        ports.Add(new PortConfig("vms", PortRules.TypeQemuStream) { Path = path, Multi = true, MaxConnections = MacTable.MaxPorts });
+        ports.Add(new PortConfig("vms", QemuStreamPortType.Instance, new QemuStreamSettings(path) { Multi = true, MaxConnections = MacTable.MaxPorts }));
         Connect(path);
         WaitFor(() => bridge.Snapshot.Find("vms-1") is not null, "the last free port to go to the first VM");
         var before = Resources.Now();
@@ -87,10 +91,10 @@ public sealed class MultiSocketLimitTests : IDisposable
     {
         using var bridge = new Bridge(new BridgeOptions());
         bridge.Start();
-        using var ports = new PortManager(bridge, NullLogger.Instance, _ => { });
+        using var ports = new RunningSwitch(bridge, NullLogger.Instance, _ => { });
         bridge.AddPort(new MemoryPort("vms-1", keepSent: false));
         var path = Path.Combine(_directory, "vms.sock");
-        ports.Add(new PortConfig("vms", PortRules.TypeQemuStream) { Path = path, Multi = true });
+        ports.Add(new PortConfig("vms", QemuStreamPortType.Instance, new QemuStreamSettings(path) { Multi = true }));
         var before = Resources.Now();
 
         Connect(path);

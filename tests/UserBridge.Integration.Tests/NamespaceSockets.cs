@@ -1,7 +1,8 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Security.Cryptography;
-using UserBridge.Linux;
+using UserBridge.Linux.Host;
+using UserBridge.Linux.Ports.Packet;
 
 namespace UserBridge.Integration.Tests;
 

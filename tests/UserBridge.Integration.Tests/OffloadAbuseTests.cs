@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using UserBridge.Core;
+using UserBridge.Core.Frames;
 using UserBridge.Core.Offload;
 
 namespace UserBridge.Integration.Tests;

@@ -1,4 +1,5 @@
-using UserBridge.Core;
+using UserBridge.Core.Frames;
+
 
 namespace UserBridge.Integration.Tests;
 

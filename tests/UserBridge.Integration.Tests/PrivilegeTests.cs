@@ -1,4 +1,5 @@
-using UserBridge.Control;
+using UserBridge.Control.Runtime;
+
 
 namespace UserBridge.Integration.Tests;
 

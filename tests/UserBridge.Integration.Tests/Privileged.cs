@@ -1,4 +1,5 @@
-using UserBridge.Linux;
+using UserBridge.Linux.Host;
+
 
 namespace UserBridge.Integration.Tests;
 

@@ -1,4 +1,5 @@
-using UserBridge.Control;
+using UserBridge.Linux.Host;
+
 
 namespace UserBridge.Integration.Tests;
 

@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using UserBridge.Control;
-using UserBridge.Core;
-using UserBridge.Linux;
+using UserBridge.Control.Runtime;
+using UserBridge.Core.Switching;
+using UserBridge.Linux.Interop;
+using UserBridge.Tests.Shared;
 
 namespace UserBridge.Integration.Tests;
 
@@ -15,9 +16,9 @@ public sealed class SocketPathTests : IDisposable
     private const string Victim = "precious data\n";
     private readonly string _directory = Directory.CreateTempSubdirectory("ub-path-").FullName;
     private readonly Bridge _bridge = new(new BridgeOptions());
-    private readonly PortManager _ports;
+    private readonly RunningSwitch _ports;
 
-    public SocketPathTests() => _ports = new PortManager(_bridge, NullLogger.Instance, _ => { });
+    public SocketPathTests() => _ports = new RunningSwitch(_bridge, NullLogger.Instance, _ => { });
 
     public void Dispose()
     {
@@ -27,13 +28,13 @@ public sealed class SocketPathTests : IDisposable
     }
 
     [Theory]
-    [InlineData(PortRules.TypeQemuStream)]
-    [InlineData(PortRules.TypeQemuDgram)]
+    [InlineData("qemu-stream")]
+    [InlineData("qemu-dgram")]
     public void AQemuPortRefusesAPathThatIsARegularFileAndLeavesItAlone(string type)
     {
         var path = VictimFile();
 
-        var error = Assert.Throws<ArgumentException>(() => _ports.Add(new PortConfig("x", type) { Path = path }));
+        var error = Assert.Throws<ArgumentException>(() => _ports.Add(TestPorts.Parse(("name", "x"), ("type", type), ("path", path))));
 
         Assert.Contains($"{path} exists and is a regular file, not a socket", error.Message, StringComparison.Ordinal);
         Assert.Equal(Victim, File.ReadAllText(path));
@@ -41,8 +42,8 @@ public sealed class SocketPathTests : IDisposable
     }
 
     [Theory]
-    [InlineData(PortRules.TypeQemuStream, false)]
-    [InlineData(PortRules.TypeQemuDgram, true)]
+    [InlineData("qemu-stream", false)]
+    [InlineData("qemu-dgram", true)]
     public void AQemuPortRefusesASocketAnotherProcessListensOnAndTakesAStaleOne(string type, bool datagram)
     {
         var path = Path.Combine(_directory, "vm.sock");
@@ -55,24 +56,24 @@ public sealed class SocketPathTests : IDisposable
             UnixSocket.Listen(other, path);
         }
 
-        var error = Assert.ThrowsAny<InvalidOperationException>(() => _ports.Add(new PortConfig("vm", type) { Path = path }));
+        var error = Assert.ThrowsAny<InvalidOperationException>(() => _ports.Add(TestPorts.Parse(("name", "vm"), ("type", type), ("path", path))));
         Assert.Contains("another process listens on this socket", error.Message, StringComparison.Ordinal);
-        TunInterop.CloseQuietly(other);
+        FileDescriptor.CloseQuietly(other);
 
         // The other process is gone and its socket file stayed: stale, so the port takes the path.
         Assert.True(File.Exists(path));
-        _ports.Add(new PortConfig("vm", type) { Path = path });
+        _ports.Add(TestPorts.Parse(("name", "vm"), ("type", type), ("path", path)));
         _ports.Remove("vm");
         Assert.False(File.Exists(path), "the port's own socket outlived it");
     }
 
     [Theory]
-    [InlineData(PortRules.TypeQemuStream)]
-    [InlineData(PortRules.TypeQemuDgram)]
+    [InlineData("qemu-stream")]
+    [InlineData("qemu-dgram")]
     public void RemovingAPortLeavesAFileThatTookItsSocketsPlace(string type)
     {
         var path = Path.Combine(_directory, "vm.sock");
-        _ports.Add(new PortConfig("vm", type) { Path = path });
+        _ports.Add(TestPorts.Parse(("name", "vm"), ("type", type), ("path", path)));
         File.Delete(path);
         File.WriteAllText(path, Victim);
 

@@ -1,8 +1,13 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
-using UserBridge.Control;
-using UserBridge.Core;
+using UserBridge.Control.Config;
+using UserBridge.Control.Runtime;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+using UserBridge.Linux.Ports.QemuDgram;
+using UserBridge.Linux.Ports.QemuStream;
 
 namespace UserBridge.Integration.Tests;
 
@@ -15,13 +20,13 @@ public sealed class SocketPortTests : IDisposable
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
     private readonly string _directory = Directory.CreateTempSubdirectory("ub-sock-").FullName;
     private readonly Bridge _bridge = new(new BridgeOptions());
-    private readonly PortManager _ports;
+    private readonly RunningSwitch _ports;
     private readonly MemoryPort _host = new("host");
     private readonly List<string> _announced = [];
 
     public SocketPortTests()
     {
-        _ports = new PortManager(_bridge, NullLogger.Instance, line =>
+        _ports = new RunningSwitch(_bridge, NullLogger.Instance, line =>
         {
             lock (_announced)
             {
@@ -36,7 +41,7 @@ public sealed class SocketPortTests : IDisposable
     public void AStreamListenerCarriesFramesBothWaysWithTheLengthPrefix()
     {
         var path = Socket("vm1.sock");
-        _ports.Add(new PortConfig("vm1", PortRules.TypeQemuStream) { Path = path });
+        _ports.Add(new PortConfig("vm1", QemuStreamPortType.Instance, new QemuStreamSettings(path)));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
         using var vm = ConnectStream(path);
         WaitFor(() => _bridge.Snapshot.Find("vm1") is not null, "the VM's connection to become port vm1");
@@ -54,7 +59,7 @@ public sealed class SocketPortTests : IDisposable
     public void MultiGivesEveryConnectionItsOwnPortAndForwardsBetweenThem()
     {
         var path = Socket("vms.sock");
-        _ports.Add(new PortConfig("vms", PortRules.TypeQemuStream) { Path = path, Multi = true });
+        _ports.Add(new PortConfig("vms", QemuStreamPortType.Instance, new QemuStreamSettings(path) { Multi = true }));
         using var first = ConnectStream(path);
         WaitFor(() => _bridge.Snapshot.Find("vms-1") is not null, "port vms-1");
         using var second = ConnectStream(path);
@@ -78,7 +83,7 @@ public sealed class SocketPortTests : IDisposable
     public void ABadLengthClosesOnlyThatConnectionAndTheListenerTakesTheNext(int length)
     {
         var path = Socket("vm1.sock");
-        _ports.Add(new PortConfig("vm1", PortRules.TypeQemuStream) { Path = path });
+        _ports.Add(new PortConfig("vm1", QemuStreamPortType.Instance, new QemuStreamSettings(path)));
         using (var bad = ConnectStream(path))
         {
             WaitFor(() => _bridge.Snapshot.Find("vm1") is not null, "port vm1");
@@ -101,7 +106,7 @@ public sealed class SocketPortTests : IDisposable
     public void AStreamCutInsideAFrameClosesThatConnection()
     {
         var path = Socket("vm1.sock");
-        _ports.Add(new PortConfig("vm1", PortRules.TypeQemuStream) { Path = path });
+        _ports.Add(new PortConfig("vm1", QemuStreamPortType.Instance, new QemuStreamSettings(path)));
         using var vm = ConnectStream(path);
         WaitFor(() => _bridge.Snapshot.Find("vm1") is not null, "port vm1");
 
@@ -118,7 +123,7 @@ public sealed class SocketPortTests : IDisposable
     public void AVmThatStopsReadingLosesOnlyItsOwnFrames()
     {
         var path = Socket("slow.sock");
-        _ports.Add(new PortConfig("slow", PortRules.TypeQemuStream) { Path = path });
+        _ports.Add(new PortConfig("slow", QemuStreamPortType.Instance, new QemuStreamSettings(path)));
         var other = new MemoryPort("other", keepSent: false);
         _bridge.AddPort(other);
         using var slow = ConnectStream(path);
@@ -141,7 +146,7 @@ public sealed class SocketPortTests : IDisposable
     public void TheConnectRoleRetriesUntilQemuListensAndReconnectsAfterItRestarts()
     {
         var path = Socket("vm2.sock");
-        _ports.Add(new PortConfig("vm2", PortRules.TypeQemuStream) { Path = path, Role = PortRules.RoleConnect });
+        _ports.Add(new PortConfig("vm2", QemuStreamPortType.Instance, new QemuStreamSettings(path) { Role = QemuStreamSettings.RoleConnect }));
         Thread.Sleep(300);
         Assert.False(_bridge.Snapshot.Find("vm2")!.IsUp, "port vm2 is up before QEMU listens");
 
@@ -168,7 +173,7 @@ public sealed class SocketPortTests : IDisposable
     {
         var path = Socket("vm3.sock");
         var vmPath = Socket("vm3-qemu.sock");
-        _ports.Add(new PortConfig("vm3", PortRules.TypeQemuDgram) { Path = path });
+        _ports.Add(new PortConfig("vm3", QemuDgramPortType.Instance, new QemuDgramSettings(path)));
         using var vm = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         vm.Bind(new UnixDomainSocketEndPoint(vmPath));
         vm.ReceiveTimeout = (int)Deadline.TotalMilliseconds;

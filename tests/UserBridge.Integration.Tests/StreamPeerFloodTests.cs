@@ -1,5 +1,5 @@
 using System.Net.Sockets;
-using UserBridge.Control;
+using UserBridge.Control.Management;
 
 namespace UserBridge.Integration.Tests;
 

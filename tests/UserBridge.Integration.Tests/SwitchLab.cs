@@ -1,3 +1,4 @@
+
 namespace UserBridge.Integration.Tests;
 
 /// <summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using UserBridge.Core;
-using UserBridge.Linux;
+using UserBridge.Core.Switching;
+using UserBridge.Linux.Interop;
+using UserBridge.Linux.Ports.Tap;
 
 namespace UserBridge.Integration.Tests;
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using UserBridge.Control;
+using UserBridge.Linux.Host;
 
 namespace UserBridge.Integration.Tests;
 

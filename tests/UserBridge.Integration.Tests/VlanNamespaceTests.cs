@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
-using UserBridge.Core;
-using UserBridge.Linux;
+using UserBridge.Core.Buffers;
+using UserBridge.Core.Frames;
+using UserBridge.Linux.Ports.Packet;
 
 namespace UserBridge.Integration.Tests;
 

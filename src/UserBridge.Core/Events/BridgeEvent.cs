@@ -1,3 +1,5 @@
+using UserBridge.Core.Frames;
+
 namespace UserBridge.Core.Events;
 
 /// <summary>What happened, for <c>monitor</c>.</summary>

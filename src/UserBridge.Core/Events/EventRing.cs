@@ -1,3 +1,5 @@
+using UserBridge.Core.Buffers;
+
 namespace UserBridge.Core.Events;
 
 /// <summary>

@@ -1,5 +1,9 @@
 using Microsoft.Extensions.Time.Testing;
 using UserBridge.Core.Events;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 
 namespace UserBridge.Core.Tests.Events;
 

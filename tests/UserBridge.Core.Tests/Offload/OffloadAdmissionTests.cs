@@ -1,6 +1,11 @@
 using Microsoft.Extensions.Time.Testing;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Learning;
 using UserBridge.Core.Offload;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
 using UserBridge.Core.Tests.Vlan;
+using UserBridge.Core.Workers;
 
 namespace UserBridge.Core.Tests.Offload;
 
@@ -80,5 +85,5 @@ public sealed class OffloadAdmissionTests : IDisposable
     }
 
     private ForwardingDecision Send(byte[] frame, VirtioNetHeader header) =>
-        _engine.Process(new SwitchSnapshot([.. _slots], 1, false), 0, frame, header, _context, _table.NowMs);
+        _engine.Process(new BridgeSnapshot([.. _slots], 1, false), 0, frame, header, _context, _table.NowMs);
 }

@@ -1,4 +1,6 @@
+using UserBridge.Core.Buffers;
 using UserBridge.Core.Offload;
+using UserBridge.Core.Ports;
 
 namespace UserBridge.Core.Tests.Vlan;
 

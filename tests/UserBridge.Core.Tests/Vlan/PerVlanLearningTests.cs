@@ -1,3 +1,7 @@
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Ports;
+
 namespace UserBridge.Core.Tests.Vlan;
 
 /// <summary>Issue 4: "Learning and flooding are per VLAN (independent learning: the same MAC may live in two VLANs on two ports)."</summary>

@@ -1,3 +1,5 @@
+using UserBridge.Core.Ports;
+
 namespace UserBridge.Core.Tests.Vlan;
 
 /// <summary>Issue 4: a VID is 1 to 4094, and a trunk's native VLAN must be one it allows.</summary>

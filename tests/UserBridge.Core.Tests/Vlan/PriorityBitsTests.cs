@@ -1,3 +1,5 @@
+using UserBridge.Core.Ports;
+
 namespace UserBridge.Core.Tests.Vlan;
 
 /// <summary>Issue 4: "The priority bits (PCP/DEI) of a tag are kept when the tag is kept or rewritten."</summary>

@@ -1,3 +1,8 @@
+using UserBridge.Core.Frames;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+
 namespace UserBridge.Core.Tests.Vlan;
 
 public sealed class RuntimeVlanChangeTests

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using UserBridge.Core.Frames;
 
 namespace UserBridge.Core.Tests.Vlan;
 

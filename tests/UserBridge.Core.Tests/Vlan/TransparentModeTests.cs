@@ -1,3 +1,8 @@
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Frames;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+
 namespace UserBridge.Core.Tests.Vlan;
 
 /// <summary>
@@ -62,9 +67,9 @@ public sealed class TransparentModeTests
             new PortSlot(1, new MemoryPort("p1"), new PortCounters(), true) { Vlan = PortVlan.Trunk([1, 10], native: 1), HasVlanSettings = true },
         };
 
-        Assert.False(new SwitchSnapshot([ports[0]], 1).VlanAware);
-        Assert.True(new SwitchSnapshot(ports, 1).VlanAware);
-        Assert.True(new SwitchSnapshot([ports[0]], 1, vlanFiltering: true).VlanAware);
+        Assert.False(new BridgeSnapshot([ports[0]], 1).VlanAware);
+        Assert.True(new BridgeSnapshot(ports, 1).VlanAware);
+        Assert.True(new BridgeSnapshot([ports[0]], 1, vlanFiltering: true).VlanAware);
         foreach (var slot in ports)
         {
             slot!.Port.Dispose();

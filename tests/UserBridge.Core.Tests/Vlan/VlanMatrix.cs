@@ -1,5 +1,7 @@
 using static UserBridge.Core.Tests.Vlan.FrameKind;
 using static UserBridge.Core.Tests.Vlan.IngressOutcome;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Ports;
 
 namespace UserBridge.Core.Tests.Vlan;
 

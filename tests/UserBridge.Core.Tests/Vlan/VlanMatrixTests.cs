@@ -1,3 +1,5 @@
+using UserBridge.Core.Forwarding;
+
 namespace UserBridge.Core.Tests.Vlan;
 
 /// <summary>

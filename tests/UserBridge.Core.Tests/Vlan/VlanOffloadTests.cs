@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using UserBridge.Core.Forwarding;
 using UserBridge.Core.Offload;
+using UserBridge.Core.Ports;
 using UserBridge.Core.Tests.Offload;
 
 namespace UserBridge.Core.Tests.Vlan;

@@ -1,5 +1,10 @@
 using Microsoft.Extensions.Time.Testing;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Learning;
 using UserBridge.Core.Offload;
+using UserBridge.Core.Ports;
+using UserBridge.Core.Switching;
+using UserBridge.Core.Workers;
 
 namespace UserBridge.Core.Tests.Vlan;
 
@@ -28,7 +33,7 @@ internal sealed class VlanSwitch : IDisposable
             };
         }
 
-        Snapshot = new SwitchSnapshot([.. _slots], 1, vlanFiltering);
+        Snapshot = new BridgeSnapshot([.. _slots], 1, vlanFiltering);
     }
 
     public FakeTimeProvider Time { get; }
@@ -37,7 +42,7 @@ internal sealed class VlanSwitch : IDisposable
 
     public ForwardingEngine Engine { get; }
 
-    public SwitchSnapshot Snapshot { get; }
+    public BridgeSnapshot Snapshot { get; }
 
     public WorkerContext Context { get; } = new();
 

@@ -1,8 +1,0 @@
-namespace UserBridge.Core;
-
-public sealed class PortFailedEventArgs(string portName, Exception exception) : EventArgs
-{
-    public string PortName { get; } = portName;
-
-    public Exception Exception { get; } = exception;
-}

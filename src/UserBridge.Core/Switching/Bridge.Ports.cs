@@ -1,0 +1,109 @@
+using UserBridge.Core.Events;
+using UserBridge.Core.Forwarding;
+using UserBridge.Core.Learning;
+using UserBridge.Core.Logging;
+using UserBridge.Core.Ports;
+
+namespace UserBridge.Core.Switching;
+
+/// <summary>The control plane's changes to a port in place: up or down, VLAN settings, guards, and a guard's shutdown.</summary>
+public sealed partial class Bridge
+{
+    /// <summary>Sets a port administratively up or down. A down port drops what it receives and is sent nothing.</summary>
+    public bool SetPortUp(string name, bool isUp)
+    {
+        lock (_control)
+        {
+            var slot = _snapshot.Find(name);
+            if (slot is null)
+            {
+                return false;
+            }
+
+            if (isUp)
+            {
+                slot.Counters.ClearShutdownLatch();
+            }
+
+            if (slot.IsUp != isUp)
+            {
+                Publish(slot with { IsUp = isUp });
+                if (!isUp)
+                {
+                    MacTable.FlushPort(slot.Index, includeStatic: false);
+                }
+
+                Events.Publish(BridgeEvent.ForPort(isUp ? BridgeEventKind.PortUp : BridgeEventKind.PortDown, name, slot.Index));
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Changes a port's VLAN settings (null: none) without touching other ports. Its learned entries are
+    /// forgotten, since the VLANs they were learned in may no longer be its own.
+    /// </summary>
+    public bool SetPortVlan(string name, PortVlan? vlan)
+    {
+        lock (_control)
+        {
+            var slot = _snapshot.Find(name);
+            if (slot is null)
+            {
+                return false;
+            }
+
+            Publish(slot with { Vlan = vlan ?? PortVlan.Default, HasVlanSettings = vlan is not null });
+            MacTable.FlushPort(slot.Index, includeStatic: false);
+            return true;
+        }
+    }
+
+    /// <summary>Changes a port's guards (BPDU guard) in place.</summary>
+    public bool SetPortGuard(string name, PortGuard guard)
+    {
+        ArgumentNullException.ThrowIfNull(guard);
+        lock (_control)
+        {
+            var slot = _snapshot.Find(name);
+            if (slot is null)
+            {
+                return false;
+            }
+
+            Publish(slot with { Guard = guard });
+            return true;
+        }
+    }
+
+    /// <summary>Publishes a snapshot in which <paramref name="slot"/> replaces the port at its index; under <c>_control</c>.</summary>
+    private void Publish(PortSlot slot)
+    {
+        var ports = (PortSlot?[])_snapshot.Ports.Clone();
+        ports[slot.Index] = slot;
+        Publish(ports);
+    }
+
+    /// <summary>
+    /// Called by a worker when a guard trips on port <paramref name="index"/>: the first call since the port was last
+    /// brought up takes it down, off the worker's thread (the control plane's lock is never taken on a worker).
+    /// </summary>
+    private void ShutDownPort(int index, DropReason reason)
+    {
+        var ports = Snapshot.Ports;
+        if ((uint)index >= (uint)ports.Length || ports[index] is not { } slot || !slot.Counters.TryLatchShutdown())
+        {
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static state =>
+            {
+                Log.PortShutDown(state.Bridge.Logger, state.Name, state.Reason);
+                state.Bridge.SetPortUp(state.Name, isUp: false);
+            },
+            (Bridge: this, slot.Name, Reason: DropReasons.Name(reason)),
+            preferLocal: false);
+    }
+}

@@ -1,7 +1,0 @@
-namespace UserBridge.Core.Taps;
-
-/// <summary>
-/// What every copy of one frame shares: the packet id (the ingress copy and each egress copy carry the same one)
-/// and the time the switch took the frame in.
-/// </summary>
-public readonly record struct TapStamp(ulong PacketId, long TimestampNs);

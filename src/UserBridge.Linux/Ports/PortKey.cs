@@ -1,0 +1,23 @@
+namespace UserBridge.Linux.Ports;
+
+/// <summary>A key a port type takes, with what it means: the CLI's <c>port add</c> options and the README's key table list these.</summary>
+public sealed record PortKey(string Name, string Help, PortKeyKind Kind = PortKeyKind.Text);
+
+/// <summary>What a <see cref="PortKey"/>'s value is: how the CLI takes it.</summary>
+public enum PortKeyKind
+{
+    /// <summary>A string.</summary>
+    Text,
+
+    /// <summary>true or false (a bare option in the CLI).</summary>
+    Flag,
+
+    /// <summary>An integer.</summary>
+    Number,
+
+    /// <summary>A list of strings (<c>["a", "b"]</c> in the file, <c>a,b</c> in the CLI).</summary>
+    List,
+
+    /// <summary>An inline table (<c>storm = { ... }</c>): the config file and requests only.</summary>
+    Table,
+}
