@@ -23,7 +23,7 @@ internal static class PortAddCommand
         type.AcceptOnlyFromAmong([.. PortTypes.Names]);
         var add = new Command("add", "add a port to the running switch") { name, type };
         common.AddTo(add);
-        var keys = Keys().Select(key => new KeyOption(key.Name, OptionFor(key.Name, key.Kind, key.Help))).ToList();
+        var keys = Keys().Select(key => new KeyOption(key.Name, OptionFor(key))).ToList();
         foreach (var key in keys)
         {
             add.Options.Add(key.Option);
@@ -60,15 +60,15 @@ internal static class PortAddCommand
         {
             var meanings = group.GroupBy(entry => entry.Key.Help, StringComparer.Ordinal)
                 .Select(meaning => $"{string.Join(", ", meaning.Select(entry => entry.Owner))}: {meaning.Key}");
-            return new PortKey(group.Key, string.Join("; ", meanings), group.First().Key.Kind);
+            return new PortKey(group.Key, string.Join("; ", meanings), group.First().Key.Kind, group.Min(entry => entry.Key.Min), group.Max(entry => entry.Key.Max));
         });
     }
 
-    private static Option OptionFor(string key, PortKeyKind kind, string help) => kind switch
+    private static Option OptionFor(PortKey key) => key.Kind switch
     {
-        PortKeyKind.Flag => new Option<bool?>($"--{key}") { Description = help, Arity = ArgumentArity.ZeroOrOne },
-        PortKeyKind.Number => new Option<long?>($"--{key}") { Description = help },
-        _ => new Option<string?>($"--{key}") { Description = help },
+        PortKeyKind.Flag => new Option<bool?>($"--{key.Name}") { Description = key.Help, Arity = ArgumentArity.ZeroOrOne },
+        PortKeyKind.Number => new Option<long?>($"--{key.Name}") { Description = key.Help }.Within(key.Min, key.Max),
+        _ => new Option<string?>($"--{key.Name}") { Description = key.Help },
     };
 
     /// <summary>The option's value as the request carries it: a bare flag is true, a list is split at commas.</summary>

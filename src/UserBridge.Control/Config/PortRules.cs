@@ -15,9 +15,9 @@ public static class PortRules
     public static IReadOnlyList<PortKey> VlanKeys { get; } =
     [
         new("mode", "\"access\" (the default on a VLAN-aware switch), \"trunk\" or \"dot1q-tunnel\""),
-        new("vlan", "the access or tunnel VLAN, 1 to 4094", PortKeyKind.Number),
+        new("vlan", "the access or tunnel VLAN, 1 to 4094", PortKeyKind.Number, PortVlan.MinVid, PortVlan.MaxVid),
         new("allowed", "a trunk's VLANs, \"10,20,100-199\" (default all)"),
-        new("native", "a trunk's untagged VLAN, 1 to 4094", PortKeyKind.Number),
+        new("native", "a trunk's untagged VLAN, 1 to 4094", PortKeyKind.Number, PortVlan.MinVid, PortVlan.MaxVid),
         new("tpid", "a trunk's tag type, \"0x8100\" (default) or \"0x88a8\""),
     ];
 
@@ -25,10 +25,10 @@ public static class PortRules
     public static IReadOnlyList<PortKey> GuardKeys { get; } =
     [
         new("bpdu_guard", "take the port down when a spanning-tree BPDU arrives (default false)", PortKeyKind.Flag),
-        new("max_macs", $"the most MACs learned on the port, 1 to {Limits.MaxMacTableSize}", PortKeyKind.Number),
+        new("max_macs", $"the most MACs learned on the port, 1 to {Limits.MaxMacTableSize}", PortKeyKind.Number, 1, Limits.MaxMacTableSize),
         new("on_limit", "what a new MAC over max_macs does: \"drop\" (default), \"log\" or \"shutdown\""),
         new("storm", "flood limits in frames per second: { broadcast_pps = N, multicast_pps = N, unknown_unicast_pps = N }", PortKeyKind.Table),
-        new("mtu", "frames longer than this (plus an Ethernet header and two tags) are dropped, 68 to 65535", PortKeyKind.Number),
+        new("mtu", "frames longer than this (plus an Ethernet header and two tags) are dropped, 68 to 65535", PortKeyKind.Number, 68, PortGuard.NoMtu),
     ];
 
     private static readonly string[] StormKeys = ["broadcast_pps", "multicast_pps", "unknown_unicast_pps"];

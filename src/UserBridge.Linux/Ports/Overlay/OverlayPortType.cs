@@ -30,16 +30,16 @@ public sealed class OverlayPortType : IPortType
 
     public IReadOnlyList<PortKey> Keys { get; } =
     [
-        new("vni", $"the VNI, 0 to {OverlayHeader.MaxVni} (or vni_map)", PortKeyKind.Number),
+        new("vni", $"the VNI, 0 to {OverlayHeader.MaxVni} (or vni_map)", PortKeyKind.Number, 0, OverlayHeader.MaxVni),
         new("vni_map", "VLANs to VNIs, \"10:1010,20:1020\": the port is a trunk of the mapped VLANs"),
         new("local", "the underlay address to bind (needed with group)"),
         new("remotes", "the other VTEPs' underlay addresses, [\"198.18.0.2\", ...]", PortKeyKind.List),
         new("group", "a multicast underlay group, joined on local's interface"),
-        new("dstport", "the UDP port, 1 to 65535 (default 4789 for VXLAN, 6081 for Geneve)", PortKeyKind.Number),
-        new("ttl", "the outer TTL, 1 to 255 (default the system's)", PortKeyKind.Number),
-        new("tos", "the outer TOS, 0 to 255 (default 0)", PortKeyKind.Number),
+        new("dstport", "the UDP port, 1 to 65535 (default 4789 for VXLAN, 6081 for Geneve)", PortKeyKind.Number, 1, ushort.MaxValue),
+        new("ttl", "the outer TTL, 1 to 255 (default the system's)", PortKeyKind.Number, 1, 255),
+        new("tos", "the outer TOS, 0 to 255 (default 0)", PortKeyKind.Number, 0, 255),
         new("netns", "the network namespace the underlay socket lives in (ip netns name)"),
-        new("mtu", $"the underlay MTU (default {OverlaySettings.DefaultMtu}): frames whose encapsulation would not fit are dropped as overlay_too_big", PortKeyKind.Number),
+        new("mtu", $"the underlay MTU (default {OverlaySettings.DefaultMtu}): frames whose encapsulation would not fit are dropped as overlay_too_big", PortKeyKind.Number, 68, ushort.MaxValue),
     ];
 
     public bool VlanChangesInPlace => true;

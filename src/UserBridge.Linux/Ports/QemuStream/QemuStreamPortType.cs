@@ -23,7 +23,7 @@ public sealed class QemuStreamPortType : IPortType
         new("path", "the unix socket (required, absolute)"),
         new("role", "\"listen\" (QEMU connects with server=off; the default) or \"connect\" (QEMU listens with server=on)"),
         new("multi", "with role listen: every VM that connects becomes port NAME-1, NAME-2, ... (default false: one VM)", PortKeyKind.Flag),
-        new("max_connections", $"with multi: the most VMs at once, 1 to {MacTable.MaxPorts} (default {QemuStreamListener.DefaultMaxConnections})", PortKeyKind.Number),
+        new("max_connections", $"with multi: the most VMs at once, 1 to {MacTable.MaxPorts} (default {QemuStreamListener.DefaultMaxConnections})", PortKeyKind.Number, 1, MacTable.MaxPorts),
         new("mode", "the socket file's mode, octal (default \"0600\")"),
         new("group", "the socket file's group (default the switch's)"),
     ];

@@ -22,7 +22,7 @@ public sealed class TapPortType : IPortType
     [
         new("interface", "the TAP to create or attach (required)"),
         new("offload", "virtio-net headers with checksum and TSO/USO offloads, 64 KiB frames whole (default true)", PortKeyKind.Flag),
-        new("queues", $"1 to {MaxQueues}; more than 1 opens a multi-queue TAP with a worker per queue (default 1)", PortKeyKind.Number),
+        new("queues", $"1 to {MaxQueues}; more than 1 opens a multi-queue TAP with a worker per queue (default 1)", PortKeyKind.Number, 1, MaxQueues),
     ];
 
     public bool VlanChangesInPlace => true;
