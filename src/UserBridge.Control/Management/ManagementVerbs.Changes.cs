@@ -109,6 +109,13 @@ public static partial class ManagementVerbs
             throw new ManagementException($"no port named '{name}'");
         }
 
+        // The config's rules skip a mode that is not a VLAN mode word (a socket port's file mode is "0660"); port set
+        // takes VLAN modes only, so anything else here is a mistake to refuse, not a mode to leave unchanged.
+        if (ManagementArgs.Text(args, "mode") is { } mode && !VlanRules.IsVlanMode(mode))
+        {
+            throw new ManagementException($"port set: mode \"{mode}\" is not known; use \"{VlanRules.Access}\", \"{VlanRules.Trunk}\" or \"{VlanRules.Dot1qTunnel}\"");
+        }
+
         var state = ManagementArgs.Text(args, "state");
         if (state is not (null or "up" or "down"))
         {
