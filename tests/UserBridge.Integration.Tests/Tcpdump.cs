@@ -61,6 +61,18 @@ internal sealed class Tcpdump : IDisposable
         return lengths;
     }
 
+    /// <summary>The packets printed so far (all of them once disposed), one line each plus any hex dump lines.</summary>
+    public List<string> Printed
+    {
+        get
+        {
+            lock (_printed)
+            {
+                return [.. _printed];
+            }
+        }
+    }
+
     /// <summary>Waits until the packets printed so far satisfy <paramref name="condition"/>; fails after <paramref name="deadline"/>.</summary>
     public void WaitFor(Func<IReadOnlyList<string>, bool> condition, string what, TimeSpan deadline)
     {
