@@ -23,12 +23,12 @@ public static partial class ManagementVerbs
     {
         var args = request.Args;
         var bridge = request.Ports.Bridge;
-        return ManagementReply.Listing(new FdbRows(bridge.MacTable, bridge.Snapshot, (string?)args["port"], (int?)args["vlan"]));
+        return ManagementReply.Listing(new FdbRows(bridge.MacTable, bridge.Snapshot, ManagementArgs.Text(args, "port"), ManagementArgs.WholeNumber(args, "vlan")));
     }
 
     private static ManagementReply PortShow(ManagementRequest request)
     {
-        var portFilter = (string?)request.Args["port"];
+        var portFilter = ManagementArgs.Text(request.Args, "port");
         var bridge = request.Ports.Bridge;
         var snapshot = bridge.Snapshot;
         if (portFilter is not null && snapshot.Find(portFilter) is null)
