@@ -103,6 +103,13 @@ public static partial class ManagementVerbs
             writer.WriteNullValue();
         }
 
+        if (slot.Port is IDescribedPort described)
+        {
+            writer.WriteStartObject(slot.Port.Type);
+            described.Describe(writer);
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
     }
 

@@ -147,7 +147,7 @@ public sealed partial class ForwardingEngine
     private static bool SendOffloaded(PortSlot egress, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, GsoSegmenter segmenter)
     {
         var maxFrameLength = egress.Guard.MaxFrameLength;
-        if (egress.Port is IOffloadPort { AcceptsOffloads: true } offloadPort)
+        if (egress.Port is IOffloadPort offloadPort && offloadPort.Accepts(offload))
         {
             if (offload.IsGso && GsoSegmenter.LongestSegment(frameBytes, offload) > maxFrameLength)
             {

@@ -13,4 +13,11 @@ public interface IOffloadPort
     bool AcceptsOffloads { get; }
 
     bool Send(ReadOnlySpan<byte> frame, in VirtioNetHeader offload);
+
+    /// <summary>
+    /// Whether a frame with <paramref name="offload"/> may go whole; when not, the engine segments it and finishes its
+    /// checksum first. A port whose peer negotiated some offloads and not others (a vhost-user guest) says which; by
+    /// default every offload when the port accepts offloads at all.
+    /// </summary>
+    bool Accepts(in VirtioNetHeader offload) => AcceptsOffloads;
 }

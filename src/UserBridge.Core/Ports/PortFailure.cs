@@ -22,12 +22,15 @@ public enum PortFailure
 
     /// <summary>The worker serving the port crashed too often (three times within a minute).</summary>
     Crash,
+
+    /// <summary>A vhost-user guest broke its virtqueue's rules (a buffer outside its memory, a loop, an index that jumped).</summary>
+    BadDescriptor,
 }
 
 /// <summary>The stable names of <see cref="PortFailure"/> used in JSON and metrics.</summary>
 public static class PortFailures
 {
-    public static IReadOnlyList<PortFailure> All { get; } = [PortFailure.Error, PortFailure.Closed, PortFailure.BadFraming, PortFailure.CutFrame, PortFailure.Crash];
+    public static IReadOnlyList<PortFailure> All { get; } = [PortFailure.Error, PortFailure.Closed, PortFailure.BadFraming, PortFailure.CutFrame, PortFailure.Crash, PortFailure.BadDescriptor];
 
     public static string Name(PortFailure failure) => failure switch
     {
@@ -36,6 +39,7 @@ public static class PortFailures
         PortFailure.BadFraming => "bad_framing",
         PortFailure.CutFrame => "cut_frame",
         PortFailure.Crash => "crash",
+        PortFailure.BadDescriptor => "bad_descriptor",
         _ => throw new ArgumentOutOfRangeException(nameof(failure), failure, null),
     };
 

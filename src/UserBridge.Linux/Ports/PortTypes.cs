@@ -18,6 +18,7 @@ public static class PortTypes
         QemuDgramPortType.Instance,
         OverlayPortType.Vxlan,
         OverlayPortType.Geneve,
+        VhostUserPortType.Instance,
     ];
 
     /// <summary>The type a port has when its config names none.</summary>

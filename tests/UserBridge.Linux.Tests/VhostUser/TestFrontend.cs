@@ -1,0 +1,406 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Tmds.Linux;
+using UserBridge.Core.Offload;
+using UserBridge.Linux.Interop;
+using UserBridge.Linux.Ports.VhostUser;
+
+namespace UserBridge.Linux.Tests.VhostUser;
+
+/// <summary>
+/// A vhost-user frontend written by the test, playing both QEMU (the protocol: messages with fds over a socket pair) and
+/// the guest's virtio-net driver (rings and buffers in a memfd it shares). Queue 0 receives, queue 1 transmits. The
+/// region's guest-physical and frontend addresses differ from each other, so every translation the switch makes is
+/// checked.
+/// </summary>
+internal sealed unsafe class TestFrontend : IDisposable
+{
+    public const ulong GuestBase = 0x4000_0000;
+    public const ulong FrontendBase = 0x7000_0000_0000;
+    public const int RegionSize = 4 << 20;
+    public const int QueueSize = 256;
+    public const int BufferSize = 4096;
+
+    /// <summary>Version 1, mergeable receive buffers, event indexes, indirect descriptors, protocol features, guest checksum and TSO.</summary>
+    public const ulong DefaultFeatures =
+        (1UL << VhostUserProtocol.VirtioVersion1) | (1UL << VhostUserProtocol.NetMergeableRxBuffers) | (1UL << VhostUserProtocol.RingEventIndex)
+        | (1UL << VhostUserProtocol.RingIndirectDescriptors) | (1UL << VhostUserProtocol.VhostUserProtocolFeatures)
+        | (1UL << VhostUserProtocol.NetCsum) | (1UL << VhostUserProtocol.NetGuestCsum) | (1UL << VhostUserProtocol.NetGuestTso4)
+        | (1UL << VhostUserProtocol.NetHostTso4);
+
+    private const int HeaderSize = 12;
+
+    private readonly int _memFd;
+    private readonly byte* _memory;
+    private readonly int[] _kick = [-1, -1];
+    private readonly int[] _call = [-1, -1];
+    private readonly ushort[] _availIndex = new ushort[2];
+    private readonly ushort[] _lastUsed = new ushort[2];
+    private ushort _nextTxDescriptor;
+
+    public TestFrontend()
+    {
+        var fds = stackalloc int[2];
+        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, fds) != 0)
+        {
+            throw new InteropException("socketpair", LibC.errno);
+        }
+
+        Socket = fds[0];
+        SwitchEnd = fds[1];
+        NonBlocking.Set(SwitchEnd);
+        _memFd = MemfdCreate("ub-test-guest", 1);
+        if (_memFd < 0 || LibC.ftruncate(_memFd, RegionSize) != 0)
+        {
+            throw new InteropException("memfd_create", LibC.errno);
+        }
+
+        _memory = (byte*)LibC.mmap(null, RegionSize, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, _memFd, 0);
+        for (var queue = 0; queue < 2; queue++)
+        {
+            _kick[queue] = LibC.eventfd(0, LibC.EFD_NONBLOCK | LibC.EFD_CLOEXEC);
+            _call[queue] = LibC.eventfd(0, LibC.EFD_NONBLOCK | LibC.EFD_CLOEXEC);
+        }
+    }
+
+    /// <summary>The frontend's end of the socket pair.</summary>
+    public int Socket { get; }
+
+    /// <summary>The switch's end: hand it to a <see cref="VhostUserSession"/>, which then owns it.</summary>
+    public int SwitchEnd { get; }
+
+    public ulong Features { get; private set; } = DefaultFeatures;
+
+    public static ulong RingOffset(int queue) => (ulong)queue * 0x10000;
+
+    public static ulong DescriptorsOffset(int queue) => RingOffset(queue);
+
+    public static ulong AvailOffset(int queue) => RingOffset(queue) + 0x1000;
+
+    public static ulong UsedOffset(int queue) => RingOffset(queue) + 0x2000;
+
+    public static ulong BufferOffset(int queue, int index) => 0x10_0000 + ((ulong)queue * 0x10_0000) + ((ulong)index * BufferSize);
+
+    /// <summary>Free room for the test's own tables (indirect descriptors), 1 MiB from 3 MiB.</summary>
+    public static ulong ScratchOffset => 0x30_0000;
+
+    public byte* At(ulong offset) => _memory + offset;
+
+    public static ulong Guest(ulong offset) => GuestBase + offset;
+
+    // ---- the protocol ----
+
+    /// <summary>Sends one message with its fds; with <paramref name="needReply"/> the need-reply flag.</summary>
+    public void Send(VhostUserRequest request, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds = default, bool needReply = false)
+    {
+        var message = new byte[VhostUserProtocol.HeaderSize + payload.Length];
+        BinaryPrimitives.WriteUInt32LittleEndian(message, (uint)request);
+        BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(4), VhostUserProtocol.Version | (needReply ? VhostUserProtocol.FlagNeedReply : 0));
+        BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(8), (uint)payload.Length);
+        payload.CopyTo(message.AsSpan(VhostUserProtocol.HeaderSize));
+        SendRaw(message, fds);
+    }
+
+    /// <summary>Writes bytes as they are (a header alone, a cut message), with fds on the first byte.</summary>
+    public void SendRaw(ReadOnlySpan<byte> bytes, ReadOnlySpan<int> fds = default)
+    {
+        var control = stackalloc byte[16 + (4 * 8)];
+        fixed (byte* data = bytes)
+        {
+            var iov = new IoVec { Base = data, Length = (nuint)bytes.Length };
+            var header = new MsgHdr { Iov = &iov, IovLength = 1 };
+            if (fds.Length > 0)
+            {
+                *(ulong*)control = (ulong)(16 + (4 * fds.Length));
+                *(int*)(control + 8) = 1;
+                *(int*)(control + 12) = 1;
+                for (var i = 0; i < fds.Length; i++)
+                {
+                    *(int*)(control + 16 + (4 * i)) = fds[i];
+                }
+
+                header.Control = control;
+                header.ControlLength = (nuint)((16 + (4 * fds.Length) + 7) & ~7);
+            }
+
+            if (LibC.sendmsg(Socket, (msghdr*)&header, 0) != bytes.Length)
+            {
+                throw new InteropException("sendmsg to the switch", LibC.errno);
+            }
+        }
+    }
+
+    /// <summary>Reads one reply (waiting up to 10 s): its request and payload.</summary>
+    public (VhostUserRequest Request, uint Flags, byte[] Payload) ReadReply()
+    {
+        var header = ReadExactly(VhostUserProtocol.HeaderSize);
+        var size = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8));
+        return ((VhostUserRequest)BinaryPrimitives.ReadUInt32LittleEndian(header), BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4)), ReadExactly((int)size));
+    }
+
+    public ulong ReadU64Reply(VhostUserRequest request)
+    {
+        var reply = ReadReply();
+        if (reply.Request != request || reply.Payload.Length != 8)
+        {
+            throw new InvalidOperationException($"expected a u64 reply to {request}, got {reply.Request} with {reply.Payload.Length} bytes");
+        }
+
+        return BinaryPrimitives.ReadUInt64LittleEndian(reply.Payload);
+    }
+
+    /// <summary>True when the switch closed its end (a read returns end of file within <paramref name="timeoutMs"/>).</summary>
+    public bool SwitchClosed(int timeoutMs = 5000)
+    {
+        var poll = new pollfd { fd = Socket, events = LibC.POLLIN };
+        if (LibC.poll(&poll, 1, timeoutMs) <= 0)
+        {
+            return false;
+        }
+
+        byte one;
+        return LibC.recv(Socket, &one, 1, LibC.MSG_DONTWAIT) == 0;
+    }
+
+    public static byte[] U64(ulong value)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
+        return bytes;
+    }
+
+    public static byte[] VringState(int index, uint value)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, (uint)index);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), value);
+        return bytes;
+    }
+
+    /// <summary>A <c>SET_MEM_TABLE</c> payload for the one region (<paramref name="mmapOffset"/>: where it starts in the fd).</summary>
+    public static byte[] MemoryTable(ulong guest = GuestBase, ulong size = RegionSize, ulong frontend = FrontendBase, ulong mmapOffset = 0)
+    {
+        var table = new byte[8 + 32];
+        BinaryPrimitives.WriteUInt32LittleEndian(table, 1);
+        BinaryPrimitives.WriteUInt64LittleEndian(table.AsSpan(8), guest);
+        BinaryPrimitives.WriteUInt64LittleEndian(table.AsSpan(16), size);
+        BinaryPrimitives.WriteUInt64LittleEndian(table.AsSpan(24), frontend);
+        BinaryPrimitives.WriteUInt64LittleEndian(table.AsSpan(32), mmapOffset);
+        return table;
+    }
+
+    public static byte[] VringAddress(int queue)
+    {
+        var bytes = new byte[40];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, (uint)queue);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(8), FrontendBase + DescriptorsOffset(queue));
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(16), FrontendBase + UsedOffset(queue));
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(24), FrontendBase + AvailOffset(queue));
+        return bytes;
+    }
+
+    /// <summary>
+    /// What QEMU does when the guest's driver starts: features, protocol features with reply-ack, the owner, the memory
+    /// table, then each ring's size, base, addresses, call and kick eventfds, and enable.
+    /// </summary>
+    public void Start(ulong features = DefaultFeatures)
+    {
+        Features = features;
+        Send(VhostUserRequest.GetFeatures, []);
+        ReadU64Reply(VhostUserRequest.GetFeatures);
+        Send(VhostUserRequest.SetFeatures, U64(features));
+        Send(VhostUserRequest.GetProtocolFeatures, []);
+        var protocol = ReadU64Reply(VhostUserRequest.GetProtocolFeatures);
+        Send(VhostUserRequest.SetProtocolFeatures, U64(protocol));
+        Send(VhostUserRequest.SetOwner, []);
+        SendAcked(VhostUserRequest.SetMemTable, MemoryTable(), [_memFd]);
+        for (var queue = 0; queue < 2; queue++)
+        {
+            Send(VhostUserRequest.SetVringNum, VringState(queue, QueueSize));
+            Send(VhostUserRequest.SetVringBase, VringState(queue, 0));
+            Send(VhostUserRequest.SetVringAddr, VringAddress(queue));
+            Send(VhostUserRequest.SetVringCall, U64((ulong)queue), [_call[queue]]);
+            Send(VhostUserRequest.SetVringKick, U64((ulong)queue), [_kick[queue]]);
+            SendAcked(VhostUserRequest.SetVringEnable, VringState(queue, 1));
+        }
+    }
+
+    /// <summary>Sends with need-reply and checks the reply-ack says success.</summary>
+    public void SendAcked(VhostUserRequest request, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds = default)
+    {
+        Send(request, payload, fds, needReply: true);
+        var status = ReadU64Reply(request);
+        if (status != 0)
+        {
+            throw new InvalidOperationException($"{request} was refused ({status})");
+        }
+    }
+
+    // ---- the driver ----
+
+    /// <summary>Makes <paramref name="count"/> receive buffers of <paramref name="size"/> bytes available on queue 0.</summary>
+    public void PostReceiveBuffers(int count, uint size = BufferSize)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var index = (ushort)(_availIndex[0] % QueueSize);
+            WriteDescriptor(0, index, Guest(BufferOffset(0, index)), size, 2, 0);
+            Publish(0, index);
+        }
+    }
+
+    /// <summary>Puts one frame (behind a virtio-net header from <paramref name="offload"/>) on the transmit queue and kicks.</summary>
+    public void Transmit(ReadOnlySpan<byte> frame, VirtioNetHeader offload = default, bool kick = true)
+    {
+        var index = (ushort)(_nextTxDescriptor++ % QueueSize);
+        var buffer = new Span<byte>(At(BufferOffset(1, index)), BufferSize);
+        offload.Write(buffer);
+        buffer[10] = 0;
+        buffer[11] = 0;
+        frame.CopyTo(buffer[HeaderSize..]);
+        WriteDescriptor(1, index, Guest(BufferOffset(1, index)), (uint)(HeaderSize + frame.Length), 0, 0);
+        Publish(1, index);
+        if (kick)
+        {
+            Kick(1);
+        }
+    }
+
+    /// <summary>Makes <paramref name="head"/> available on <paramref name="queue"/> (the chain written by the caller).</summary>
+    public void Publish(int queue, ushort head)
+    {
+        var avail = At(AvailOffset(queue));
+        *(ushort*)(avail + 4 + (2 * (_availIndex[queue] % QueueSize))) = head;
+        _availIndex[queue]++;
+        Volatile.Write(ref *(ushort*)(avail + 2), _availIndex[queue]);
+    }
+
+    /// <summary>Sets the available index itself (a guest that lies about it).</summary>
+    public void SetAvailIndex(int queue, ushort value)
+    {
+        _availIndex[queue] = value;
+        Volatile.Write(ref *(ushort*)(At(AvailOffset(queue)) + 2), value);
+    }
+
+    public void WriteDescriptor(int queue, int index, ulong address, uint length, ushort flags, ushort next) =>
+        WriteDescriptor(At(DescriptorsOffset(queue)), index, address, length, flags, next);
+
+    public static void WriteDescriptor(byte* table, int index, ulong address, uint length, ushort flags, ushort next)
+    {
+        var descriptor = table + (16 * index);
+        *(ulong*)descriptor = address;
+        *(uint*)(descriptor + 8) = length;
+        *(ushort*)(descriptor + 12) = flags;
+        *(ushort*)(descriptor + 14) = next;
+    }
+
+    public void Kick(int queue)
+    {
+        ulong one = 1;
+        _ = LibC.write(_kick[queue], &one, sizeof(ulong));
+    }
+
+    /// <summary>The used entries the switch published on <paramref name="queue"/> since the last call: (head, length).</summary>
+    public List<(uint Head, uint Length)> TakeUsed(int queue)
+    {
+        var used = At(UsedOffset(queue));
+        var index = Volatile.Read(ref *(ushort*)(used + 2));
+        var entries = new List<(uint, uint)>();
+        while (_lastUsed[queue] != index)
+        {
+            var entry = used + 4 + (8 * (_lastUsed[queue] % QueueSize));
+            entries.Add((*(uint*)entry, *(uint*)(entry + 4)));
+            _lastUsed[queue]++;
+        }
+
+        return entries;
+    }
+
+    /// <summary>
+    /// The frames the switch delivered on queue 0 since the last call: each with its header and the number of buffers
+    /// it says it spans (merged back from consecutive used entries).
+    /// </summary>
+    public List<(VirtioNetHeader Header, int Buffers, byte[] Frame)> TakeReceived()
+    {
+        var frames = new List<(VirtioNetHeader, int, byte[])>();
+        var used = TakeUsed(0);
+        for (var i = 0; i < used.Count;)
+        {
+            var first = new ReadOnlySpan<byte>(At(BufferOffset(0, (int)used[i].Head)), (int)used[i].Length);
+            var buffers = BinaryPrimitives.ReadUInt16LittleEndian(first[10..]);
+            var bytes = new List<byte>(first[HeaderSize..].ToArray());
+            for (var j = 1; j < buffers; j++)
+            {
+                bytes.AddRange(new ReadOnlySpan<byte>(At(BufferOffset(0, (int)used[i + j].Head)), (int)used[i + j].Length).ToArray());
+            }
+
+            frames.Add((VirtioNetHeader.Read(first), buffers, [.. bytes]));
+            i += Math.Max((int)buffers, 1);
+        }
+
+        return frames;
+    }
+
+    /// <summary>How many times the switch wrote queue <paramref name="queue"/>'s call eventfd since the last call (0 or more).</summary>
+    public ulong TakeCalls(int queue)
+    {
+        ulong value = 0;
+        _ = LibC.read(_call[queue], &value, sizeof(ulong));
+        return value;
+    }
+
+    /// <summary>Sets the guest's <c>used_event</c> on <paramref name="queue"/> (event indexes).</summary>
+    public void SetUsedEvent(int queue, ushort value) => Volatile.Write(ref *(ushort*)(At(AvailOffset(queue)) + 4 + (2 * QueueSize)), value);
+
+    public ushort AvailEvent(int queue) => Volatile.Read(ref *(ushort*)(At(UsedOffset(queue)) + 4 + (8 * QueueSize)));
+
+    public int MemFd => _memFd;
+
+    public int KickFd(int queue) => _kick[queue];
+
+    public int CallFd(int queue) => _call[queue];
+
+    public void Dispose()
+    {
+        FileDescriptor.CloseQuietly(Socket);
+        foreach (var fd in _kick.Concat(_call))
+        {
+            FileDescriptor.CloseQuietly(fd);
+        }
+
+        _ = LibC.munmap(_memory, RegionSize);
+        FileDescriptor.CloseQuietly(_memFd);
+    }
+
+    private byte[] ReadExactly(int count)
+    {
+        var bytes = new byte[count];
+        var got = 0;
+        while (got < count)
+        {
+            var poll = new pollfd { fd = Socket, events = LibC.POLLIN };
+            if (LibC.poll(&poll, 1, 10_000) <= 0)
+            {
+                throw new TimeoutException($"no reply from the switch within 10 s ({got} of {count} bytes)");
+            }
+
+            long n;
+            fixed (byte* p = bytes)
+            {
+                n = LibC.recv(Socket, p + got, count - got, 0);
+            }
+
+            if (n <= 0)
+            {
+                throw new InvalidOperationException($"the switch closed the connection ({got} of {count} bytes of a reply)");
+            }
+
+            got += (int)n;
+        }
+
+        return bytes;
+    }
+
+    [DllImport("libc", EntryPoint = "memfd_create", SetLastError = true)]
+    private static extern int MemfdCreate(string name, uint flags);
+}
