@@ -56,15 +56,14 @@ public sealed partial class ForwardingEngine
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ForwardingDecision ProcessObserved(ObserverSet taps, BridgeSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, WorkerContext context, long nowMs)
     {
-        var ports = snapshot.Ports;
-        if ((uint)ingressPort < (uint)ports.Length && ports[ingressPort] is { IsMirrorOutput: true } output)
+        if (snapshot.TryGetPort(ingressPort, out var output) && output.IsMirrorOutput)
         {
             output.Counters.CountReceived(frameBytes.Length);
             return Dropped(output.Counters, DropReason.MirrorOutput, 0);
         }
 
         var decision = Decide(snapshot, ingressPort, frameBytes, nowMs, offload);
-        var stamp = taps.OnIngress(ports, ingressPort, frameBytes, decision, offload, context);
+        var stamp = taps.OnIngress(snapshot.Ports, ingressPort, frameBytes, decision, offload, context);
         if (decision.Action == ForwardingAction.Drop)
         {
             return decision;
