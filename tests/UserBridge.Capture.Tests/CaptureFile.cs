@@ -30,7 +30,7 @@ internal sealed record CaptureFile(List<CaptureFile.Interface> Interfaces, List<
                         (int)PcapngReader.UInt32(block.Body, 16),
                         (int)PcapngReader.UInt32(epbOptions.Single(option => option.Code == 2).Value, 0),
                         PcapngReader.UInt64(epbOptions.Single(option => option.Code == 5).Value),
-                        Text(epbOptions, 1)));
+                        [.. epbOptions.Where(option => option.Code == 1).Select(option => Encoding.UTF8.GetString(option.Value))]));
                     break;
                 case PcapngReader.InterfaceStatisticsType:
                     var isbOptions = PcapngReader.ReadOptions(block, 12);
@@ -52,8 +52,19 @@ internal sealed record CaptureFile(List<CaptureFile.Interface> Interfaces, List<
 
     public sealed record Interface(string Name, string Description, int SnapLength);
 
-    /// <summary>A packet: direction 1 inbound, 2 outbound (epb_flags).</summary>
-    public sealed record Packet(int Interface, long TimestampNs, byte[] Data, int OriginalLength, int Direction, ulong PacketId, string Comment);
+    /// <summary>A packet: direction 1 inbound, 2 outbound (epb_flags), and its comments (opt_comment) in file order.</summary>
+    public sealed record Packet(int Interface, long TimestampNs, byte[] Data, int OriginalLength, int Direction, ulong PacketId, IReadOnlyList<string> Comments)
+    {
+        /// <summary>The packet's one comment (the switch's decision); fails the test when it has none or more than one.</summary>
+        public string Comment
+        {
+            get
+            {
+                Assert.True(Comments.Count == 1, $"packet {PacketId} has {Comments.Count} comments, not one: {string.Join(" | ", Comments)}");
+                return Comments[0];
+            }
+        }
+    }
 
     public sealed record Statistics(int Interface, ulong Received, ulong Dropped);
 }

@@ -139,6 +139,8 @@ public sealed class ChangeVerbsTests : IDisposable
     [InlineData("{\"verb\":\"port set\",\"args\":{\"name\":\"p1\",\"speed\":10}}", "port set: unknown setting 'speed'; allowed: state, mode, vlan, allowed, native, tpid")]
     [InlineData("{\"verb\":\"port set\",\"args\":{\"name\":\"p1\",\"mode\":\"trunk\",\"vlan\":5}}", "port set: vlan does not apply to mode = \"trunk\"")]
     [InlineData("{\"verb\":\"port set\",\"args\":{\"name\":\"p1\",\"vlan\":5000}}", "port set: vlan")]
+    [InlineData("{\"verb\":\"port set\",\"args\":{\"name\":\"p1\",\"mode\":\"10\",\"vlan\":20}}", "port set: mode \"10\" is not known; use \"access\", \"trunk\" or \"dot1q-tunnel\"")]
+    [InlineData("{\"verb\":\"port set\",\"args\":{\"name\":\"p1\",\"mode\":{\"trunk\":true},\"vlan\":20}}", "mode must be a string")]
     [InlineData("{\"verb\":\"fdb add\",\"args\":{\"port\":\"p1\"}}", "fdb add needs a MAC address (aa:bb:cc:dd:ee:ff)")]
     [InlineData("{\"verb\":\"fdb add\",\"args\":{\"mac\":\"02:00:00:00:aa:bb\"}}", "fdb add needs the port the MAC is behind")]
     [InlineData("{\"verb\":\"fdb add\",\"args\":{\"mac\":\"not-a-mac\",\"port\":\"p1\"}}", "'not-a-mac' is not a MAC address (expected aa:bb:cc:dd:ee:ff)")]

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Time.Testing;
 using UserBridge.Control.Runtime;
 using UserBridge.Core.Ports;
 using UserBridge.Core.Switching;
+using UserBridge.Tests.Shared;
 
 namespace UserBridge.Control.Tests;
 

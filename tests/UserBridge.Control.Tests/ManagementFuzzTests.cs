@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using System.Text.Json;
@@ -81,7 +82,7 @@ public sealed class ManagementFuzzTests : IDisposable
         RequestGen.Sample(
             request =>
             {
-                var reply = ManagementProtocol.Handle(_ports, request);
+                var (reply, thrown) = Run(request);
                 using var json = JsonDocument.Parse(reply);
                 var root = json.RootElement;
                 if (!root.TryGetProperty("ok", out var ok) || ok.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
@@ -97,6 +98,11 @@ public sealed class ManagementFuzzTests : IDisposable
                 if (reply.Contains('\n', StringComparison.Ordinal))
                 {
                     throw new InvalidOperationException("a reply spans more than one line");
+                }
+
+                if (ok.ValueKind == JsonValueKind.False)
+                {
+                    RequireOwnMessage(request, root.GetProperty("error").GetString()!, thrown);
                 }
             },
             writeLine: FuzzBudget.Report,
@@ -153,6 +159,60 @@ public sealed class ManagementFuzzTests : IDisposable
         }
 
         WaitForClients(server, 0, "the silent clients to be let go");
+    }
+
+    /// <summary>
+    /// Handles a request as <see cref="ManagementProtocol.Handle"/> does, and returns with the reply the exception the
+    /// verb threw, if it threw one (the protocol turns it into the error reply).
+    /// </summary>
+    private (string Reply, Exception? Thrown) Run(string request)
+    {
+        var parsed = ManagementProtocol.Parse(Encoding.UTF8.GetBytes(request));
+        Exception? thrown = null;
+        if (parsed.Verb is { } verb)
+        {
+            parsed = parsed with
+            {
+                Verb = verb with
+                {
+                    Run = verbRequest =>
+                    {
+                        try
+                        {
+                            return verb.Run(verbRequest);
+                        }
+                        catch (Exception ex)
+                        {
+                            thrown = ex;
+                            throw;
+                        }
+                    },
+                },
+            };
+        }
+
+        return (ManagementProtocol.Execute(_ports, parsed, ManagementCaller.InProcess, null, NullLogger.Instance).ToLine(), thrown);
+    }
+
+    /// <summary>
+    /// An error reply must say what the verbs (or the request parser) wrote: not an unforeseen exception (the protocol's
+    /// <c>internal error:</c> replies), and not the message of an exception thrown inside .NET (<c>An element of type
+    /// 'Number' cannot be converted to a 'System.String'.</c>, <c>Value cannot be null. (Parameter 'x')</c>), which the
+    /// protocol passes on as it is when its type is one the verbs also throw. The test tells them apart by where the
+    /// exception was thrown: in UserBridge's code, or in the framework's.
+    /// </summary>
+    private static void RequireOwnMessage(string request, string error, Exception? thrown)
+    {
+        if (error.StartsWith("internal error:", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"{request} got an internal error: {error}\n{thrown}");
+        }
+
+        var site = thrown is null ? null : new StackTrace(thrown).GetFrame(0)?.GetMethod();
+        if (thrown is not null && site?.DeclaringType?.Assembly.GetName().Name?.StartsWith("UserBridge.", StringComparison.Ordinal) != true)
+        {
+            throw new InvalidOperationException($"{request} got a message UserBridge did not write: \"{error}\", thrown by {site?.DeclaringType}.{site?.Name}\n{thrown}");
+        }
     }
 
     private static void WaitForClients(ManagementServer server, int count, string what)

@@ -7,6 +7,7 @@ using UserBridge.Core.Frames;
 using UserBridge.Core.Learning;
 using UserBridge.Core.Ports;
 using UserBridge.Core.Switching;
+using UserBridge.Tests.Shared;
 
 namespace UserBridge.Control.Tests;
 

@@ -7,6 +7,7 @@ using UserBridge.Core.Frames;
 using UserBridge.Core.Learning;
 using UserBridge.Core.Ports;
 using UserBridge.Core.Switching;
+using UserBridge.Tests.Shared;
 
 namespace UserBridge.Control.Tests;
 
@@ -256,6 +257,20 @@ public sealed class ManagementTests : IDisposable
         var error = Assert.Throws<ManagementException>(() => ManagementClient.Call(_socketPath, "fdb show"));
 
         Assert.Contains("is the switch running?", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"verb":"fdb show","args":{"vlan":"10"}}""", "vlan must be an integer")]
+    [InlineData("""{"verb":"capture stop","args":{"id":1.5}}""", "id must be an integer, written without a decimal point or exponent")]
+    [InlineData("""{"verb":"port show","args":{"port":5}}""", "port must be a string")]
+    [InlineData("""{"verb":"fdb flush","args":{"port":{"name":"p1"}}}""", "port must be a string")]
+    [InlineData("""{"verb":"mirror add","args":{"sources":[1],"output":"p2"}}""", "mirror add: sources are port names")]
+    public void AnArgumentOfTheWrongTypeIsRefusedByItsNameNotWithTheJsonLibrarysMessage(string request, string error)
+    {
+        var reply = JsonNode.Parse(ManagementProtocol.Handle(_ports, request))!;
+
+        Assert.False((bool?)reply["ok"], reply.ToJsonString());
+        Assert.Equal(error, (string?)reply["error"]);
     }
 
     public void Dispose()

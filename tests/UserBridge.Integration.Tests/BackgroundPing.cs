@@ -33,9 +33,26 @@ internal sealed class BackgroundPing : IDisposable
         }
     }
 
-    /// <summary>Starts pinging <paramref name="address"/> from namespace <paramref name="ns"/> every <paramref name="intervalSeconds"/>.</summary>
-    public static BackgroundPing Start(string ns, string address, double intervalSeconds) =>
-        new(Process.Start(new ProcessStartInfo("ip", ["netns", "exec", ns, "ping", "-i", intervalSeconds.ToString(CultureInfo.InvariantCulture), address]) { RedirectStandardOutput = true })!);
+    /// <summary>How many replies have come so far.</summary>
+    public int Replies => Volatile.Read(ref _replies);
+
+    /// <summary>Waits until <paramref name="count"/> replies have come in all; fails after <paramref name="deadline"/>.</summary>
+    public void WaitForReplies(int count, TimeSpan deadline) =>
+        Waiting.Until(() => Replies >= count, $"{count} ping replies (so far {Replies})", deadline, pollMilliseconds: 5);
+
+    /// <summary>
+    /// Starts pinging <paramref name="address"/> from namespace <paramref name="ns"/> every <paramref name="intervalSeconds"/>,
+    /// until stopped or, with a <paramref name="count"/>, until that many were sent (<see cref="FinishAsync"/>).
+    /// </summary>
+    public static BackgroundPing Start(string ns, string address, double intervalSeconds, int? count = null) =>
+        new(Process.Start(new ProcessStartInfo("ip", ["netns", "exec", ns, "ping", "-i", intervalSeconds.ToString(CultureInfo.InvariantCulture), .. count is { } pings ? new[] { "-c", pings.ToString(CultureInfo.InvariantCulture) } : [], address]) { RedirectStandardOutput = true })!);
+
+    /// <summary>Waits for a ping started with a count to end by itself (every reply in or given up on); returns its summary lines.</summary>
+    public async Task<string> FinishAsync(TimeSpan deadline)
+    {
+        await _reader.WaitAsync(deadline, TestContext.Current.CancellationToken);
+        return Summary();
+    }
 
     /// <summary>
     /// Interrupts the ping just after a reply (ip netns exec runs ping as this very process), so that no request is still
@@ -52,6 +69,11 @@ internal sealed class BackgroundPing : IDisposable
 
         Shell.Check("kill", "-INT", _ping.Id.ToString(CultureInfo.InvariantCulture));
         await _reader.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        return Summary();
+    }
+
+    private string Summary()
+    {
         lock (_lines)
         {
             return string.Join('\n', _lines.SkipWhile(line => !line.Contains("ping statistics", StringComparison.Ordinal)));

@@ -33,7 +33,7 @@ public sealed class EveryVerbTests : IDisposable
         Both("stats", ["stats"], text => Assert.Matches(@"(?m)^ports\s+3$", text), json => Assert.Equal(3, json.GetProperty("ports").GetInt32()));
         Both("version", ["version"], text => Assert.Contains($"switch at {_lab.Control}: ", text, StringComparison.Ordinal), json => Assert.Equal(JsonValueKind.String, json.GetProperty("switch").ValueKind));
         Pair("fdb add", ["fdb", "add", Station, "--port", "p2"], "fdb del", ["fdb", "del", Station]);
-        Both("fdb flush", ["fdb", "flush"], text => Assert.EndsWith("learned entries removed", text, StringComparison.Ordinal), json => Assert.True(json.GetProperty("flushed").GetInt32() >= 0));
+        FdbFlush();
         Pair("port add", ["port", "add", "p9", "--type", "qemu-dgram", "--path", Path.Combine(_lab.Directory, "p9.sock")], "port del", ["port", "del", "p9"]);
         Both("port set", ["port", "set", "p3", "--up"], text => Assert.Matches(@"(?m)^p3\s+tap\s+\S+\s+up\s", text), json => Assert.Equal("up", json.GetProperty("state").GetString()));
         Pair("mirror add", ["mirror", "add", "--source", "p1", "--output", "p3"], "mirror del", ["mirror", "del", "p3"]);
@@ -44,6 +44,38 @@ public sealed class EveryVerbTests : IDisposable
         var expected = ManagementVerbs.All.Keys.Where(verb => verb is not (ManagementVerbs.CaptureStreamVerb or ManagementVerbs.MonitorVerb)).Order(StringComparer.Ordinal);
         Assert.Equal(expected, _exercised.Order(StringComparer.Ordinal));
     }
+
+    /// <summary>
+    /// <c>fdb flush</c> of one port, once in text (p1) and once in JSON (p2), each time after a ping has taught the switch
+    /// the one station behind that port (host 1, host 2): it removes exactly that one. A whole-table flush would count
+    /// whatever p3's kernel side (left in this namespace) last sent, which no test controls.
+    /// </summary>
+    private void FdbFlush()
+    {
+        foreach (var (json, host) in new[] { (false, 1), (true, 2) })
+        {
+            var port = $"p{host}";
+            Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
+            Assert.Equal([_lab.Network.MacOf(host)], StationsOn(port));
+
+            var flushed = Run(json, "fdb", "flush", "--port", port);
+            if (json)
+            {
+                Assert.Equal(1, JsonDocument.Parse(flushed).RootElement.GetProperty("flushed").GetInt32());
+            }
+            else
+            {
+                Assert.Equal("1 learned entries removed", flushed);
+            }
+
+            Assert.Empty(StationsOn(port));
+        }
+
+        _exercised.Add("fdb flush");
+    }
+
+    private string[] StationsOn(string port) =>
+        [.. Cli.Json("fdb", "show", "--port", port, "--control", _lab.Control, "-j").EnumerateArray().Select(row => row.GetProperty("mac").GetString()!)];
 
     /// <summary><c>capture start</c>, <c>list</c> and <c>stop</c>, once in text and once in JSON.</summary>
     private void CaptureVerbs()

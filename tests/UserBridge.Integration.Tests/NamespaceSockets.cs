@@ -27,6 +27,13 @@ internal static class NamespaceSockets
             return socket;
         }, $"cannot listen on {endpoint} in {ns}");
 
+    /// <summary>Waits until a TCP socket of namespace <paramref name="ns"/> listens on <paramref name="port"/> (a server another process started).</summary>
+    public static void WaitForListener(string ns, int port, TimeSpan deadline) =>
+        Waiting.Until(
+            () => Shell.Run("ip", "netns", "exec", ns, "ss", "-Hltn", $"sport = :{port}").Output.Trim().Length > 0,
+            $"a TCP listener on port {port} in {ns}",
+            deadline);
+
     /// <summary>
     /// Sends <paramref name="bytes"/> random bytes over TCP from host <paramref name="from"/> of <paramref name="network"/> to
     /// host <paramref name="to"/>; returns the SHA-256 of what was sent and of what arrived.

@@ -36,17 +36,27 @@ public sealed class OffloadTcpTests : IDisposable
         var ports = Cli.Json("port", "show", "--control", _lab.Control, "-j").EnumerateArray().ToDictionary(row => row.GetProperty("name").GetString()!, row => row.GetProperty("offload").GetBoolean());
         Assert.Equal(new Dictionary<string, bool> { ["gso"] = true, ["plain"] = false, ["veth"] = true }, ports);
 
-        foreach (var (from, to) in new[] { (1, 2), (2, 1), (1, 3), (3, 1), (2, 3), (3, 2) })
+        // What the switch sends to the TAP without offloads, as host 2 receives it: headers only (the lengths are kept).
+        var plainCapture = Path.Combine(_lab.Directory, "plain.pcap");
+        using (Tcpdump.Start(_lab.Network.Namespace(2), _lab.Network.Tap(2), plainCapture, "tcp", "-Q", "in", "-s", "96", "-B", "16384"))
         {
-            var (sent, received) = Transfer(from, to, 5000 + (from * 10) + to);
-            Assert.True(sent.AsSpan().SequenceEqual(received), $"h{from} -> h{to}: the bytes received differ from those sent");
+            foreach (var (from, to) in new[] { (1, 2), (2, 1), (1, 3), (3, 1), (2, 3), (3, 2) })
+            {
+                var (sent, received) = Transfer(from, to, 5000 + (from * 10) + to);
+                Assert.True(sent.AsSpan().SequenceEqual(received), $"h{from} -> h{to}: the bytes received differ from those sent");
+            }
         }
 
         var counters = Cli.Json("port", "show", "--control", _lab.Control, "-j").EnumerateArray().ToDictionary(row => row.GetProperty("name").GetString()!);
         var gso = counters["gso"];
         Assert.True(gso.GetProperty("rx_bytes").GetInt64() / gso.GetProperty("rx_frames").GetInt64() > MaxWireFrame, $"the offload TAP sent no GSO frames: {gso}");
-        var plain = counters["plain"];
-        Assert.True(plain.GetProperty("tx_bytes").GetInt64() / plain.GetProperty("tx_frames").GetInt64() <= MaxWireFrame, $"frames larger than the wire went to the TAP without offloads: {plain}");
+        // The claim is about every frame, not the average: none the TAP without offloads received exceeds the wire size,
+        // and the capture saw the full-sized data frames of the two transfers to host 2 (tcpdump may lose some under load).
+        var lengths = Tcpdump.FrameLengths(plainCapture);
+        var longest = lengths.Count == 0 ? 0 : lengths.Max();
+        Assert.True(longest <= MaxWireFrame, $"a frame of {longest} bytes, larger than the wire, went to the TAP without offloads");
+        var fullSized = lengths.Count(length => length > 1400);
+        Assert.True(fullSized >= TransferBytes / MaxWireFrame, $"the capture on the TAP without offloads saw only {fullSized} full-sized frames of {lengths.Count}");
         Assert.All(counters.Values, row => Assert.Equal(0, row.GetProperty("drops").GetProperty("bad_offload").GetInt64()));
     }
 

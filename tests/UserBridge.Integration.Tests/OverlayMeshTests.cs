@@ -1,5 +1,6 @@
+using System.Buffers.Binary;
+using System.Net;
 using UserBridge.Core.Frames;
-
 
 namespace UserBridge.Integration.Tests;
 
@@ -10,6 +11,8 @@ namespace UserBridge.Integration.Tests;
 public sealed class OverlayMeshTests : IDisposable
 {
     private const string Unused = "198.18.0.200";
+    private const string Closing = "198.18.0.201";
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
 
     private readonly SwitchLab _a = new();
     private readonly SwitchLab _b = new();
@@ -52,29 +55,38 @@ public sealed class OverlayMeshTests : IDisposable
     {
         var hosts = Mesh();
         var files = hosts.Select((_, i) => Path.Combine(_a.Directory, $"arp{i}.pcap")).ToArray();
-        var captures = hosts.Select((host, i) => Tcpdump.Start(host.Ns, host.Interface, files[i], "arp")).ToList();
+        var captures = hosts.Select((host, i) => Tcpdump.Watch(host.Ns, host.Interface, files[i], "arp")).ToList();
         try
         {
-            // Each host asks for an address nobody has: its ARP requests are broadcasts into the mesh.
-            foreach (var host in hosts)
+            // Each host asks once for an address nobody has (sent here: the kernel would repeat the request on its own
+            // schedule): a broadcast into the mesh. A second round, for another address, closes the first: once every
+            // host has seen every second request, a copy of a first one that went round the mesh would have come too.
+            foreach (var unused in new[] { Unused, Closing })
             {
-                Shell.Run("ip", "netns", "exec", host.Ns, "ping", "-c", "1", "-W", "1", "-q", Unused);
-            }
+                foreach (var host in hosts)
+                {
+                    using var sender = NamespaceSockets.OpenPacket(host.Ns, host.Interface);
+                    Assert.True(sender.Send(ArpRequest(MacOf(host), host.Address, unused)), $"{host.Address} could not send its ARP request");
+                }
 
-            Thread.Sleep(500);
+                foreach (var (capture, i) in captures.Select((capture, i) => (capture, i)))
+                {
+                    capture.WaitFor(lines => hosts.All(sender => lines.Any(line => IsRequest(line, unused, sender.Address))), $"every host's request for {unused} at {hosts[i].Address}", Deadline);
+                }
+            }
         }
         finally
         {
             captures.ForEach(capture => capture.Dispose());
         }
 
-        var seen = files.Select(Tcpdump.Read).ToArray();
-        foreach (var sender in hosts)
+        foreach (var (file, i) in files.Select((file, i) => (file, i)))
         {
-            var requests = seen.Select(lines => lines.Count(line => line.Contains($"Request who-has {Unused} tell {sender.Address},", StringComparison.Ordinal))).ToArray();
-            var sent = requests[Array.FindIndex(hosts, host => host.Address == sender.Address)];
-            Assert.True(sent >= 1, $"{sender.Address} sent no ARP request");
-            Assert.All(requests, count => Assert.Equal(sent, count));
+            var lines = Tcpdump.Read(file);
+            foreach (var sender in hosts)
+            {
+                Assert.True(lines.Count(line => IsRequest(line, Unused, sender.Address)) == 1, $"{hosts[i].Address} saw {sender.Address}'s request other than once:\n{string.Join('\n', lines)}");
+            }
         }
     }
 
@@ -91,9 +103,10 @@ public sealed class OverlayMeshTests : IDisposable
         Assert.Contains("--remote applies to vxlan and geneve ports", Cli.Fail("fdb", "add", pinned.ToString(), "--port", "p1", "--remote", "198.19.0.3", "--control", _a.Control), StringComparison.Ordinal);
         Assert.Contains("is not an IPv4 address", Cli.Fail("fdb", "add", pinned.ToString(), "--port", "vx", "--remote", "2001:2::3", "--control", _a.Control), StringComparison.Ordinal);
 
-        // A frame to the pinned station reaches the kernel VTEP's host only; without the pin it would go to both VTEPs.
+        // Three frames to the pinned station reach the kernel VTEP's host only; without the pin they would go to both
+        // VTEPs. A broadcast of the same EtherType follows them: it takes both paths, after anything sent before it.
         var files = new[] { Path.Combine(_a.Directory, "b.pcap"), Path.Combine(_a.Directory, "k.pcap") };
-        var captures = new[] { Tcpdump.Start(hosts[1].Ns, hosts[1].Interface, files[0], $"ether dst {pinned}"), Tcpdump.Start(hosts[2].Ns, hosts[2].Interface, files[1], $"ether dst {pinned}") };
+        var captures = new[] { Tcpdump.Watch(hosts[1].Ns, hosts[1].Interface, files[0], "ether proto 0x88b5", "-e"), Tcpdump.Watch(hosts[2].Ns, hosts[2].Interface, files[1], "ether proto 0x88b5", "-e") };
         try
         {
             using var sender = NamespaceSockets.OpenPacket(hosts[0].Ns, hosts[0].Interface);
@@ -107,16 +120,18 @@ public sealed class OverlayMeshTests : IDisposable
                 Assert.True(sender.Send(frame));
             }
 
-            Thread.Sleep(500);
+            MacAddress.Broadcast.Write(frame);
+            Assert.True(sender.Send(frame));
+            captures[1].WaitFor(lines => FramesTo(lines, pinned) == 3 && FramesTo(lines, MacAddress.Broadcast) == 1, "the three frames to the pinned station and the broadcast at the kernel VTEP's host", Deadline);
+            captures[0].WaitFor(lines => FramesTo(lines, MacAddress.Broadcast) == 1, "the broadcast at the other UserBridge's host", Deadline);
         }
         finally
         {
             Array.ForEach(captures, capture => capture.Dispose());
         }
 
-        // tcpdump follows each frame of an unknown EtherType with its hex dump: count the frames' own lines.
-        Assert.Empty(Tcpdump.Read(files[0]));
-        Assert.Equal(3, Tcpdump.Read(files[1]).Count(line => !char.IsWhiteSpace(line[0])));
+        Assert.Equal(0, FramesTo(captures[0].Printed, pinned));
+        Assert.Equal(3, FramesTo(captures[1].Printed, pinned));
 
         Cli.Run("fdb", "del", pinned.ToString(), "--control", _a.Control);
         Assert.DoesNotContain(Cli.Json("fdb", "show", "--control", _a.Control, "-j").EnumerateArray(), entry => entry.GetProperty("mac").GetString() == pinned.ToString());
@@ -142,6 +157,35 @@ public sealed class OverlayMeshTests : IDisposable
             (_b.Network.Namespace(3), _b.Network.Tap(3), TestNetwork.Address(3)),
             (kernelHost, kernelInterface, TestNetwork.Address(9)),
         ];
+    }
+
+    private static bool IsRequest(string line, string target, string sender) =>
+        line.Contains($"Request who-has {target} tell {sender},", StringComparison.Ordinal);
+
+    /// <summary>How many frames to <paramref name="destination"/> tcpdump printed with <c>-e</c> (each followed by its hex dump).</summary>
+    private static int FramesTo(IReadOnlyList<string> lines, MacAddress destination) =>
+        lines.Count(line => line.Length > 0 && !char.IsWhiteSpace(line[0]) && line.Contains($"> {destination},", StringComparison.Ordinal));
+
+    private static MacAddress MacOf((string Ns, string Interface, string Address) host) =>
+        MacAddress.Parse(Shell.Check("ip", "netns", "exec", host.Ns, "cat", $"/sys/class/net/{host.Interface}/address").Trim());
+
+    /// <summary>An ARP request from <paramref name="sender"/> at <paramref name="senderAddress"/> for <paramref name="target"/>, broadcast.</summary>
+    private static byte[] ArpRequest(MacAddress sender, string senderAddress, string target)
+    {
+        var frame = new byte[60];
+        MacAddress.Broadcast.Write(frame);
+        sender.Write(frame.AsSpan(6));
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), 0x0806);
+        var arp = frame.AsSpan(14);
+        BinaryPrimitives.WriteUInt16BigEndian(arp, 1);
+        BinaryPrimitives.WriteUInt16BigEndian(arp[2..], 0x0800);
+        arp[4] = 6;
+        arp[5] = 4;
+        BinaryPrimitives.WriteUInt16BigEndian(arp[6..], 1);
+        sender.Write(arp[8..]);
+        IPAddress.Parse(senderAddress).GetAddressBytes().CopyTo(arp[14..]);
+        IPAddress.Parse(target).GetAddressBytes().CopyTo(arp[24..]);
+        return frame;
     }
 
     private OverlayUnderlay Underlay()

@@ -95,34 +95,7 @@ internal sealed partial class QemuGuest : IDisposable
             append += " ub.vlan=" + string.Join(',', vlans);
         }
 
-        // A macvtap's /dev/tapN is handed to QEMU as an open fd (-netdev tap,fd=3), as libvirt does.
-        var start = new ProcessStartInfo(fd3Path is null ? Program : "/bin/sh")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        string[] arguments =
-        [
-            "-name", name, "-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-nodefaults",
-            "-serial", "stdio", "-kernel", image.KernelPath, "-initrd", image.InitrdPath, "-append", append,
-            "-fw_cfg", $"name=opt/ub/script,file={scriptPath}",
-            .. netdevArguments,
-        ];
-        if (fd3Path is not null)
-        {
-            foreach (var argument in new[] { "-c", $"exec \"$0\" \"$@\" 3<>{fd3Path}", Program })
-            {
-                start.ArgumentList.Add(argument);
-            }
-        }
-
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
+        var start = StartInfo(image, name, scriptPath, append, netdevArguments, fd3Path);
         var clock = Stopwatch.StartNew();
         try
         {
@@ -135,6 +108,42 @@ internal sealed partial class QemuGuest : IDisposable
             Directory.Delete(directory, recursive: true);
             throw;
         }
+    }
+
+    /// <summary>
+    /// QEMU under TCG with the guest image and this guest's kernel line and script; a macvtap's <c>/dev/tapN</c> is handed
+    /// to it as an open fd (<c>-netdev tap,fd=3</c>), as libvirt does.
+    /// </summary>
+    private static ProcessStartInfo StartInfo(GuestImage image, string name, string scriptPath, string append, IEnumerable<string> netdevArguments, string? fd3Path)
+    {
+        var start = new ProcessStartInfo(fd3Path is null ? Program : "/bin/sh")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (fd3Path is not null)
+        {
+            foreach (var argument in new[] { "-c", $"exec \"$0\" \"$@\" 3<>{fd3Path}", Program })
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
+        string[] arguments =
+        [
+            "-name", name, "-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-nodefaults",
+            "-serial", "stdio", "-kernel", image.KernelPath, "-initrd", image.InitrdPath, "-append", append,
+            "-fw_cfg", $"name=opt/ub/script,file={scriptPath}",
+            .. netdevArguments,
+        ];
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return start;
     }
 
     /// <summary>Waits until the console has a line starting with <paramref name="prefix"/> and returns it.</summary>

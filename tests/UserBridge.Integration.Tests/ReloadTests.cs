@@ -8,7 +8,10 @@ namespace UserBridge.Integration.Tests;
 /// </summary>
 public sealed class ReloadTests : IDisposable
 {
-    private const int Pings = 400;
+    // 7.5 s of pings; at least a second of them before the reload and after it.
+    private const int Pings = 1500;
+    private const int PingsAround = 200;
+    private static readonly TimeSpan PingDeadline = TimeSpan.FromSeconds(30);
 
     private readonly SwitchLab _lab = new();
     private readonly List<string> _veths = [];
@@ -35,14 +38,20 @@ public sealed class ReloadTests : IDisposable
         _lab.Network.AddHost(2);
         Assert.Equal(0, _lab.Network.Ping(1, 2).ExitCode);
 
-        var pinging = Task.Run(() => Shell.Run("ip", "netns", "exec", _lab.Network.Namespace(1), "ping", "-c", $"{Pings}", "-i", "0.005", "-W", "1", "-q", TestNetwork.Address(2)), TestContext.Current.CancellationToken);
-        await Task.Delay(300, TestContext.Current.CancellationToken);
-        WriteConfig(_lab.TapPort(1), _lab.TapPort(2), _lab.TapPort(3, "mode = \"access\"\nvlan = 30"), _lab.TapPort(4));
-        var reloaded = Cli.Run("reload", "--control", _lab.Control);
-        var ping = await pinging.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        // Pings every 5 ms from before the reload starts until well after it ended: the reload falls inside the run.
+        string summary;
+        string reloaded;
+        using (var ping = BackgroundPing.Start(_lab.Network.Namespace(1), TestNetwork.Address(2), intervalSeconds: 0.005, count: Pings))
+        {
+            ping.WaitForReplies(PingsAround, PingDeadline);
+            WriteConfig(_lab.TapPort(1), _lab.TapPort(2), _lab.TapPort(3, "mode = \"access\"\nvlan = 30"), _lab.TapPort(4));
+            reloaded = Cli.Run("reload", "--control", _lab.Control);
+            Assert.True(ping.Replies <= Pings - PingsAround, $"the reload took so long that only {Pings - ping.Replies} pings were left after it");
+            summary = await ping.FinishAsync(PingDeadline);
+        }
 
         Assert.Equal("port p5 removed\nport p3: VLAN settings changed\nport p4 added: tap " + _lab.Network.Tap(4), reloaded);
-        Assert.True(ping.Output.Contains($"{Pings} packets transmitted, {Pings} received", StringComparison.Ordinal), $"the unchanged pair lost pings during the reload: {ping.Output}");
+        Assert.True(summary.Contains($"{Pings} packets transmitted, {Pings} received", StringComparison.Ordinal), $"the unchanged pair lost pings during the reload: {summary}");
         var ports = Cli.Json("port", "show", "--control", _lab.Control, "-j").EnumerateArray().ToDictionary(row => row.GetProperty("name").GetString()!);
         Assert.Equal(["p1", "p2", "p3", "p4"], ports.Keys.Order());
         Assert.Equal(30, ports["p3"].GetProperty("vlan").GetProperty("vlan").GetInt32());

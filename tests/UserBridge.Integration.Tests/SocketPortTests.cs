@@ -8,6 +8,7 @@ using UserBridge.Core.Ports;
 using UserBridge.Core.Switching;
 using UserBridge.Linux.Ports.QemuDgram;
 using UserBridge.Linux.Ports.QemuStream;
+using UserBridge.Tests.Shared;
 
 namespace UserBridge.Integration.Tests;
 
@@ -19,13 +20,15 @@ public sealed class SocketPortTests : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
     private readonly string _directory = Directory.CreateTempSubdirectory("ub-sock-").FullName;
-    private readonly Bridge _bridge = new(new BridgeOptions());
+    private readonly ListLogger _log = new();
+    private readonly Bridge _bridge;
     private readonly RunningSwitch _ports;
     private readonly MemoryPort _host = new("host");
     private readonly List<string> _announced = [];
 
     public SocketPortTests()
     {
+        _bridge = new Bridge(new BridgeOptions(), logger: _log);
         _ports = new RunningSwitch(_bridge, NullLogger.Instance, line =>
         {
             lock (_announced)
@@ -147,7 +150,7 @@ public sealed class SocketPortTests : IDisposable
     {
         var path = Socket("vm2.sock");
         _ports.Add(new PortConfig("vm2", QemuStreamPortType.Instance, new QemuStreamSettings(path) { Role = QemuStreamSettings.RoleConnect }));
-        Thread.Sleep(300);
+        WaitFor(() => Logged($"port vm2: waiting for QEMU to listen on {path}"), "the switch's first attempt to connect, with nothing listening yet");
         Assert.False(_bridge.Snapshot.Find("vm2")!.IsUp, "port vm2 is up before QEMU listens");
 
         for (var restart = 0; restart < 2; restart++)
@@ -254,6 +257,14 @@ public sealed class SocketPortTests : IDisposable
         byte[]? frame = null;
         WaitFor(() => port.TryTakeSent(out frame), $"a frame to reach port {port.Name}");
         return frame!;
+    }
+
+    private bool Logged(string message)
+    {
+        lock (_log.Lines)
+        {
+            return _log.Lines.Any(line => line.EndsWith(message, StringComparison.Ordinal));
+        }
     }
 
     private static void WaitFor(Func<bool> condition, string what) => Waiting.Until(condition, what, Deadline, pollMilliseconds: 10);

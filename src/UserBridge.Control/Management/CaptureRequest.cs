@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.Json;
 using UserBridge.Capture;
@@ -28,26 +27,26 @@ public static class CaptureRequest
             options = options with { Ports = names.Count == 0 ? null : names };
         }
 
-        if (Text(args, "direction") is { } direction)
+        if (ManagementArgs.Text(args, "direction") is { } direction)
         {
             options = options with { Direction = ObserverDirections.TryParse(direction, out var parsed) ? parsed : throw new ManagementException($"direction \"{direction}\" is not one of in, out, both") };
         }
 
         return options with
         {
-            Filter = Text(args, "filter") is { } filter && !string.IsNullOrWhiteSpace(filter) ? filter : null,
-            SnapLength = Integer(args, "snaplen", Limits.MinSnapLength, Limits.MaxSnapLength) is { } snaplen ? (int)snaplen : CaptureOptions.DefaultSnapLength,
-            IncludeDrops = Flag(args, "include_drops"),
-            MaxPackets = Integer(args, "count", 1, long.MaxValue) ?? 0,
-            Duration = Integer(args, "duration_s", Limits.MinDurationSeconds, Limits.MaxDurationSeconds) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            Filter = ManagementArgs.Text(args, "filter") is { } filter && !string.IsNullOrWhiteSpace(filter) ? filter : null,
+            SnapLength = ManagementArgs.Number(args, "snaplen", Limits.MinSnapLength, Limits.MaxSnapLength) is { } snaplen ? (int)snaplen : CaptureOptions.DefaultSnapLength,
+            IncludeDrops = ManagementArgs.Flag(args, "include_drops"),
+            MaxPackets = ManagementArgs.Number(args, "count", 1, long.MaxValue) ?? 0,
+            Duration = ManagementArgs.Number(args, "duration_s", Limits.MinDurationSeconds, Limits.MaxDurationSeconds) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
         };
     }
 
     public static FileCaptureOutput FileOutput(JsonObject args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var file = Text(args, "file") ?? throw new ManagementException("capture start needs a file (the switch writes it)");
-        return new FileCaptureOutput(file, Integer(args, "rotate_bytes", Limits.MinRotateBytes, Limits.MaxRotateBytes) ?? 0, (int)(Integer(args, "keep_files", 1, Limits.MaxKeepFiles) ?? 0));
+        var file = ManagementArgs.Text(args, "file") ?? throw new ManagementException("capture start needs a file (the switch writes it)");
+        return new FileCaptureOutput(file, ManagementArgs.Number(args, "rotate_bytes", Limits.MinRotateBytes, Limits.MaxRotateBytes) ?? 0, (int)(ManagementArgs.Number(args, "keep_files", 1, Limits.MaxKeepFiles) ?? 0));
     }
 
     public static JsonObject Describe(CaptureSession session)
@@ -67,37 +66,4 @@ public static class CaptureRequest
             ["state"] = session.EndReason,
         };
     }
-
-    private static long? Integer(JsonObject args, string key, long min, long max)
-    {
-        var node = args[key];
-        if (node is null)
-        {
-            return null;
-        }
-
-        var kind = node.GetValueKind();
-        var text = node.ToJsonString();
-        if (kind != JsonValueKind.Number || !long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-        {
-            var isFloat = kind == JsonValueKind.Number && text.AsSpan().IndexOfAny('.', 'e', 'E') >= 0;
-            throw new ManagementException($"{key} must be {Limits.IntegerRange(min, max)}{(isFloat ? Limits.NotAFloat : string.Empty)}");
-        }
-
-        return value;
-    }
-
-    private static string? Text(JsonObject args, string key) => args[key] switch
-    {
-        null => null,
-        var node when node.GetValueKind() == JsonValueKind.String => node.GetValue<string>(),
-        _ => throw new ManagementException($"{key} must be a string"),
-    };
-
-    private static bool Flag(JsonObject args, string key) => args[key] switch
-    {
-        null => false,
-        var node when node.GetValueKind() is JsonValueKind.True or JsonValueKind.False => node.GetValue<bool>(),
-        _ => throw new ManagementException($"{key} must be true or false"),
-    };
 }

@@ -26,10 +26,10 @@ public static partial class ManagementVerbs
             throw new ManagementException($"fdb add: {mac} is {(mac.IsZero ? "the all-zero address" : mac.IsBroadcast ? "the broadcast address" : "a multicast (group) address")}, not a station's; a static entry needs a unicast MAC");
         }
 
-        var portName = (string?)args["port"] ?? throw new ManagementException("fdb add needs the port the MAC is behind");
+        var portName = ManagementArgs.Text(args, "port") ?? throw new ManagementException("fdb add needs the port the MAC is behind");
         var snapshot = manager.Bridge.Snapshot;
         var slot = snapshot.Find(portName) ?? throw new ManagementException($"no port named '{portName}'");
-        var vlan = (int?)args["vlan"] ?? DefaultVlan(snapshot, slot);
+        var vlan = ManagementArgs.WholeNumber(args, "vlan") ?? DefaultVlan(snapshot, slot);
         if (vlan is < 0 or > PortVlan.MaxVid || (snapshot.VlanAware && !slot.Vlan.Carries(vlan)))
         {
             throw new ManagementException(snapshot.VlanAware
@@ -37,7 +37,7 @@ public static partial class ManagementVerbs
                 : $"VLAN {vlan} is not valid; use 0 (the switch has no VLAN settings) or 1 to {PortVlan.MaxVid}");
         }
 
-        var remote = (string?)args["remote"];
+        var remote = ManagementArgs.Text(args, "remote");
         if (remote is not null)
         {
             var tunnel = slot.Port as ITunnelPort ?? throw new ManagementException($"port {portName} is a {slot.Port.Type} port; --remote applies to vxlan and geneve ports");
@@ -64,7 +64,7 @@ public static partial class ManagementVerbs
     private static JsonObject FdbDel(RunningSwitch manager, JsonObject args)
     {
         var mac = Mac(args, "fdb del");
-        var vlan = (int?)args["vlan"] ?? 0;
+        var vlan = ManagementArgs.WholeNumber(args, "vlan") ?? 0;
         if (manager.Bridge.Snapshot.TryGetPort(manager.Bridge.MacTable.Lookup(mac, vlan), out var slot) && slot.Port is ITunnelPort tunnel)
         {
             tunnel.RemoveRemote(mac, vlan);
@@ -78,8 +78,8 @@ public static partial class ManagementVerbs
     private static JsonObject FdbFlush(RunningSwitch manager, JsonObject args)
     {
         var bridge = manager.Bridge;
-        var portName = (string?)args["port"];
-        var vlan = (int?)args["vlan"];
+        var portName = ManagementArgs.Text(args, "port");
+        var vlan = ManagementArgs.WholeNumber(args, "vlan");
         int? portIndex = portName is null ? null : (bridge.Snapshot.Find(portName) ?? throw new ManagementException($"no port named '{portName}'")).Index;
         var removed = 0;
         foreach (var entry in bridge.MacTable.GetEntries())
@@ -95,7 +95,7 @@ public static partial class ManagementVerbs
 
     private static JsonObject PortSet(RunningSwitch manager, JsonObject args)
     {
-        var name = (string?)args["name"] ?? throw new ManagementException("port set needs the port's name");
+        var name = ManagementArgs.Text(args, "name") ?? throw new ManagementException("port set needs the port's name");
         var unknown = args.Select(pair => pair.Key).Where(key => !PortSetKeys.Contains(key)).ToList();
         if (unknown.Count > 0)
         {
@@ -108,7 +108,14 @@ public static partial class ManagementVerbs
             throw new ManagementException($"no port named '{name}'");
         }
 
-        var state = (string?)args["state"];
+        // The config's rules skip a mode that is not a VLAN mode word (a socket port's file mode is "0660"); port set
+        // takes VLAN modes only, so anything else here is a mistake to refuse, not a mode to leave unchanged.
+        if (ManagementArgs.Text(args, "mode") is { } mode && !VlanRules.IsVlanMode(mode))
+        {
+            throw new ManagementException($"port set: mode \"{mode}\" is not known; use \"{VlanRules.Access}\", \"{VlanRules.Trunk}\" or \"{VlanRules.Dot1qTunnel}\"");
+        }
+
+        var state = ManagementArgs.Text(args, "state");
         if (state is not (null or "up" or "down"))
         {
             throw new ManagementException($"port set: state \"{state}\" is not known; use \"up\" or \"down\"");
@@ -139,18 +146,18 @@ public static partial class ManagementVerbs
     {
         var sources = args["sources"] switch
         {
-            JsonArray list => list.Select(item => (string?)item ?? throw new ManagementException("mirror add: sources are port names")).ToHashSet(StringComparer.Ordinal),
+            JsonArray list => list.Select(item => item?.GetValueKind() == JsonValueKind.String ? item.GetValue<string>() : throw new ManagementException("mirror add: sources are port names")).ToHashSet(StringComparer.Ordinal),
             JsonValue single when single.GetValueKind() == JsonValueKind.String => single.GetValue<string>().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal),
             _ => throw new ManagementException("mirror add needs sources: the ports whose traffic is copied"),
         };
-        var output = (string?)args["output"] ?? throw new ManagementException("mirror add needs output: the port the copies go out of");
-        var directionText = (string?)args["direction"] ?? "both";
+        var output = ManagementArgs.Text(args, "output") ?? throw new ManagementException("mirror add needs output: the port the copies go out of");
+        var directionText = ManagementArgs.Text(args, "direction") ?? "both";
         if (!ObserverDirections.TryParse(directionText, out var direction))
         {
             throw new ManagementException($"mirror add: direction \"{directionText}\" is not known; use \"in\", \"out\" or \"both\"");
         }
 
-        var vlan = (int?)args["vlan"] ?? 0;
+        var vlan = ManagementArgs.WholeNumber(args, "vlan") ?? 0;
         if (vlan is < 0 or > PortVlan.MaxVid)
         {
             throw new ManagementException($"mirror add: vlan {vlan} is not valid; use 1 to {PortVlan.MaxVid}, or leave it out to copy frames as they are");
@@ -163,7 +170,7 @@ public static partial class ManagementVerbs
 
     private static JsonObject MirrorDel(RunningSwitch manager, JsonObject args)
     {
-        var output = (string?)args["output"] ?? throw new ManagementException("mirror del needs output: the port the mirror sends to");
+        var output = ManagementArgs.Text(args, "output") ?? throw new ManagementException("mirror del needs output: the port the mirror sends to");
         return manager.Captures.RemoveMirror(output)
             ? new JsonObject { ["removed"] = output }
             : throw new ManagementException($"no mirror sends to '{output}'");
@@ -199,7 +206,7 @@ public static partial class ManagementVerbs
     };
 
     private static MacAddress Mac(JsonObject args, string verb) =>
-        MacAddress.Parse((string?)args["mac"] ?? throw new ManagementException($"{verb} needs a MAC address (aa:bb:cc:dd:ee:ff)"));
+        MacAddress.Parse(ManagementArgs.Text(args, "mac") ?? throw new ManagementException($"{verb} needs a MAC address (aa:bb:cc:dd:ee:ff)"));
 
     /// <summary>The VLAN a static entry goes into when none is given: the port's own for an access port, else none.</summary>
     private static int DefaultVlan(BridgeSnapshot snapshot, PortSlot slot) =>

@@ -23,12 +23,12 @@ public static partial class ManagementVerbs
     {
         var args = request.Args;
         var bridge = request.Ports.Bridge;
-        return ManagementReply.Listing(new FdbRows(bridge.MacTable, bridge.Snapshot, (string?)args["port"], (int?)args["vlan"]));
+        return ManagementReply.Listing(new FdbRows(bridge.MacTable, bridge.Snapshot, ManagementArgs.Text(args, "port"), ManagementArgs.WholeNumber(args, "vlan")));
     }
 
     private static ManagementReply PortShow(ManagementRequest request)
     {
-        var portFilter = (string?)request.Args["port"];
+        var portFilter = ManagementArgs.Text(request.Args, "port");
         var bridge = request.Ports.Bridge;
         var snapshot = bridge.Snapshot;
         if (portFilter is not null && snapshot.Find(portFilter) is null)
@@ -89,20 +89,7 @@ public static partial class ManagementVerbs
         writer.WriteNumber("max_macs", slot.Guard.MaxMacs);
         writer.WriteNumber("macs", bridge.MacTable.CountOn(slot.Index));
         writer.WriteNumber("mac_limit_unlearned", counters.MacLimitUnlearned);
-        var storm = slot.Guard.Storm;
-        if (storm.Any)
-        {
-            writer.WriteStartObject("storm");
-            writer.WriteNumber("broadcast_pps", storm.BroadcastPps);
-            writer.WriteNumber("multicast_pps", storm.MulticastPps);
-            writer.WriteNumber("unknown_unicast_pps", storm.UnknownUnicastPps);
-            writer.WriteEndObject();
-        }
-        else
-        {
-            writer.WriteNull("storm");
-        }
-
+        WriteStorm(writer, slot.Guard.Storm);
         writer.WriteNumber("shutdowns", counters.Shutdowns);
         writer.WriteNumber("worker_restarts", counters.WorkerRestarts);
         writer.WriteString("vlan_mode", snapshot.VlanAware ? ModeName(slot.Vlan.Mode) : "transparent");
@@ -116,6 +103,21 @@ public static partial class ManagementVerbs
             writer.WriteNullValue();
         }
 
+        writer.WriteEndObject();
+    }
+
+    private static void WriteStorm(Utf8JsonWriter writer, StormLimits storm)
+    {
+        if (!storm.Any)
+        {
+            writer.WriteNull("storm");
+            return;
+        }
+
+        writer.WriteStartObject("storm");
+        writer.WriteNumber("broadcast_pps", storm.BroadcastPps);
+        writer.WriteNumber("multicast_pps", storm.MulticastPps);
+        writer.WriteNumber("unknown_unicast_pps", storm.UnknownUnicastPps);
         writer.WriteEndObject();
     }
 

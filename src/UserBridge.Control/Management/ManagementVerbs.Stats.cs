@@ -12,7 +12,7 @@ public static partial class ManagementVerbs
     {
         var manager = request.Ports;
         var bridge = manager.Bridge;
-        var portName = (string?)request.Args["port"];
+        var portName = ManagementArgs.Text(request.Args, "port");
         var slots = bridge.Snapshot.Ports.Where(slot => slot is not null && (portName is null || slot.Name == portName)).Select(slot => slot!).ToList();
         if (portName is not null && slots.Count == 0)
         {

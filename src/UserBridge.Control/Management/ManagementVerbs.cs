@@ -78,7 +78,7 @@ public static partial class ManagementVerbs
 
     private static JsonObject PortDel(RunningSwitch manager, JsonObject args)
     {
-        var name = (string?)args["name"] ?? throw new ManagementException("port del needs the port's name");
+        var name = ManagementArgs.Text(args, "name") ?? throw new ManagementException("port del needs the port's name");
         return manager.Remove(name)
             ? new JsonObject { ["removed"] = name }
             : throw new ManagementException($"no port named '{name}'");
@@ -86,8 +86,8 @@ public static partial class ManagementVerbs
 
     private static JsonArray VlanShow(RunningSwitch manager, JsonObject args)
     {
-        var vlanFilter = (int?)args["vlan"];
-        var portFilter = (string?)args["port"];
+        var vlanFilter = ManagementArgs.WholeNumber(args, "vlan");
+        var portFilter = ManagementArgs.Text(args, "port");
         var snapshot = manager.Bridge.Snapshot;
         var rows = new JsonArray();
         if (!snapshot.VlanAware)
@@ -131,7 +131,7 @@ public static partial class ManagementVerbs
 
     private static JsonObject CaptureStop(RunningSwitch manager, JsonObject args)
     {
-        var id = (int?)args["id"] ?? throw new ManagementException("capture stop needs the capture's id (see capture list)");
+        var id = ManagementArgs.WholeNumber(args, "id") ?? throw new ManagementException("capture stop needs the capture's id (see capture list)");
         var session = manager.Captures.Stop(id) ?? throw new ManagementException($"no capture {id} is running");
         var result = CaptureRequest.Describe(session);
         result["summary"] = session.Summary();

@@ -15,19 +15,25 @@ public sealed partial class PortSupervisor : IDisposable
 {
     public static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How long the constructor waits for the first attempt to open the port (local system calls, normally).</summary>
+    public static readonly TimeSpan FirstAttemptTimeout = TimeSpan.FromSeconds(10);
+
     private readonly Bridge _bridge;
     private readonly Func<IPort?> _tryOpen;
     private readonly Action<string> _announce;
     private readonly Thread _thread;
     private readonly AutoResetEvent _detached = new(false);
+    private readonly ManualResetEventSlim _firstAttempt = new(false);
     private readonly CancellationTokenSource _stop = new();
     private readonly PortVlan? _vlan;
     private readonly PortGuard _guard;
     private volatile bool _attached;
 
     /// <summary>
-    /// Starts supervising: the port is listed, down, at once. <paramref name="tryOpen"/> opens the port, or returns null when its far end is not
-    /// there yet; it may throw (the error is logged once and retried).
+    /// Starts supervising: the port is listed, down, at once, and is up when this returns if its far end is there: the
+    /// constructor waits for the first attempt to open it, so that a switch that says it is ready (systemd's
+    /// <c>READY=1</c>) or a <c>port add</c> that replies has opened every port it could. <paramref name="tryOpen"/> opens
+    /// the port, or returns null when its far end is not there yet; it may throw (the error is logged once and retried).
     /// </summary>
     public PortSupervisor(Bridge bridge, string name, string type, string endpoint, string waitingFor, PortVlan? vlan, PortGuard guard, Func<IPort?> tryOpen, Action<string> announce)
     {
@@ -45,6 +51,7 @@ public sealed partial class PortSupervisor : IDisposable
         _bridge.PortFailed += OnPortFailed;
         _thread = new Thread(Run) { IsBackground = true, Name = $"ub-supervise-{name}" };
         _thread.Start();
+        _firstAttempt.Wait(FirstAttemptTimeout);
     }
 
     public string Name { get; }
@@ -67,6 +74,7 @@ public sealed partial class PortSupervisor : IDisposable
         _bridge.RemovePort(Name);
 
         _detached.Dispose();
+        _firstAttempt.Dispose();
         _stop.Dispose();
     }
 
@@ -95,6 +103,7 @@ public sealed partial class PortSupervisor : IDisposable
                     _announce($"port {Name} up: {port.Type} {port.Interface}");
                     lastError = null;
                     waitingLogged = false;
+                    _firstAttempt.Set();
                     continue;
                 }
             }
@@ -115,6 +124,7 @@ public sealed partial class PortSupervisor : IDisposable
                 LogWaiting(_bridge.Logger, Name, WaitingFor);
             }
 
+            _firstAttempt.Set();
             _stop.Token.WaitHandle.WaitOne(RetryInterval);
         }
     }

@@ -123,6 +123,19 @@ public sealed class PortSettingsReader(string type, IReadOnlyDictionary<string, 
         return path;
     }
 
+    /// <summary>The unix socket a QEMU port binds or connects to: <c>path</c>, absolute and required.</summary>
+    public string? SocketPath()
+    {
+        var before = ErrorCount;
+        var path = AbsolutePath();
+        if (path is null && ErrorCount == before)
+        {
+            Error(null, $"[[port]] of type \"{Type}\" has no path; add path = \"/run/userbridge/vm1.sock\" (the unix socket QEMU uses)");
+        }
+
+        return path;
+    }
+
     /// <summary>
     /// The socket file's mode: <c>mode</c> when it is an octal string (a VLAN mode word is the VLAN rules'), that keeps
     /// read and write for the owner; <see cref="SocketFile.DefaultMode"/> otherwise.

@@ -46,18 +46,7 @@ internal static class SegmentAssert
             if (original.IsTcp)
             {
                 BinaryPrimitives.WriteUInt32BigEndian(l4[4..], originalSequence + (uint)(index * gsoSize));
-                var flags = originalFlags;
-                if (!isLast)
-                {
-                    flags &= unchecked((byte)~(TestFrames.TcpFin | TestFrames.TcpPsh));
-                }
-
-                if (index > 0)
-                {
-                    flags &= unchecked((byte)~TestFrames.TcpCwr);
-                }
-
-                l4[13] = flags;
+                l4[13] = ExpectedTcpFlags(originalFlags, first: index == 0, last: isLast);
             }
             else
             {
@@ -70,5 +59,22 @@ internal static class SegmentAssert
         }
 
         Assert.Equal(original.Payload.ToArray(), payload.ToArray());
+    }
+
+    /// <summary>What a segment's TCP flags must be: FIN and PSH on the last only, CWR on the first only.</summary>
+    private static byte ExpectedTcpFlags(byte originalFlags, bool first, bool last)
+    {
+        var flags = originalFlags;
+        if (!last)
+        {
+            flags &= unchecked((byte)~(TestFrames.TcpFin | TestFrames.TcpPsh));
+        }
+
+        if (!first)
+        {
+            flags &= unchecked((byte)~TestFrames.TcpCwr);
+        }
+
+        return flags;
     }
 }

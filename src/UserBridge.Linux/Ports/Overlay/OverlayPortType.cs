@@ -131,9 +131,9 @@ public sealed class OverlayPortType : IPortType
     /// </summary>
     private static (IPAddress? Local, List<IPAddress> Remotes, IPAddress? Group, bool Ipv6) Underlay(PortSettingsReader reader, int before)
     {
-        var local = reader.Raw("local") is { } localSetting ? Address(localSetting, reader) : null;
+        var local = reader.Raw("local") is { } localSetting ? Address(localSetting, reader, multicast: false) : null;
         var remotes = reader.Raw("remotes") is { } remotesSetting ? Remotes(remotesSetting, reader) : [];
-        var group = reader.Raw("group") is { } groupSetting ? Group(groupSetting, reader) : null;
+        var group = reader.Raw("group") is { } groupSetting ? Address(groupSetting, reader, multicast: true) : null;
         if (remotes.Count == 0 && group is null && reader.ErrorCount == before)
         {
             reader.Error(null, $"the port has no VTEP to send to; add remotes = [\"198.18.0.2\"] (the other hosts' underlay addresses) or group = \"239.1.1.1\" (a multicast underlay)");
@@ -221,27 +221,18 @@ public sealed class OverlayPortType : IPortType
         return remotes;
     }
 
-    private static IPAddress? Group(PortSetting setting, PortSettingsReader reader)
+    /// <summary><c>local</c> (a unicast address of this host) or <c>group</c> (a multicast group).</summary>
+    private static IPAddress? Address(PortSetting setting, PortSettingsReader reader, bool multicast)
     {
         var text = reader.Text(setting);
-        if (text is not null && IPAddress.TryParse(text, out var address) && IsMulticast(address))
+        if (text is not null && IPAddress.TryParse(text, out var address) && (multicast ? IsMulticast(address) : IsUnicast(address)))
         {
             return address;
         }
 
-        reader.ErrorAt(setting.Line, $"group = \"{text}\" is not a multicast address; write e.g. group = \"239.1.1.1\" or \"ff05::4789\"");
-        return null;
-    }
-
-    private static IPAddress? Address(PortSetting setting, PortSettingsReader reader)
-    {
-        var text = reader.Text(setting);
-        if (text is not null && IPAddress.TryParse(text, out var address) && IsUnicast(address))
-        {
-            return address;
-        }
-
-        reader.ErrorAt(setting.Line, $"{setting.Key} = \"{text}\" is not a unicast IPv4 or IPv6 address of this host; write e.g. local = \"198.18.0.1\"");
+        reader.ErrorAt(setting.Line, multicast
+            ? $"group = \"{text}\" is not a multicast address; write e.g. group = \"239.1.1.1\" or \"ff05::4789\""
+            : $"{setting.Key} = \"{text}\" is not a unicast IPv4 or IPv6 address of this host; write e.g. local = \"198.18.0.1\"");
         return null;
     }
 

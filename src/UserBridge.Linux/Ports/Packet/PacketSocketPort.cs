@@ -56,6 +56,9 @@ public sealed unsafe class PacketSocketPort : IPollablePort, IOffloadPort, IFram
         NetDevice.ValidateName(interfaceName);
         var index = NetDevice.InterfaceIndex(interfaceName)
             ?? throw new InteropException($"attach {interfaceName}", Errno.ENODEV, "no such interface in this network namespace");
+        // Like qemu-ifup for a bridge: a VM's TAP is down until someone brings it up. Before the bind: a packet socket
+        // bound to an interface that is down keeps ENETDOWN pending, and its first read would fail the port.
+        NetDevice.BringUp(interfaceName);
         var fd = LibC.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, EthPAllNetworkOrder);
         if (fd < 0)
         {
@@ -88,8 +91,6 @@ public sealed unsafe class PacketSocketPort : IPollablePort, IOffloadPort, IFram
                 throw new InteropException($"PACKET_ADD_MEMBERSHIP (promiscuous) {interfaceName}", LibC.errno);
             }
 
-            // Like qemu-ifup for a bridge: a VM's TAP is down until someone brings it up.
-            NetDevice.BringUp(interfaceName);
             return new PacketSocketPort(portName ?? interfaceName, interfaceName, fd);
         }
         catch

@@ -27,11 +27,7 @@ public sealed class QemuDgramPortType : IPortType
     {
         ArgumentNullException.ThrowIfNull(reader);
         var before = reader.ErrorCount;
-        var path = reader.AbsolutePath();
-        if (path is null && reader.ErrorCount == before)
-        {
-            reader.Error(null, $"[[port]] of type \"{Name}\" has no path; add path = \"/run/userbridge/vm1.sock\" (the unix socket QEMU uses)");
-        }
+        var path = reader.SocketPath();
 
         var remote = reader.Text("remote");
         var mode = reader.SocketMode();

@@ -34,11 +34,7 @@ public sealed class QemuStreamPortType : IPortType
     {
         ArgumentNullException.ThrowIfNull(reader);
         var before = reader.ErrorCount;
-        var path = reader.AbsolutePath();
-        if (path is null && reader.ErrorCount == before)
-        {
-            reader.Error(null, $"[[port]] of type \"{Name}\" has no path; add path = \"/run/userbridge/vm1.sock\" (the unix socket QEMU uses)");
-        }
+        var path = reader.SocketPath();
 
         var role = reader.Text("role") ?? QemuStreamSettings.RoleListen;
         if (role is not (QemuStreamSettings.RoleListen or QemuStreamSettings.RoleConnect))

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace UserBridge.Control.Tests;
+namespace UserBridge.Tests.Shared;
 
 /// <summary>A logger that keeps every line ("Level: message"), for tests that check what was logged.</summary>
 internal sealed class ListLogger : ILogger
