@@ -10,13 +10,6 @@ namespace UserBridge.Core.Forwarding;
 /// <summary>The sending half of the data path: VLAN tag rewriting, offloads, counters.</summary>
 public sealed partial class ForwardingEngine
 {
-    [ThreadStatic]
-    private static WorkerContext? t_context;
-
-    /// <summary>Decides and sends a frame that carries no offload (tests, benchmarks: a context per thread).</summary>
-    public ForwardingDecision Process(BridgeSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, long nowMs) =>
-        Process(snapshot, ingressPort, frameBytes, VirtioNetHeader.None, t_context ??= new WorkerContext(), nowMs);
-
     /// <summary>
     /// Decides and sends: the whole data path for one frame. Each egress port gets the frame with the service tag
     /// it wants; a frame with an offload (GSO, partial checksum) goes whole to ports that take offloads and through
