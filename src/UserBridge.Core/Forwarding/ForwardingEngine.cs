@@ -100,9 +100,14 @@ public sealed partial class ForwardingEngine(MacTable macTable)
     private static DropReason ShapeDrop(in EthernetFrame frame, PortSlot ingress, in VirtioNetHeader offload) =>
         !frame.IsValid ? DropReason.TooShort
         : frame.HasTruncatedTag ? DropReason.TruncatedTag
-        : offload.IsGso ? (GsoSegmenter.Admits(offload, frame.Length) ? DropReason.None : DropReason.BadOffload)
+        : offload.IsGso ? GsoDrop(offload, frame.Length)
         : frame.Length > ingress.Guard.MaxFrameLength ? DropReason.TooLong
         : DropReason.None;
+
+    /// <summary>An offloaded frame's GSO check, out of line: most frames carry none, and the check would crowd them.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static DropReason GsoDrop(in VirtioNetHeader offload, int frameLength) =>
+        GsoSegmenter.Admits(offload, frameLength) ? DropReason.None : DropReason.BadOffload;
 
     /// <summary>Where a learned, admitted frame goes: a flood, its one known port, or nowhere (its own segment, a down port).</summary>
     private ForwardingDecision Destine(BridgeSnapshot snapshot, PortSlot ingress, MacAddress destination, int vlan, in VlanClassification classification, long nowMs)
