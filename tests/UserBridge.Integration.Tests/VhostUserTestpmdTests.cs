@@ -7,8 +7,9 @@ namespace UserBridge.Integration.Tests;
 /// <summary>
 /// DPDK's <c>dpdk-testpmd</c> as a second, independent vhost-user frontend (no VM, no QEMU): two
 /// <c>net_virtio_user</c> ports bounce frames through the switch (io forwarding, each port's frames addressed to the
-/// other's MAC, <c>start tx_first</c> putting bursts in flight). Every frame testpmd sent reaches the switch and leaves
-/// by the other port, and the counts on both sides match.
+/// other's MAC, <c>start tx_first</c> putting bursts in flight), one port from the config and one added at run time.
+/// Every frame testpmd sent reaches the switch and leaves by the other port, the counts on both sides match, and
+/// <c>port show</c> tells the negotiated features and the queues.
 /// </summary>
 public sealed partial class VhostUserTestpmdTests : IDisposable
 {
@@ -24,7 +25,8 @@ public sealed partial class VhostUserTestpmdTests : IDisposable
         Privileged.Require(["dpdk-testpmd", "stdbuf", "mount", "mountpoint"]);
         using var pages = HugePages.Reserve(pages: 256);
         var sockets = new[] { Path.Combine(_lab.Directory, "vh0.sock"), Path.Combine(_lab.Directory, "vh1.sock") };
-        _lab.Start("--config", _lab.WriteConfig(string.Concat(sockets.Select((path, i) => $"[[port]]\nname = \"vh{i}\"\ntype = \"vhost-user\"\npath = \"{path}\"\n\n"))));
+        _lab.Start("--config", _lab.WriteConfig($"[[port]]\nname = \"vh0\"\ntype = \"vhost-user\"\npath = \"{sockets[0]}\"\n"));
+        Cli.Run("port", "add", "vh1", "--type", "vhost-user", "--path", sockets[1], "--control", _lab.Control);
 
         using var testpmd = Testpmd.Start(sockets, $"{_lab.Network.Prefix}-pmd");
         testpmd.Command("start tx_first 4");
@@ -40,6 +42,9 @@ public sealed partial class VhostUserTestpmdTests : IDisposable
         TestContext.Current.TestOutputHelper?.WriteLine(report);
 
         Assert.True(sent[0] > 10_000 && sent[1] > 10_000, report);
+        var shown = Cli.Json("port", "show", "--port", "vh1", "--control", _lab.Control, "-j")[0].GetProperty("vhost-user");
+        Assert.Contains("VERSION_1", shown.GetProperty("negotiated").EnumerateArray().Select(name => name.GetString()));
+        Assert.Equal(["rx", "tx"], shown.GetProperty("queues").EnumerateArray().Select(queue => queue.GetProperty("direction").GetString()));
         Assert.Equal((0L, 0L), (vh0.Errors, vh1.Errors));
         Assert.Equal(vh0.Rx, vh1.Tx);
         Assert.Equal(vh1.Rx, vh0.Tx);

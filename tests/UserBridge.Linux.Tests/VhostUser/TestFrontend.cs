@@ -225,6 +225,15 @@ internal sealed unsafe class TestFrontend : IDisposable
         }
     }
 
+    /// <summary>Forgets the driver's rings, as a guest whose device was reset starts from zero (the memory cleared).</summary>
+    public void Restart()
+    {
+        new Span<byte>(_memory, 0x10_0000).Clear();
+        Array.Clear(_availIndex);
+        Array.Clear(_lastUsed);
+        _nextTxDescriptor = 0;
+    }
+
     /// <summary>Sends with need-reply and checks the reply-ack says success.</summary>
     public void SendAcked(VhostUserRequest request, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds = default)
     {

@@ -141,6 +141,61 @@ public sealed unsafe class VhostUserPortTests : IDisposable
         VhostUserLab.Wait(() => _lab.Frontend.AvailEvent(1) == 1, "avail_event to ask for a kick at entry 1");
     }
 
+    [Fact]
+    public void GetVringBaseWhileTheGuestTransmitsStopsTheRingAtAnIndexNoFrameAfterWhichWasTaken()
+    {
+        Started();
+        var frame = VhostUserLab.Frame(new(0xFFFF_FFFF_FFFF), VhostUserLab.Guest);
+        var transmitted = 0;
+        var stopping = false;
+        var guest = new Thread(() =>
+        {
+            // The guest keeps transmitting, reusing its descriptors as the switch hands them back.
+            var completed = 0;
+            while (!Volatile.Read(ref stopping))
+            {
+                completed += _lab.Frontend.TakeUsed(1).Count;
+                if (transmitted - completed < TestFrontend.QueueSize)
+                {
+                    _lab.Frontend.Transmit(frame);
+                    Volatile.Write(ref transmitted, transmitted + 1);
+                }
+            }
+        });
+        guest.Start();
+        VhostUserLab.Wait(() => _lab.M1.SentCount > 1000, "traffic from the guest");
+
+        _lab.Frontend.Send(VhostUserRequest.GetVringBase, TestFrontend.VringState(1, 0));
+        var reply = _lab.Frontend.ReadReply();
+        var stoppedAt = BitConverter.ToUInt32(reply.Payload, 4);
+        var forwarded = _lab.M1.SentCount;
+        Thread.Sleep(200);
+        Volatile.Write(ref stopping, true);
+        guest.Join();
+
+        Assert.Null(_lab.Port);
+        Assert.Equal((ushort)forwarded, (ushort)stoppedAt);
+        Assert.Equal(forwarded, _lab.M1.SentCount);
+        Assert.True(transmitted > forwarded, $"the guest made {transmitted} frames available and the switch took {forwarded}: the ring was never stopped with frames left");
+    }
+
+    [Fact]
+    public void AFrontendThatResetsAndStartsAgainGetsItsPortBackAndForwards()
+    {
+        Started();
+        _lab.Frontend.Transmit(VhostUserLab.Frame(new(0xFFFF_FFFF_FFFF), VhostUserLab.Guest));
+        VhostUserLab.Wait(() => _lab.M1.SentCount == 1, "the first frame");
+
+        _lab.Frontend.Send(VhostUserRequest.ResetOwner, []);
+        VhostUserLab.Wait(() => _lab.Port is null, "the port to leave on RESET_OWNER");
+        _lab.Frontend.Restart();
+        _lab.Frontend.Start();
+        VhostUserLab.Wait(() => _lab.Port is not null, "the port to come back");
+        _lab.Frontend.Transmit(VhostUserLab.Frame(new(0xFFFF_FFFF_FFFF), VhostUserLab.Guest));
+
+        VhostUserLab.Wait(() => _lab.M1.SentCount == 2, "a frame after the restart");
+    }
+
     private void Started()
     {
         _lab.Frontend.Start();
