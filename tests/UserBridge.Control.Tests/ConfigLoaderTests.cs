@@ -4,6 +4,7 @@ using UserBridge.Core.Ports;
 using UserBridge.Linux.Ports.QemuDgram;
 using UserBridge.Linux.Ports.QemuStream;
 using UserBridge.Linux.Ports.Tap;
+using UserBridge.Linux.Ports.VhostUser;
 
 
 namespace UserBridge.Control.Tests;
@@ -237,6 +238,31 @@ public sealed class ConfigLoaderTests
         Assert.Equal(("vm3", "qemu-dgram", "/run/vm3-qemu.sock"), (config.Ports[2].Name, config.Ports[2].Type.Name, ((QemuDgramSettings)config.Ports[2].Settings).Remote));
     }
 
+    [Fact]
+    public void ReadsVhostUserPortsInBothRoles()
+    {
+        var config = ConfigLoader.Parse(
+            """
+            [[port]]
+            type = "vhost-user"
+            path = "/run/userbridge/vm1.sock"
+            queues = 4
+            mode = "0660"
+
+            [[port]]
+            name = "vm2"
+            type = "vhost-user"
+            path = "/run/vm2.sock"
+            role = "client"
+            """,
+            File);
+
+        var (vm1, vm2) = ((VhostUserSettings)config.Ports[0].Settings, (VhostUserSettings)config.Ports[1].Settings);
+        Assert.Equal(("vm1", "vhost-user", "server", 4), (config.Ports[0].Name, config.Ports[0].Type.Name, vm1.Role, vm1.Queues));
+        Assert.Equal((UnixFileMode)Convert.ToInt32("660", 8), vm1.Mode);
+        Assert.Equal(("vm2", "client", 1), (config.Ports[1].Name, vm2.Role, vm2.Queues));
+    }
+
     [Theory]
     [InlineData("[[port]]\ntype = \"qemu-stream\"", "switch.toml:1: [[port]] of type \"qemu-stream\" has no path; add path =")]
     [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"vm.sock\"", "switch.toml:3: path \"vm.sock\" must be absolute")]
@@ -247,6 +273,9 @@ public sealed class ConfigLoaderTests
     [InlineData("[[port]]\ntype = \"qemu-stream\"\npath = \"/a.sock\"\nmode = \"0200\"", "switch.toml:4: mode must be an octal string")]
     [InlineData("[[port]]\ntype = \"qemu-dgram\"\npath = \"/a.sock\"\ninterface = \"x\"", "switch.toml:4: unknown key 'interface' in [[port]] of type \"qemu-dgram\"; allowed: name, type, path, remote, mode, group, vlan, allowed, native, tpid")]
     [InlineData("[[port]]\ninterface = \"x\"\nmulti = true", "switch.toml:3: unknown key 'multi' in [[port]] of type \"tap\"")]
+    [InlineData("[[port]]\ntype = \"vhost-user\"\npath = \"/a.sock\"\nrole = \"listen\"", "switch.toml:4: role \"listen\" is not known; allowed: \"server\"")]
+    [InlineData("[[port]]\ntype = \"vhost-user\"\npath = \"/a.sock\"\nqueues = 9", "switch.toml:4: queues must be an integer from 1 to 8")]
+    [InlineData("[[port]]\ntype = \"vhost-user\"\npath = \"/a.sock\"\nrole = \"client\"\ngroup = \"kvm\"", "switch.toml:5: mode and group set the socket file the switch creates")]
     public void RejectsBadSocketPortSettingsNamingTheLine(string toml, string expected)
     {
         var error = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(toml, File));
