@@ -17,7 +17,7 @@ internal sealed unsafe class TestFrontend : IDisposable
 {
     public const ulong GuestBase = 0x4000_0000;
     public const ulong FrontendBase = 0x7000_0000_0000;
-    public const int RegionSize = 4 << 20;
+    public const int RegionSize = 8 << 20;
     public const int QueueSize = 256;
     public const int BufferSize = 4096;
 
@@ -32,14 +32,20 @@ internal sealed unsafe class TestFrontend : IDisposable
 
     private readonly int _memFd;
     private readonly byte* _memory;
-    private readonly int[] _kick = [-1, -1];
-    private readonly int[] _call = [-1, -1];
-    private readonly ushort[] _availIndex = new ushort[2];
-    private readonly ushort[] _lastUsed = new ushort[2];
+    private readonly int[] _kick;
+    private readonly int[] _call;
+    private readonly ushort[] _availIndex;
+    private readonly ushort[] _lastUsed;
     private ushort _nextTxDescriptor;
 
-    public TestFrontend()
+    /// <summary>A frontend with <paramref name="queuePairs"/> queue pairs (receive 2k, transmit 2k + 1).</summary>
+    public TestFrontend(int queuePairs = 1)
     {
+        QueuePairs = queuePairs;
+        _kick = new int[2 * queuePairs];
+        _call = new int[2 * queuePairs];
+        _availIndex = new ushort[2 * queuePairs];
+        _lastUsed = new ushort[2 * queuePairs];
         var fds = stackalloc int[2];
         if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, fds) != 0)
         {
@@ -56,12 +62,14 @@ internal sealed unsafe class TestFrontend : IDisposable
         }
 
         _memory = (byte*)LibC.mmap(null, RegionSize, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, _memFd, 0);
-        for (var queue = 0; queue < 2; queue++)
+        for (var queue = 0; queue < 2 * queuePairs; queue++)
         {
             _kick[queue] = LibC.eventfd(0, LibC.EFD_NONBLOCK | LibC.EFD_CLOEXEC);
             _call[queue] = LibC.eventfd(0, LibC.EFD_NONBLOCK | LibC.EFD_CLOEXEC);
         }
     }
+
+    public int QueuePairs { get; }
 
     /// <summary>The frontend's end of the socket pair.</summary>
     public int Socket { get; }
@@ -81,8 +89,8 @@ internal sealed unsafe class TestFrontend : IDisposable
 
     public static ulong BufferOffset(int queue, int index) => 0x10_0000 + ((ulong)queue * 0x10_0000) + ((ulong)index * BufferSize);
 
-    /// <summary>Free room for the test's own tables (indirect descriptors), 1 MiB from 3 MiB.</summary>
-    public static ulong ScratchOffset => 0x30_0000;
+    /// <summary>Free room for the test's own tables (indirect descriptors), 1 MiB from 7 MiB.</summary>
+    public static ulong ScratchOffset => 0x70_0000;
 
     public byte* At(ulong offset) => _memory + offset;
 
@@ -214,7 +222,7 @@ internal sealed unsafe class TestFrontend : IDisposable
         Send(VhostUserRequest.SetProtocolFeatures, U64(protocol));
         Send(VhostUserRequest.SetOwner, []);
         SendAcked(VhostUserRequest.SetMemTable, MemoryTable(), [_memFd]);
-        for (var queue = 0; queue < 2; queue++)
+        for (var queue = 0; queue < 2 * QueuePairs; queue++)
         {
             Send(VhostUserRequest.SetVringNum, VringState(queue, QueueSize));
             Send(VhostUserRequest.SetVringBase, VringState(queue, 0));
@@ -248,30 +256,30 @@ internal sealed unsafe class TestFrontend : IDisposable
     // ---- the driver ----
 
     /// <summary>Makes <paramref name="count"/> receive buffers of <paramref name="size"/> bytes available on queue 0.</summary>
-    public void PostReceiveBuffers(int count, uint size = BufferSize)
+    public void PostReceiveBuffers(int count, uint size = BufferSize, int queue = 0)
     {
         for (var i = 0; i < count; i++)
         {
-            var index = (ushort)(_availIndex[0] % QueueSize);
-            WriteDescriptor(0, index, Guest(BufferOffset(0, index)), size, 2, 0);
-            Publish(0, index);
+            var index = (ushort)(_availIndex[queue] % QueueSize);
+            WriteDescriptor(queue, index, Guest(BufferOffset(queue, index)), size, 2, 0);
+            Publish(queue, index);
         }
     }
 
     /// <summary>Puts one frame (behind a virtio-net header from <paramref name="offload"/>) on the transmit queue and kicks.</summary>
-    public void Transmit(ReadOnlySpan<byte> frame, VirtioNetHeader offload = default, bool kick = true)
+    public void Transmit(ReadOnlySpan<byte> frame, VirtioNetHeader offload = default, bool kick = true, int queue = 1)
     {
         var index = (ushort)(_nextTxDescriptor++ % QueueSize);
-        var buffer = new Span<byte>(At(BufferOffset(1, index)), BufferSize);
+        var buffer = new Span<byte>(At(BufferOffset(queue, index)), BufferSize);
         offload.Write(buffer);
         buffer[10] = 0;
         buffer[11] = 0;
         frame.CopyTo(buffer[HeaderSize..]);
-        WriteDescriptor(1, index, Guest(BufferOffset(1, index)), (uint)(HeaderSize + frame.Length), 0, 0);
-        Publish(1, index);
+        WriteDescriptor(queue, index, Guest(BufferOffset(queue, index)), (uint)(HeaderSize + frame.Length), 0, 0);
+        Publish(queue, index);
         if (kick)
         {
-            Kick(1);
+            Kick(queue);
         }
     }
 
@@ -329,18 +337,18 @@ internal sealed unsafe class TestFrontend : IDisposable
     /// The frames the switch delivered on queue 0 since the last call: each with its header and the number of buffers
     /// it says it spans (merged back from consecutive used entries).
     /// </summary>
-    public List<(VirtioNetHeader Header, int Buffers, byte[] Frame)> TakeReceived()
+    public List<(VirtioNetHeader Header, int Buffers, byte[] Frame)> TakeReceived(int queue = 0)
     {
         var frames = new List<(VirtioNetHeader, int, byte[])>();
-        var used = TakeUsed(0);
+        var used = TakeUsed(queue);
         for (var i = 0; i < used.Count;)
         {
-            var first = new ReadOnlySpan<byte>(At(BufferOffset(0, (int)used[i].Head)), (int)used[i].Length);
+            var first = new ReadOnlySpan<byte>(At(BufferOffset(queue, (int)used[i].Head)), (int)used[i].Length);
             var buffers = BinaryPrimitives.ReadUInt16LittleEndian(first[10..]);
             var bytes = new List<byte>(first[HeaderSize..].ToArray());
             for (var j = 1; j < buffers; j++)
             {
-                bytes.AddRange(new ReadOnlySpan<byte>(At(BufferOffset(0, (int)used[i + j].Head)), (int)used[i + j].Length).ToArray());
+                bytes.AddRange(new ReadOnlySpan<byte>(At(BufferOffset(queue, (int)used[i + j].Head)), (int)used[i + j].Length).ToArray());
             }
 
             frames.Add((VirtioNetHeader.Read(first), buffers, [.. bytes]));

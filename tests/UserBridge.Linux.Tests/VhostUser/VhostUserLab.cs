@@ -27,7 +27,7 @@ internal sealed class VhostUserLab : IDisposable
         Bridge.AddPort(M1);
         Bridge.AddPort(M2);
         Bridge.Start();
-        Frontend = new TestFrontend();
+        Frontend = new TestFrontend(maxQueuePairs);
         Session = new VhostUserSession(new PortOpening(Bridge, PortName, null, PortGuard.None, NullLogger.Instance, Lines.Add), "/test/vm.sock", Frontend.SwitchEnd, maxQueuePairs);
         // As the endpoint does: the session is disposed (its connection closed) once it ends.
         _thread = new Thread(() =>

@@ -196,6 +196,29 @@ public sealed unsafe class VhostUserPortTests : IDisposable
         VhostUserLab.Wait(() => _lab.M1.SentCount == 2, "a frame after the restart");
     }
 
+    [Fact]
+    public void WithTwoQueuePairsBothTransmitQueuesAreReadAndFramesForTheGuestGoToAReceiveQueue()
+    {
+        using var lab = new VhostUserLab(maxQueuePairs: 2);
+        lab.Frontend.Send(VhostUserRequest.GetQueueNum, []);
+        Assert.Equal(2UL, lab.Frontend.ReadU64Reply(VhostUserRequest.GetQueueNum));
+        lab.Frontend.Start();
+        VhostUserLab.Wait(() => lab.Port is not null, "the two-pair port to join the bridge");
+        Assert.Equal(2, ((VhostUserPort)lab.Port!.Port).Queues.Pairs);
+
+        lab.Frontend.Transmit(VhostUserLab.Frame(new(0xFFFF_FFFF_FFFF), VhostUserLab.Guest, fill: 1), queue: 1);
+        lab.Frontend.Transmit(VhostUserLab.Frame(new(0xFFFF_FFFF_FFFF), VhostUserLab.Guest, fill: 3), queue: 3);
+        VhostUserLab.Wait(() => lab.M1.SentCount == 2, "a frame from each transmit queue");
+        Assert.Single(lab.Frontend.TakeUsed(1));
+        Assert.Single(lab.Frontend.TakeUsed(3));
+
+        lab.Frontend.PostReceiveBuffers(4, queue: 0);
+        lab.Frontend.PostReceiveBuffers(4, queue: 2);
+        lab.M1.Inject(VhostUserLab.Frame(new(0xFFFF_FFFF_FFFF), VhostUserLab.Host1));
+        VhostUserLab.Wait(() => lab.Port!.Counters.TxFrames == 1, "the frame for the guest");
+        Assert.Equal(1, lab.Frontend.TakeReceived(0).Count + lab.Frontend.TakeReceived(2).Count);
+    }
+
     private void Started()
     {
         _lab.Frontend.Start();
