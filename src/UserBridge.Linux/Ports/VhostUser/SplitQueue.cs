@@ -27,7 +27,7 @@ namespace UserBridge.Linux.Ports.VhostUser;
 /// after the port has left the bridge, so the protocol never changes one under a worker.
 /// </para>
 /// </remarks>
-public sealed unsafe class SplitQueue
+public sealed unsafe partial class SplitQueue
 {
     public const ushort DescriptorNext = 1;
     public const ushort DescriptorWrite = 2;
@@ -186,8 +186,7 @@ public sealed unsafe class SplitQueue
         var available = PendingFrom(next);
         var chains = 0;
         long written = 0;
-        byte* numBuffersLow = null;
-        byte* numBuffersHigh = null;
+        var numBuffers = default(NumBuffersField);
         while (written < need)
         {
             if (available-- <= 0 || (!mergeable && chains > 0))
@@ -202,45 +201,18 @@ public sealed unsafe class SplitQueue
             }
 
             next++;
-            var cursor = new ChainCursor(this, (ushort)head);
-            var chainWritten = 0u;
-            while (written < need && cursor.Next(out var data, out var length, out var writable))
+            var chainWritten = WriteChain((ushort)head, header, frame, need, ref written, ref numBuffers);
+            if (chainWritten < 0)
             {
-                if (!writable)
-                {
-                    Break("a read-only buffer in a receive chain");
-                    return false;
-                }
-
-                var count = (int)Math.Min(length, need - written);
-                if (written <= NumBuffersOffset && NumBuffersOffset < written + count)
-                {
-                    numBuffersLow = data + (NumBuffersOffset - written);
-                }
-
-                if (written <= NumBuffersOffset + 1 && NumBuffersOffset + 1 < written + count)
-                {
-                    numBuffersHigh = data + (NumBuffersOffset + 1 - written);
-                }
-
-                WriteStream(header, frame, written, new Span<byte>(data, count));
-                written += count;
-                chainWritten += (uint)count;
-            }
-
-            if (cursor.Fault is { } fault)
-            {
-                Break(fault);
                 return false;
             }
 
-            _pendingUsed[chains++] = ((ushort)head, chainWritten);
+            _pendingUsed[chains++] = ((ushort)head, (uint)chainWritten);
         }
 
         if (_headerSize > NumBuffersOffset)
         {
-            *numBuffersLow = (byte)chains;
-            *numBuffersHigh = (byte)(chains >> 8);
+            numBuffers.Set(chains);
         }
 
         _lastAvail = next;
@@ -374,109 +346,6 @@ public sealed unsafe class SplitQueue
             }
 
             done += count;
-        }
-    }
-
-    /// <summary>
-    /// Walks one chain, following an indirect table where the queue allows them, with every step checked: see the
-    /// class remarks. <see cref="Fault"/> says why a walk stopped early.
-    /// </summary>
-    private ref struct ChainCursor(SplitQueue queue, ushort head)
-    {
-        private byte* _table = queue._descriptors;
-        private int _tableSize = queue.Size;
-        private int _index = head;
-        private int _steps;
-        private bool _indirect;
-        private bool _done;
-
-        public string? Fault { get; private set; }
-
-        public bool Next(out byte* data, out uint length, out bool writable)
-        {
-            data = null;
-            length = 0;
-            writable = false;
-            while (!_done)
-            {
-                if (_steps++ >= _tableSize)
-                {
-                    return Stop($"a chain longer than its table of {_tableSize} (a loop)");
-                }
-
-                var descriptor = _table + (DescriptorSize * _index);
-                var address = *(ulong*)descriptor;
-                var size = *(uint*)(descriptor + 8);
-                var flags = *(ushort*)(descriptor + 12);
-                var next = *(ushort*)(descriptor + 14);
-                if ((flags & DescriptorIndirect) != 0)
-                {
-                    if (!EnterIndirect(address, size, flags))
-                    {
-                        return false;
-                    }
-
-                    continue;
-                }
-
-                data = queue._memory.FromGuest(address, size);
-                if (data == null)
-                {
-                    return Stop($"a buffer of {size} bytes at 0x{address:x} outside the guest's memory");
-                }
-
-                length = size;
-                writable = (flags & DescriptorWrite) != 0;
-                if ((flags & DescriptorNext) == 0)
-                {
-                    _done = true;
-                }
-                else if (next >= _tableSize)
-                {
-                    return Stop($"a next index {next} outside a table of {_tableSize}");
-                }
-                else
-                {
-                    _index = next;
-                }
-
-                return true;
-            }
-
-            return false;
-        }
-
-        private bool EnterIndirect(ulong address, uint size, ushort flags)
-        {
-            if (!queue._indirect || _indirect || (flags & DescriptorNext) != 0)
-            {
-                return Stop(!queue._indirect ? "an indirect descriptor, not negotiated" : _indirect ? "a nested indirect table" : "an indirect descriptor with a next");
-            }
-
-            if (size == 0 || size % DescriptorSize != 0 || size / DescriptorSize > (uint)queue.Size)
-            {
-                return Stop($"an indirect table of {size} bytes (a whole number of descriptors, at most {queue.Size})");
-            }
-
-            var table = queue._memory.FromGuest(address, size);
-            if (table == null)
-            {
-                return Stop($"an indirect table of {size} bytes at 0x{address:x} outside the guest's memory");
-            }
-
-            _table = table;
-            _tableSize = (int)(size / DescriptorSize);
-            _index = 0;
-            _steps = 0;
-            _indirect = true;
-            return true;
-        }
-
-        private bool Stop(string fault)
-        {
-            Fault = fault;
-            _done = true;
-            return false;
         }
     }
 }
