@@ -82,6 +82,19 @@ public static unsafe class SocketFile
         }
     }
 
+    /// <summary>
+    /// Binds <paramref name="fd"/> to <paramref name="path"/> (a stale socket there is replaced, any other file refused),
+    /// gives the socket file <paramref name="mode"/> and <paramref name="group"/>, and returns it as the file the switch created.
+    /// </summary>
+    public static CreatedFile Bind(int fd, string path, UnixFileMode mode, string? group)
+    {
+        RemoveStale(path);
+        UnixSocket.Bind(fd, path);
+        var bound = Identify(path);
+        SetAccess(path, mode, group);
+        return bound;
+    }
+
     /// <summary>The identity of the file just created (a socket just bound) at <paramref name="path"/>, for <see cref="RemoveIfSame"/>.</summary>
     public static CreatedFile Identify(string path) =>
         Status(path) is { } status

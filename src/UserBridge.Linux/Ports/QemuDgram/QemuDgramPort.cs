@@ -50,10 +50,7 @@ public sealed unsafe class QemuDgramPort : IPollablePort, IFrameSource, ICreates
         var fd = UnixSocket.CreateDatagram(path);
         try
         {
-            SocketFile.RemoveStale(path);
-            UnixSocket.Bind(fd, path);
-            var bound = SocketFile.Identify(path);
-            SocketFile.SetAccess(path, mode, group);
+            var bound = SocketFile.Bind(fd, path, mode, group);
             return new QemuDgramPort(name, bound, fd, remote is null ? null : PeerAddress.From(remote));
         }
         catch

@@ -85,10 +85,7 @@ public sealed partial class QemuStreamListener : IDisposable, ICreatesFiles
         var fd = UnixSocket.CreateStream(path);
         try
         {
-            SocketFile.RemoveStale(path);
-            UnixSocket.Bind(fd, path);
-            var bound = SocketFile.Identify(path);
-            SocketFile.SetAccess(path, mode, group);
+            var bound = SocketFile.Bind(fd, path, mode, group);
             UnixSocket.Listen(fd, path);
             return new QemuStreamListener(bridge, name, bound, multi, maxConnections, fd, vlan, guard, logger, announce);
         }

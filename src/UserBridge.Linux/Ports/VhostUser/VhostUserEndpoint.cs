@@ -58,10 +58,7 @@ public sealed partial class VhostUserEndpoint : IDisposable, ICreatesFiles
         var fd = UnixSocket.CreateStream(path);
         try
         {
-            SocketFile.RemoveStale(path);
-            UnixSocket.Bind(fd, path);
-            var bound = SocketFile.Identify(path);
-            SocketFile.SetAccess(path, settings.Mode, settings.Group);
+            var bound = SocketFile.Bind(fd, path, settings.Mode, settings.Group);
             UnixSocket.Listen(fd, path);
             return new VhostUserEndpoint(opening, settings, fd, bound);
         }
