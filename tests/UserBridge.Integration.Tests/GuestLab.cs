@@ -87,14 +87,14 @@ internal sealed class GuestLab : IDisposable
         ["-netdev", $"stream,id=n0,server=off,addr.type=unix,addr.path={Socket(socket)}"];
 
     /// <summary>
-    /// QEMU's side of a vhost-user port: the chardev on <paramref name="socket"/> (connecting to the switch, or with
-    /// <paramref name="qemuListens"/> listening for it: the port's role client), the netdev, the guest's RAM shared and
-    /// the NIC. With more than one queue pair the guest gets as many CPUs: its virtio-net driver uses
-    /// min(queue pairs, CPUs) of them.
+    /// QEMU's side of a vhost-user port: the chardev on <paramref name="socket"/> (connecting to the switch, again a
+    /// second after losing it with <paramref name="qemuReconnects"/>; or with <paramref name="qemuListens"/> listening
+    /// for it: the port's role client), the netdev, the guest's RAM shared and the NIC. With more than one queue pair
+    /// the guest gets as many CPUs: its virtio-net driver uses min(queue pairs, CPUs) of them.
     /// </summary>
-    public string[] VhostUser(string socket, string mac, bool qemuListens = false, int queuePairs = 1) =>
+    public string[] VhostUser(string socket, string mac, bool qemuListens = false, int queuePairs = 1, bool qemuReconnects = false) =>
     [
-        "-chardev", $"socket,id=c0,path={Socket(socket)}{(qemuListens ? ",server=on,wait=off" : string.Empty)}",
+        "-chardev", $"socket,id=c0,path={Socket(socket)}{(qemuListens ? ",server=on,wait=off" : string.Empty)}{(qemuReconnects ? ",reconnect=1" : string.Empty)}",
         "-netdev", $"vhost-user,id=n0,chardev=c0{(queuePairs > 1 ? $",queues={queuePairs}" : string.Empty)}",
         .. QemuGuest.SharedMemory,
         .. QemuGuest.VhostUserNic("n0", mac, queuePairs),
