@@ -227,9 +227,8 @@ public sealed class CaptureSession : IDisposable
         }
 
         var decision = record.Decision;
-        var ports = _bridge.Snapshot.Ports;
-        var egress = decision.Action == ForwardingAction.Forward && (uint)decision.EgressPort < (uint)ports.Length
-            ? ports[decision.EgressPort]?.Name
+        var egress = decision.Action == ForwardingAction.Forward && _bridge.Snapshot.TryGetPort(decision.EgressPort, out var egressSlot)
+            ? egressSlot.Name
             : null;
         var comment = _texts.For(decision, slot.Name, egress, frame);
         var direction = record.Direction == ObserverDirection.In ? PacketDirection.Inbound : PacketDirection.Outbound;

@@ -1,7 +1,9 @@
 using UserBridge.Core.Frames;
 using UserBridge.Core.Observers;
+using UserBridge.Core.Offload;
 using UserBridge.Core.Ports;
 using UserBridge.Core.Switching;
+using UserBridge.Core.Workers;
 
 
 namespace UserBridge.Capture.Tests;
@@ -10,8 +12,13 @@ namespace UserBridge.Capture.Tests;
 public sealed class CaptureOutputTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("ub-capture-").FullName;
+    private readonly WorkerContext _context = new();
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose()
+    {
+        _context.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
 
     [Fact]
     public async Task RotationKeepsAtMostKeepFilesEachAWholeReadableSection()
@@ -103,5 +110,5 @@ public sealed class CaptureOutputTests : IDisposable
         return bridge;
     }
 
-    private static void Send(Bridge bridge, int port, byte[] frame) => bridge.Engine.Process(bridge.Snapshot, port, frame, bridge.MacTable.NowMs);
+    private void Send(Bridge bridge, int port, byte[] frame) => bridge.Engine.Process(bridge.Snapshot, port, frame, VirtioNetHeader.None, _context, bridge.MacTable.NowMs);
 }

@@ -1,8 +1,10 @@
 using System.Buffers.Binary;
 using UserBridge.Core.Frames;
 using UserBridge.Core.Observers;
+using UserBridge.Core.Offload;
 using UserBridge.Core.Ports;
 using UserBridge.Core.Switching;
+using UserBridge.Core.Workers;
 
 namespace UserBridge.Capture.Tests;
 
@@ -18,6 +20,7 @@ public sealed class CaptureSessionTests : IDisposable
 
     private readonly Bridge _bridge = new(new BridgeOptions());
     private readonly MemoryStream _pcapng = new();
+    private readonly WorkerContext _context = new();
 
     public CaptureSessionTests()
     {
@@ -29,6 +32,7 @@ public sealed class CaptureSessionTests : IDisposable
 
     public void Dispose()
     {
+        _context.Dispose();
         _bridge.Dispose();
         _pcapng.Dispose();
     }
@@ -168,7 +172,7 @@ public sealed class CaptureSessionTests : IDisposable
         Assert.Equal(frames, file.Packets.Count + (int)session.Dropped);
     }
 
-    private void Send(int port, byte[] frame) => _bridge.Engine.Process(_bridge.Snapshot, port, frame, _bridge.MacTable.NowMs);
+    private void Send(int port, byte[] frame) => _bridge.Engine.Process(_bridge.Snapshot, port, frame, VirtioNetHeader.None, _context, _bridge.MacTable.NowMs);
 
     private CaptureFile Capture(CaptureOptions options, Action traffic)
     {

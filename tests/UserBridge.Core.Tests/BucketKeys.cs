@@ -4,9 +4,8 @@ using UserBridge.Core.Learning;
 namespace UserBridge.Core.Tests;
 
 /// <summary>
-/// Builds table keys that all fall into one bucket of a <see cref="MacTable"/>, by inverting its key mix: a
-/// mixed key is <c>tag &lt;&lt; bucketBits | bucket</c>, so fixing the bucket and varying the tag gives keys of
-/// one bucket. Tests that use these check the effect (an eviction) so a wrong guess of the layout fails them.
+/// Builds table keys that all fall into one bucket of a <see cref="MacTable"/>, by inverting its key mix
+/// (<see cref="MacKey.Join"/>): fixing the bucket and varying the tag gives keys of one bucket. Tests that use these check the effect (an eviction) so a wrong guess of the layout fails them.
 /// </summary>
 internal static class BucketKeys
 {
@@ -24,7 +23,7 @@ internal static class BucketKeys
         var keys = new ulong[count];
         for (var i = 0; i < count; i++)
         {
-            keys[i] = MacTable.Unmix(((ulong)(i + 1) << bits) | bucket);
+            keys[i] = MacKey.Join((int)bucket, (ulong)(i + 1), bits);
         }
 
         return keys;

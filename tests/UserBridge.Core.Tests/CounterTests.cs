@@ -1,6 +1,7 @@
 using UserBridge.Core.Forwarding;
 using UserBridge.Core.Frames;
 using UserBridge.Core.Learning;
+using UserBridge.Core.Offload;
 using UserBridge.Core.Ports;
 using UserBridge.Core.Switching;
 
@@ -93,8 +94,8 @@ public sealed class CounterTests
         var frame = Frames.Ethernet(MacAddress.Broadcast, StationA);
         var withHole = new BridgeSnapshot(new PortSlot?[] { harness.Snapshot.Ports[0], null }, 1);
 
-        Assert.Equal(ForwardingDecision.Drop(DropReason.PortDown), harness.Engine.Process(withHole, 1, frame, 0));
-        Assert.Equal(ForwardingDecision.Drop(DropReason.PortDown), harness.Engine.Process(BridgeSnapshot.Empty, 1, frame, 0));
+        Assert.Equal(ForwardingDecision.Drop(DropReason.PortDown), harness.Engine.Process(withHole, 1, frame, VirtioNetHeader.None, harness.Context, 0));
+        Assert.Equal(ForwardingDecision.Drop(DropReason.PortDown), harness.Engine.Process(BridgeSnapshot.Empty, 1, frame, VirtioNetHeader.None, harness.Context, 0));
 
         Assert.Equal(0, harness.Table.Count);
         Assert.Empty(harness.Drain(0));

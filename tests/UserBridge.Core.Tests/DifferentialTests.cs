@@ -98,7 +98,7 @@ public sealed class DifferentialTests
         var bits = BucketKeys.BucketBits(1024);
         var keys = from mac in Sources.Concat(Destinations).Distinct()
                    from vid in Vids.Distinct()
-                   select MacTable.Mix(MacTable.Key(mac, Math.Max(vid, 0))) & ((1UL << bits) - 1);
+                   select MacKey.Split(MacTable.Key(mac, Math.Max(vid, 0)), bits).Bucket;
         return keys.GroupBy(bucket => bucket).All(bucket => bucket.Count() <= MacTable.SlotsPerBucket);
     }
 

@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Time.Testing;
 using UserBridge.Core.Forwarding;
 using UserBridge.Core.Learning;
+using UserBridge.Core.Offload;
 using UserBridge.Core.Ports;
 using UserBridge.Core.Switching;
+using UserBridge.Core.Workers;
 
 namespace UserBridge.Core.Tests;
 
@@ -43,7 +45,10 @@ internal sealed class EngineHarness : IDisposable
 
     public BridgeSnapshot Snapshot { get; private set; }
 
-    public ForwardingDecision Send(int ingressPort, byte[] frame) => Engine.Process(Snapshot, ingressPort, frame, Table.NowMs);
+    /// <summary>The worker's scratch state the engine uses, returned to its pool when the harness is disposed.</summary>
+    public WorkerContext Context { get; } = new();
+
+    public ForwardingDecision Send(int ingressPort, byte[] frame) => Engine.Process(Snapshot, ingressPort, frame, VirtioNetHeader.None, Context, Table.NowMs);
 
     public PortCounters Counters(int port) => _slots[port].Counters;
 
@@ -91,6 +96,7 @@ internal sealed class EngineHarness : IDisposable
 
     public void Dispose()
     {
+        Context.Dispose();
         foreach (var port in Ports)
         {
             port.Dispose();

@@ -6,49 +6,9 @@ namespace UserBridge.Core.Tests;
 
 public sealed class MacTableTests
 {
-    private const ulong KeyMask = (1UL << 60) - 1;
     private static readonly MacAddress StationA = Frames.Station(0xA);
     private static readonly MacAddress StationB = Frames.Station(0xB);
     private static readonly MacAddress StationC = Frames.Station(0xC);
-
-    [Fact]
-    public void MixIsUndoneByUnmixForRandomSixtyBitKeys()
-    {
-        var random = new Random(20240601);
-        ulong[] edges = [0, 1, KeyMask, 1UL << 59, 0xFFFF_FFFF_FFFFUL, 0xFFFUL << 48];
-        for (var i = 0; i < 100_000 + edges.Length; i++)
-        {
-            var key = i < edges.Length ? edges[i] : (ulong)random.NextInt64() & KeyMask;
-            var mixed = MacTable.Mix(key);
-
-            Assert.True(mixed <= KeyMask, $"Mix(0x{key:x}) = 0x{mixed:x} has more than 60 bits");
-            Assert.Equal(key, MacTable.Unmix(mixed));
-            Assert.Equal(key, MacTable.Mix(MacTable.Unmix(key)));
-        }
-    }
-
-    [Fact]
-    public void MixScattersKeysThatDifferOnlyInTheNicPartTheVlanOrTheOui()
-    {
-        const int buckets = 1024;
-        (string Family, Func<uint, ulong> KeyOf)[] families =
-        [
-            ("NIC part", i => MacTable.Key(Frames.Station(i), 0)),
-            ("VLAN", i => MacTable.Key(StationA, (int)i)),
-            ("OUI", i => MacTable.Key(new MacAddress(((ulong)i << 24) | 0x0A), 0)),
-        ];
-        foreach (var (family, keyOf) in families)
-        {
-            var hit = new HashSet<ulong>();
-            for (uint i = 0; i < buckets; i++)
-            {
-                hit.Add(MacTable.Mix(keyOf(i)) & (buckets - 1));
-            }
-
-            // Random placement hits about 1 - 1/e of the buckets (647 of 1024).
-            Assert.True(hit.Count > 600, $"1024 keys differing only in the {family} fell into {hit.Count} of {buckets} buckets");
-        }
-    }
 
     [Fact]
     public void ReportsWhatLearnDid()

@@ -2,8 +2,10 @@ using System.Buffers.Binary;
 using UserBridge.Core.Forwarding;
 using UserBridge.Core.Frames;
 using UserBridge.Core.Observers;
+using UserBridge.Core.Offload;
 using UserBridge.Core.Ports;
 using UserBridge.Core.Switching;
+using UserBridge.Core.Workers;
 
 namespace UserBridge.Core.Tests;
 
@@ -165,9 +167,15 @@ public sealed class TapTests
 
         public MemoryPort Port(int index) => (MemoryPort)Bridge.Snapshot.Ports[index]!.Port;
 
-        public ForwardingDecision Send(int port, byte[] frame) => Bridge.Engine.Process(Bridge.Snapshot, port, frame, Bridge.MacTable.NowMs);
+        public WorkerContext Context { get; } = new();
 
-        public void Dispose() => Bridge.Dispose();
+        public ForwardingDecision Send(int port, byte[] frame) => Bridge.Engine.Process(Bridge.Snapshot, port, frame, VirtioNetHeader.None, Context, Bridge.MacTable.NowMs);
+
+        public void Dispose()
+        {
+            Context.Dispose();
+            Bridge.Dispose();
+        }
     }
 
     private sealed record Copy(string Port, ObserverDirection Direction, ForwardingDecision Decision, ObserverStamp Stamp, byte[] Bytes);

@@ -65,8 +65,7 @@ public static partial class ManagementVerbs
     {
         var mac = Mac(args, "fdb del");
         var vlan = ManagementArgs.WholeNumber(args, "vlan") ?? 0;
-        var snapshot = manager.Bridge.Snapshot;
-        if (manager.Bridge.MacTable.Lookup(mac, vlan) is var port && (uint)port < (uint)snapshot.Ports.Length && snapshot.Ports[port]?.Port is ITunnelPort tunnel)
+        if (manager.Bridge.Snapshot.TryGetPort(manager.Bridge.MacTable.Lookup(mac, vlan), out var slot) && slot.Port is ITunnelPort tunnel)
         {
             tunnel.RemoveRemote(mac, vlan);
         }

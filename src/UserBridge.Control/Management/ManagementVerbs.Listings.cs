@@ -145,9 +145,7 @@ public static partial class ManagementVerbs
                 while (_next < _count)
                 {
                     var entry = _piece[_next++];
-                    var ports = snapshot.Ports;
-                    var slot = entry.Port < ports.Length ? ports[entry.Port] : null;
-                    if (slot is null || (portFilter is not null && portFilter != slot.Name) || (vlanFilter is not null && vlanFilter != entry.Vlan))
+                    if (!snapshot.TryGetPort(entry.Port, out var slot) || (portFilter is not null && portFilter != slot.Name) || (vlanFilter is not null && vlanFilter != entry.Vlan))
                     {
                         continue;
                     }

@@ -122,7 +122,7 @@ public sealed class EventHub : IDisposable
     };
 
     private static string PortName(BridgeSnapshot snapshot, int index) =>
-        (uint)index < (uint)snapshot.Ports.Length && snapshot.Ports[index] is { } slot ? slot.Name : $"#{index}";
+        snapshot.TryGetPort(index, out var slot) ? slot.Name : $"#{index}";
 
     private void Unsubscribe(Subscription subscription)
     {

@@ -10,13 +10,6 @@ namespace UserBridge.Core.Forwarding;
 /// <summary>The sending half of the data path: VLAN tag rewriting, offloads, counters.</summary>
 public sealed partial class ForwardingEngine
 {
-    [ThreadStatic]
-    private static WorkerContext? t_context;
-
-    /// <summary>Decides and sends a frame that carries no offload (tests, benchmarks: a context per thread).</summary>
-    public ForwardingDecision Process(BridgeSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, long nowMs) =>
-        Process(snapshot, ingressPort, frameBytes, VirtioNetHeader.None, t_context ??= new WorkerContext(), nowMs);
-
     /// <summary>
     /// Decides and sends: the whole data path for one frame. Each egress port gets the frame with the service tag
     /// it wants; a frame with an offload (GSO, partial checksum) goes whole to ports that take offloads and through
@@ -56,15 +49,14 @@ public sealed partial class ForwardingEngine
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ForwardingDecision ProcessObserved(ObserverSet taps, BridgeSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, in VirtioNetHeader offload, WorkerContext context, long nowMs)
     {
-        var ports = snapshot.Ports;
-        if ((uint)ingressPort < (uint)ports.Length && ports[ingressPort] is { IsMirrorOutput: true } output)
+        if (snapshot.TryGetPort(ingressPort, out var output) && output.IsMirrorOutput)
         {
             output.Counters.CountReceived(frameBytes.Length);
             return Dropped(output.Counters, DropReason.MirrorOutput, 0);
         }
 
         var decision = Decide(snapshot, ingressPort, frameBytes, nowMs, offload);
-        var stamp = taps.OnIngress(ports, ingressPort, frameBytes, decision, offload, context);
+        var stamp = taps.OnIngress(snapshot.Ports, ingressPort, frameBytes, decision, offload, context);
         if (decision.Action == ForwardingAction.Drop)
         {
             return decision;

@@ -37,11 +37,10 @@ public sealed partial class ForwardingEngine(MacTable macTable)
     public ForwardingDecision Decide(BridgeSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes, long nowMs, in VirtioNetHeader offload)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        var ports = snapshot.Ports;
 
         // A worker can read a batch just before its port is removed (or the bridge disposed) and the snapshot
         // just after: the port is no longer in it. Its frames are dropped; its counters went with it.
-        if ((uint)ingressPort >= (uint)ports.Length || ports[ingressPort] is not { } ingress)
+        if (!snapshot.TryGetPort(ingressPort, out var ingress))
         {
             return ForwardingDecision.Drop(DropReason.PortDown);
         }
@@ -101,14 +100,18 @@ public sealed partial class ForwardingEngine(MacTable macTable)
     private static DropReason ShapeDrop(in EthernetFrame frame, PortSlot ingress, in VirtioNetHeader offload) =>
         !frame.IsValid ? DropReason.TooShort
         : frame.HasTruncatedTag ? DropReason.TruncatedTag
-        : offload.IsGso ? (GsoSegmenter.Admits(offload, frame.Length) ? DropReason.None : DropReason.BadOffload)
+        : offload.IsGso ? GsoDrop(offload, frame.Length)
         : frame.Length > ingress.Guard.MaxFrameLength ? DropReason.TooLong
         : DropReason.None;
+
+    /// <summary>An offloaded frame's GSO check, out of line: most frames carry none, and the check would crowd them.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static DropReason GsoDrop(in VirtioNetHeader offload, int frameLength) =>
+        GsoSegmenter.Admits(offload, frameLength) ? DropReason.None : DropReason.BadOffload;
 
     /// <summary>Where a learned, admitted frame goes: a flood, its one known port, or nowhere (its own segment, a down port).</summary>
     private ForwardingDecision Destine(BridgeSnapshot snapshot, PortSlot ingress, MacAddress destination, int vlan, in VlanClassification classification, long nowMs)
     {
-        var ports = snapshot.Ports;
         if (destination.IsMulticast)
         {
             return Flood(ingress, destination.IsBroadcast ? FloodReason.Broadcast : FloodReason.Multicast, vlan, classification, nowMs);
@@ -125,7 +128,7 @@ public sealed partial class ForwardingEngine(MacTable macTable)
             return Dropped(ingress.Counters, DropReason.LocalDestination, vlan);
         }
 
-        if ((uint)egress >= (uint)ports.Length || ports[egress] is not { IsUp: true } egressSlot)
+        if (!snapshot.TryGetPort(egress, out var egressSlot) || !egressSlot.IsUp)
         {
             return Dropped(ingress.Counters, DropReason.EgressDown, vlan);
         }
@@ -146,9 +149,8 @@ public sealed partial class ForwardingEngine(MacTable macTable)
     public void Prefetch(BridgeSnapshot snapshot, int ingressPort, ReadOnlySpan<byte> frameBytes)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        var ports = snapshot.Ports;
         var frame = new EthernetFrame(frameBytes);
-        if ((uint)ingressPort >= (uint)ports.Length || ports[ingressPort] is not { } ingress || !frame.IsValid)
+        if (!snapshot.TryGetPort(ingressPort, out var ingress) || !frame.IsValid)
         {
             return;
         }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using UserBridge.Core.Events;
 using UserBridge.Core.Frames;
 
@@ -7,21 +6,14 @@ namespace UserBridge.Core.Learning;
 /// <summary>The control-plane side of the MAC table: static entries, removal, aging sweeps, listing.</summary>
 public sealed unsafe partial class MacTable
 {
-    private const ulong KeyMask = (1UL << 60) - 1;
-    private const ulong Multiplier1 = 0x9E37_79B9_7F4A_7C15UL;
-    private const ulong Multiplier2 = 0xBF58_476D_1CE4_E5B9UL;
-    private static readonly ulong Inverse1 = ModularInverse(Multiplier1);
-    private static readonly ulong Inverse2 = ModularInverse(Multiplier2);
-
     /// <summary>
     /// Adds or replaces a static entry: never aged, never evicted, never moved by learning. Returns false
     /// when the key's bucket holds only static entries.
     /// </summary>
     public bool AddStatic(MacAddress mac, int vlan, int port)
     {
-        var mixed = Mix(Key(mac, vlan));
-        var first = (int)(mixed & _bucketMask) * SlotsPerBucket;
-        var tag = mixed >> _bucketBits;
+        var (bucket, tag) = MacKey.Split(Key(mac, vlan), _bucketBits);
+        var first = bucket * SlotsPerBucket;
         var word = MakeWord(tag, port, isStatic: true);
         var nowMs = NowMs;
         while (true)
@@ -48,9 +40,8 @@ public sealed unsafe partial class MacTable
     /// <summary>Removes the entry of (<paramref name="vlan"/>, <paramref name="mac"/>), static or not.</summary>
     public bool Remove(MacAddress mac, int vlan)
     {
-        var mixed = Mix(Key(mac, vlan));
-        var first = (int)(mixed & _bucketMask) * SlotsPerBucket;
-        var tag = mixed >> _bucketBits;
+        var (bucket, tag) = MacKey.Split(Key(mac, vlan), _bucketBits);
+        var first = bucket * SlotsPerBucket;
         var removed = false;
         int slot;
         while ((slot = Find(first, tag)) >= 0)
@@ -167,7 +158,7 @@ public sealed unsafe partial class MacTable
     }
 
     /// <summary>The (VLAN, MAC) key of the entry <paramref name="word"/> stored in <paramref name="slot"/>.</summary>
-    private ulong KeyAt(int slot, ulong word) => Unmix((TagOf(word) << _bucketBits) | (uint)(slot / SlotsPerBucket));
+    private ulong KeyAt(int slot, ulong word) => MacKey.Join(slot / SlotsPerBucket, TagOf(word), _bucketBits);
 
     private bool TryClear(int slot, ulong word)
     {
@@ -179,39 +170,5 @@ public sealed unsafe partial class MacTable
         CountOut(word);
         Interlocked.Decrement(ref _count);
         return true;
-    }
-
-    /// <summary>
-    /// A bijection on 60-bit keys (multiply by odd constants and xor-shift, each invertible modulo 2^60), so
-    /// that the bucket index and the stored tag together give back the key.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static ulong Mix(ulong key)
-    {
-        var x = (key * Multiplier1) & KeyMask;
-        x ^= x >> 31;
-        x = (x * Multiplier2) & KeyMask;
-        x ^= x >> 29;
-        return x;
-    }
-
-    internal static ulong Unmix(ulong mixed)
-    {
-        var x = mixed ^ (mixed >> 29) ^ (mixed >> 58);
-        x = (x * Inverse2) & KeyMask;
-        x ^= x >> 31;
-        return (x * Inverse1) & KeyMask;
-    }
-
-    private static ulong ModularInverse(ulong odd)
-    {
-        // Newton's iteration doubles the correct low bits each step: 5 steps reach 64 bits.
-        var inverse = odd;
-        for (var i = 0; i < 5; i++)
-        {
-            inverse *= 2 - (odd * inverse);
-        }
-
-        return inverse;
     }
 }

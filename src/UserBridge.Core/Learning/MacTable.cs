@@ -11,10 +11,9 @@ namespace UserBridge.Core.Learning;
 /// </summary>
 /// <remarks>
 /// <para><b>Layout.</b> The key is <c>mac | vid &lt;&lt; 48</c> (60 bits). It is scrambled by an invertible
-/// mixing function; the low bits of the mixed key pick a bucket of <see cref="SlotsPerBucket"/> slots and only the
-/// remaining high bits, the tag, are stored. Because the mix is a
-/// bijection, bucket + tag identify the key exactly (a quotient table), which leaves room in one 64-bit word
-/// for the tag, the port index and the flags. A whole entry therefore changes with one compare-and-swap:
+/// mix (<see cref="MacKey"/>); the low bits of the mixed key pick a bucket of <see cref="SlotsPerBucket"/> slots and
+/// only the remaining high bits, the tag, are stored. Because the mix is a bijection, bucket + tag identify the key
+/// exactly (a quotient table), which leaves room in one 64-bit word for the tag, the port index and the flags. A whole entry therefore changes with one compare-and-swap:
 /// readers can never see a key paired with another key's port (no torn entries), and no lock is needed.
 /// Each slot is a 16-byte cell: the word and the entry's last-seen time, so a bucket (four cells) is exactly one
 /// 64-byte cache line and a frame's source (learn or refresh) and destination (lookup and age check) cost two lines.
@@ -75,7 +74,6 @@ public sealed unsafe partial class MacTable
     private int _evictionHand;
     private readonly int _slots;
     private readonly int _bucketBits;
-    private readonly ulong _bucketMask;
     private readonly long _agingMs;
     private readonly long _refreshMs;
     private readonly TimeProvider _time;
@@ -100,7 +98,6 @@ public sealed unsafe partial class MacTable
         Capacity = capacity;
         var slots = (int)Math.Max(BitOperations.RoundUpToPowerOf2((uint)capacity) * 4, SlotsPerBucket << MinBucketBits);
         _bucketBits = BitOperations.Log2((uint)(slots / SlotsPerBucket));
-        _bucketMask = (1UL << _bucketBits) - 1;
         _slots = slots;
         _memory = new TableMemory((nuint)slots * (nuint)sizeof(Cell), adviseHugePages);
         _cells = (Cell*)_memory.Pointer;
@@ -136,7 +133,8 @@ public sealed unsafe partial class MacTable
     /// <summary>Milliseconds since the table was created, by its time provider: the clock of every call.</summary>
     public long NowMs => (long)_time.GetElapsedTime(_startTimestamp).TotalMilliseconds;
 
-    public static ulong Key(MacAddress mac, int vlan) => mac.Value | ((ulong)(uint)vlan << 48);
+    /// <summary>The table's key of <paramref name="mac"/> in VLAN <paramref name="vlan"/> (see <see cref="MacKey"/>).</summary>
+    public static ulong Key(MacAddress mac, int vlan) => MacKey.Of(mac, vlan);
 
     /// <summary>Learned (dynamic) entries on <paramref name="port"/>.</summary>
     public int CountOn(int port) => Volatile.Read(ref _portCounts[port]);
@@ -149,9 +147,8 @@ public sealed unsafe partial class MacTable
     /// </summary>
     public LearnResult Learn(ulong key, int port, long nowMs, int maxMacs = 0)
     {
-        var mixed = Mix(key);
-        var first = (int)(mixed & _bucketMask) * SlotsPerBucket;
-        var tag = mixed >> _bucketBits;
+        var (bucket, tag) = MacKey.Split(key, _bucketBits);
+        var first = bucket * SlotsPerBucket;
         var word = MakeWord(tag, port, isStatic: false);
         while (true)
         {
@@ -200,9 +197,8 @@ public sealed unsafe partial class MacTable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Lookup(ulong key, long nowMs)
     {
-        var mixed = Mix(key);
-        var first = (int)(mixed & _bucketMask) * SlotsPerBucket;
-        var tag = mixed >> _bucketBits;
+        var (bucket, tag) = MacKey.Split(key, _bucketBits);
+        var first = bucket * SlotsPerBucket;
         var slot = Find(first, tag);
         if (slot < 0)
         {
@@ -238,7 +234,7 @@ public sealed unsafe partial class MacTable
             return;
         }
 
-        var first = (int)(Mix(key) & _bucketMask) * SlotsPerBucket;
+        var first = MacKey.Split(key, _bucketBits).Bucket * SlotsPerBucket;
         Sse.Prefetch0(_cells + first);
     }
 

@@ -27,4 +27,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "port {Port} shut down: {Reason}; bring it back with: userbridge port set {Port} --up")]
     public static partial void PortShutDown(ILogger logger, string port, string reason);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Error, Message = "the control inbox was full ({Capacity} notices): {Count} port failures or guard trips were not delivered; a failed port among them stays listed up, unserved, until removed")]
+    public static partial void NoticesRefused(ILogger logger, long count, int capacity);
 }

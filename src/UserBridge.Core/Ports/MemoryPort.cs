@@ -93,12 +93,13 @@ public sealed class MemoryPort(string name, bool keepSent = true) : IPort
             return false;
         }
 
-        Interlocked.Increment(ref _sentCount);
+        // Kept before counted: a test that waits for the count then takes the frame must find it.
         if (keepSent)
         {
             _sent.Enqueue(frame.ToArray());
         }
 
+        Interlocked.Increment(ref _sentCount);
         return true;
     }
 

@@ -147,5 +147,12 @@ public sealed class PortCounters(bool sharedReceive = false)
 
     internal void ClearShutdownLatch() => Volatile.Write(ref _shutdownLatched, 0);
 
+    /// <summary>Takes back a <see cref="TryLatchShutdown"/> whose request could not be delivered: the next offending frame asks again.</summary>
+    internal void UndoShutdownLatch()
+    {
+        Interlocked.Decrement(ref _shutdowns);
+        Volatile.Write(ref _shutdownLatched, 0);
+    }
+
     internal void CountWorkerRestart() => Interlocked.Increment(ref _workerRestarts);
 }

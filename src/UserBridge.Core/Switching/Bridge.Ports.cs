@@ -1,12 +1,10 @@
 using UserBridge.Core.Events;
-using UserBridge.Core.Forwarding;
 using UserBridge.Core.Learning;
-using UserBridge.Core.Logging;
 using UserBridge.Core.Ports;
 
 namespace UserBridge.Core.Switching;
 
-/// <summary>The control plane's changes to a port in place: up or down, VLAN settings, guards, and a guard's shutdown.</summary>
+/// <summary>The control plane's changes to a port in place: up or down, VLAN settings, guards.</summary>
 public sealed partial class Bridge
 {
     /// <summary>Sets a port administratively up or down. A down port drops what it receives and is sent nothing.</summary>
@@ -20,22 +18,7 @@ public sealed partial class Bridge
                 return false;
             }
 
-            if (isUp)
-            {
-                slot.Counters.ClearShutdownLatch();
-            }
-
-            if (slot.IsUp != isUp)
-            {
-                Publish(slot with { IsUp = isUp });
-                if (!isUp)
-                {
-                    MacTable.FlushPort(slot.Index, includeStatic: false);
-                }
-
-                Events.Publish(BridgeEvent.ForPort(isUp ? BridgeEventKind.PortUp : BridgeEventKind.PortDown, name, slot.Index));
-            }
-
+            SetUp(slot, isUp);
             return true;
         }
     }
@@ -85,25 +68,35 @@ public sealed partial class Bridge
         Publish(ports);
     }
 
-    /// <summary>
-    /// Called by a worker when a guard trips on port <paramref name="index"/>: the first call since the port was last
-    /// brought up takes it down, off the worker's thread (the control plane's lock is never taken on a worker).
-    /// </summary>
-    private void ShutDownPort(int index, DropReason reason)
+    /// <summary>Takes down the port at <paramref name="index"/> if it is still <paramref name="port"/>; on the control thread.</summary>
+    private void TakeDown(int index, IPort port)
     {
-        var ports = Snapshot.Ports;
-        if ((uint)index >= (uint)ports.Length || ports[index] is not { } slot || !slot.Counters.TryLatchShutdown())
+        lock (_control)
         {
-            return;
+            if (_snapshot.TryGetPort(index, out var slot) && ReferenceEquals(slot.Port, port))
+            {
+                SetUp(slot, isUp: false);
+            }
+        }
+    }
+
+    /// <summary>Brings <paramref name="slot"/> up or takes it down (forgetting its learned entries); under <c>_control</c>.</summary>
+    private void SetUp(PortSlot slot, bool isUp)
+    {
+        if (isUp)
+        {
+            slot.Counters.ClearShutdownLatch();
         }
 
-        ThreadPool.UnsafeQueueUserWorkItem(
-            static state =>
+        if (slot.IsUp != isUp)
+        {
+            Publish(slot with { IsUp = isUp });
+            if (!isUp)
             {
-                Log.PortShutDown(state.Bridge.Logger, state.Name, state.Reason);
-                state.Bridge.SetPortUp(state.Name, isUp: false);
-            },
-            (Bridge: this, slot.Name, Reason: DropReasons.Name(reason)),
-            preferLocal: false);
+                MacTable.FlushPort(slot.Index, includeStatic: false);
+            }
+
+            Events.Publish(BridgeEvent.ForPort(isUp ? BridgeEventKind.PortUp : BridgeEventKind.PortDown, slot.Name, slot.Index));
+        }
     }
 }

@@ -12,10 +12,15 @@ using UserBridge.Core.Workers;
 namespace UserBridge.Core.Switching;
 
 /// <summary>
-/// One switch: its ports, MAC table, engine, workers and the aging sweeper. The methods here are the control
-/// plane: they are serialised by one lock and publish a new <see cref="BridgeSnapshot"/> for every change;
-/// the workers never take that lock.
+/// One switch: its ports, MAC table, engine, workers, control thread and the aging sweeper. The methods here are the
+/// control plane: they are serialised by one lock and publish a new <see cref="BridgeSnapshot"/> for every change.
 /// </summary>
+/// <remarks>
+/// The workers never take that lock. They read the snapshot once per batch, and what they notice that needs the
+/// control plane (a port failed, a guard tripped) they post to the bridge's <see cref="ControlInbox"/>, which the
+/// bridge's control thread (<c>ub-control</c>) drains: it takes the port down under the lock, so the scan of the MAC
+/// table that goes with it never holds up a worker's other ports (Bridge.Inbox.cs).
+/// </remarks>
 public sealed partial class Bridge : IDisposable
 {
     private static readonly TimeSpan WorkerStopTimeout = TimeSpan.FromSeconds(1);
@@ -43,6 +48,7 @@ public sealed partial class Bridge : IDisposable
         Logger = logger ?? NullLogger.Instance;
         MacTable = new MacTable(options.MacTableSize, options.AgingTime, _time, options.AdviseHugePages) { Events = Events };
         Engine = new ForwardingEngine(MacTable) { ShutDownPort = ShutDownPort };
+        _controlThread = StartControlThread();
     }
 
     public BridgeOptions Options { get; }
@@ -62,7 +68,10 @@ public sealed partial class Bridge : IDisposable
     /// sees a new snapshot also sees every object it points to fully built.</summary>
     public BridgeSnapshot Snapshot => Volatile.Read(ref _snapshot);
 
-    /// <summary>Raised on a thread-pool thread when a port fails and goes down.</summary>
+    /// <summary>
+    /// Raised on a thread-pool thread when a port fails, once the control thread has taken it down (its snapshot says
+    /// it is down and its learned entries are gone).
+    /// </summary>
     public event EventHandler<PortFailedEventArgs>? PortFailed;
 
     /// <summary>Adds a port and, once the bridge is started, starts its worker. The bridge owns the port from now on.</summary>
@@ -224,6 +233,7 @@ public sealed partial class Bridge : IDisposable
         }
 
         StopPollers(pollers);
+        StopControlThread();
 
         foreach (var slot in ports)
         {
@@ -247,24 +257,6 @@ public sealed partial class Bridge : IDisposable
         {
             var ports = Snapshot.Ports;
             return ports.Length < MacTable.MaxPorts || Array.IndexOf(ports, null) >= 0;
-        }
-    }
-
-    internal void OnPortFailed(string name, Exception exception)
-    {
-        Interlocked.Increment(ref _failures[(int)PortFailures.Of(exception)]);
-        if (_portLog.TryPass(out var suppressed))
-        {
-            Log.PortFailed(Logger, name, exception.Message + suppressed);
-        }
-
-        SetPortUp(name, isUp: false);
-
-        // Raised off the failing worker's thread, so that a handler may remove the port (which joins that worker).
-        var handlers = PortFailed;
-        if (handlers is not null)
-        {
-            ThreadPool.QueueUserWorkItem(state => handlers(this, state), new PortFailedEventArgs(name, exception), preferLocal: false);
         }
     }
 

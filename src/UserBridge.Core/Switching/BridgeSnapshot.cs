@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using UserBridge.Core.Observers;
 using UserBridge.Core.Ports;
 
@@ -57,6 +59,19 @@ public sealed class BridgeSnapshot
 
     /// <summary>Where a flood of <paramref name="vlan"/> goes.</summary>
     public int[] FloodPortsOf(int vlan) => VlanAware ? FloodByVlan[vlan] : FloodPorts;
+
+    /// <summary>
+    /// The port at <paramref name="index"/>, if there is one: false for an index out of range (a port removed since the
+    /// caller learned it, a snapshot from before it was added) or a hole a removed port left. On the data path: inlined,
+    /// one bounds check.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryGetPort(int index, [NotNullWhen(true)] out PortSlot? slot)
+    {
+        var ports = Ports;
+        slot = (uint)index < (uint)ports.Length ? ports[index] : null;
+        return slot is not null;
+    }
 
     public PortSlot? Find(string name)
     {

@@ -116,7 +116,7 @@ internal abstract class BatchWorker
         times.Enqueue(now);
         var restart = times.Count < CrashesBeforeDown;
         Log.WorkerCrashed(Bridge.Logger, port.Name, restart ? "serving the port again" : $"{CrashesBeforeDown} crashes within {CrashWindow.TotalSeconds:0} s, taking the port down", exception);
-        if (restart && Bridge.Snapshot.Ports is var ports && (uint)portIndex < (uint)ports.Length && ports[portIndex] is { } slot)
+        if (restart && Bridge.Snapshot.TryGetPort(portIndex, out var slot))
         {
             slot.Counters.CountWorkerRestart();
         }
@@ -163,11 +163,8 @@ internal abstract class BatchWorker
     /// False once the port was removed: its index may already belong to a new port, whose counters and learning must
     /// not see the old port's last frames.
     /// </summary>
-    private static bool OwnsIndex(BridgeSnapshot snapshot, IPort port, int portIndex)
-    {
-        var ports = snapshot.Ports;
-        return (uint)portIndex < (uint)ports.Length && ReferenceEquals(ports[portIndex]?.Port, port);
-    }
+    private static bool OwnsIndex(BridgeSnapshot snapshot, IPort port, int portIndex) =>
+        snapshot.TryGetPort(portIndex, out var slot) && ReferenceEquals(slot.Port, port);
 
     /// <summary>Runs the host's start-up hook (CPU pinning); a failure there is logged, and the thread forwards anyway.</summary>
     private void Starting()

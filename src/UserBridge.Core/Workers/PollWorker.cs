@@ -96,7 +96,7 @@ internal sealed class PollWorker : BatchWorker, IDisposable
         catch (PortException ex)
         {
             Forget(port, portIndex);
-            Bridge.OnPortFailed(port.Name, ex);
+            Bridge.OnPortFailed(portIndex, port, ex);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -104,7 +104,7 @@ internal sealed class PollWorker : BatchWorker, IDisposable
             if (!Recover(port, portIndex, ex))
             {
                 Forget(port, portIndex);
-                Bridge.OnPortFailed(port.Name, ex);
+                Bridge.OnPortFailed(portIndex, port, ex);
             }
         }
     }

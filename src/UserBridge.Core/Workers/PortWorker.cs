@@ -35,7 +35,7 @@ internal sealed class PortWorker(Bridge bridge, IPort port, int portIndex, int q
             catch (PortException ex)
             {
                 LeaveBatchAfterCrash();
-                Bridge.OnPortFailed(port.Name, ex);
+                Bridge.OnPortFailed(portIndex, port, ex);
                 return;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -43,7 +43,7 @@ internal sealed class PortWorker(Bridge bridge, IPort port, int portIndex, int q
                 LeaveBatchAfterCrash();
                 if (!Recover(port, portIndex, ex))
                 {
-                    Bridge.OnPortFailed(port.Name, ex);
+                    Bridge.OnPortFailed(portIndex, port, ex);
                     return;
                 }
             }

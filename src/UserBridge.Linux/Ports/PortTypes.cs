@@ -3,6 +3,7 @@ using UserBridge.Linux.Ports.Packet;
 using UserBridge.Linux.Ports.QemuDgram;
 using UserBridge.Linux.Ports.QemuStream;
 using UserBridge.Linux.Ports.Tap;
+using UserBridge.Linux.Ports.VhostUser;
 
 namespace UserBridge.Linux.Ports;
 

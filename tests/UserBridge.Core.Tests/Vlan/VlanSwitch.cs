@@ -53,7 +53,7 @@ internal sealed class VlanSwitch : IDisposable
     public static VlanSwitch WithoutSettings(int portCount, bool vlanFiltering) =>
         new([.. Enumerable.Range(0, portCount).Select(i => ((IPort)new MemoryPort($"p{i}"), (PortVlan?)null))], vlanFiltering);
 
-    public ForwardingDecision Send(int ingressPort, byte[] frame) => Engine.Process(Snapshot, ingressPort, frame, Table.NowMs);
+    public ForwardingDecision Send(int ingressPort, byte[] frame) => Engine.Process(Snapshot, ingressPort, frame, VirtioNetHeader.None, Context, Table.NowMs);
 
     public ForwardingDecision Send(int ingressPort, byte[] frame, VirtioNetHeader offload) =>
         Engine.Process(Snapshot, ingressPort, frame, offload, Context, Table.NowMs);
@@ -87,6 +87,7 @@ internal sealed class VlanSwitch : IDisposable
 
     public void Dispose()
     {
+        Context.Dispose();
         foreach (var slot in _slots)
         {
             slot.Port.Dispose();

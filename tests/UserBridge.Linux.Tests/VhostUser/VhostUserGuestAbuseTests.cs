@@ -82,17 +82,18 @@ public sealed unsafe class VhostUserGuestAbuseTests
         var ring = Gen.Select(descriptor.Array[1, 8], Gen.UShort[0, TestFrontend.QueueSize + 2].Array[1, 4], Gen.Bool);
         var runs = 0;
         ring.Sample(
-            ((ulong Address, uint Length, ushort Flags, ushort Next)[] Descriptors, ushort[] Heads, bool Receive) sample =>
+            sample =>
             {
+                var (descriptors, heads, receive) = sample;
                 using var lab = Started();
-                var queue = sample.Receive ? 0 : 1;
-                for (var i = 0; i < sample.Descriptors.Length; i++)
+                var queue = receive ? 0 : 1;
+                for (var i = 0; i < descriptors.Length; i++)
                 {
-                    var (address, length, flags, next) = sample.Descriptors[i];
+                    var (address, length, flags, next) = descriptors[i];
                     lab.Frontend.WriteDescriptor(queue, i, address, length, flags, next);
                 }
 
-                foreach (var head in sample.Heads)
+                foreach (var head in heads)
                 {
                     lab.Frontend.Publish(queue, head);
                 }
@@ -115,7 +116,7 @@ public sealed unsafe class VhostUserGuestAbuseTests
         var header = new byte[VhostUserProtocol.HeaderSize];
         header[0] = (byte)VhostUserRequest.SetMemTable;
         header[4] = 1;
-        header[9] = 0x10;
+        header[10] = 0x01;
         lab.Frontend.SendRaw(header);
 
         Assert.Contains("bytes (at most 4096)", lab.WaitEnded(), StringComparison.Ordinal);

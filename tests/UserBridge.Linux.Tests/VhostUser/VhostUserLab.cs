@@ -29,7 +29,12 @@ internal sealed class VhostUserLab : IDisposable
         Bridge.Start();
         Frontend = new TestFrontend();
         Session = new VhostUserSession(new PortOpening(Bridge, PortName, null, PortGuard.None, NullLogger.Instance, Lines.Add), "/test/vm.sock", Frontend.SwitchEnd, maxQueuePairs);
-        _thread = new Thread(() => Volatile.Write(ref _ended, Session.Run())) { IsBackground = true, Name = "test-vhost-session" };
+        // As the endpoint does: the session is disposed (its connection closed) once it ends.
+        _thread = new Thread(() =>
+        {
+            Volatile.Write(ref _ended, Session.Run());
+            Session.Dispose();
+        }) { IsBackground = true, Name = "test-vhost-session" };
         _thread.Start();
     }
 

@@ -1,5 +1,4 @@
 using UserBridge.Core.Offload;
-using UserBridge.Core.Ports;
 using UserBridge.Linux.Ports.VhostUser;
 
 namespace UserBridge.Linux.Tests.VhostUser;

@@ -30,6 +30,7 @@ public sealed partial class VhostUserSession : IDisposable
     private ulong _features;
     private ulong _protocolFeatures;
     private volatile bool _portFailed;
+    private int _disposed;
 
     public VhostUserSession(PortOpening opening, string path, int fd, int maxQueuePairs)
     {
@@ -81,6 +82,11 @@ public sealed partial class VhostUserSession : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _bridge.PortFailed -= OnPortFailed;
         StopPort();
         foreach (var ring in _rings)
