@@ -1,4 +1,6 @@
 
+using System.Text.Json;
+
 namespace UserBridge.Integration.Tests;
 
 /// <summary>
@@ -56,6 +58,15 @@ internal sealed class GuestLab : IDisposable
         {extra}
         """;
 
+    /// <summary>A vhost-user port on <paramref name="socket"/>, <paramref name="extra"/> lines added (role, queues, VLAN keys).</summary>
+    public string VhostUserPort(string name, string socket, string extra = "") => $"""
+        [[port]]
+        name = "{name}"
+        type = "vhost-user"
+        path = "{Socket(socket)}"
+        {extra}
+        """;
+
     public static string PacketPort(string name, string interfaceName) => $"""
         [[port]]
         name = "{name}"
@@ -76,6 +87,21 @@ internal sealed class GuestLab : IDisposable
         ["-netdev", $"stream,id=n0,server=off,addr.type=unix,addr.path={Socket(socket)}"];
 
     /// <summary>
+    /// QEMU's side of a vhost-user port: the chardev on <paramref name="socket"/> (connecting to the switch, again a
+    /// second after losing it with <paramref name="qemuReconnects"/>; or with <paramref name="qemuListens"/> listening
+    /// for it: the port's role client), the netdev, the guest's RAM shared and the NIC. With more than one queue pair
+    /// the guest gets as many CPUs: its virtio-net driver uses min(queue pairs, CPUs) of them.
+    /// </summary>
+    public string[] VhostUser(string socket, string mac, bool qemuListens = false, int queuePairs = 1, bool qemuReconnects = false) =>
+    [
+        "-chardev", $"socket,id=c0,path={Socket(socket)}{(qemuListens ? ",server=on,wait=off" : string.Empty)}{(qemuReconnects ? ",reconnect=1" : string.Empty)}",
+        "-netdev", $"vhost-user,id=n0,chardev=c0{(queuePairs > 1 ? $",queues={queuePairs}" : string.Empty)}",
+        .. QemuGuest.SharedMemory,
+        .. QemuGuest.VhostUserNic("n0", mac, queuePairs),
+        .. queuePairs > 1 ? new[] { "-smp", $"{queuePairs}" } : [],
+    ];
+
+    /// <summary>
     /// Starts a guest on <paramref name="netdev"/> (a virtio NIC for netdev n0 is added unless it has a
     /// <c>-device</c>), with <paramref name="mac"/> and <paramref name="addressWithPrefix"/> on eth0.
     /// </summary>
@@ -85,6 +111,26 @@ internal sealed class GuestLab : IDisposable
         var guest = QemuGuest.Start($"{Prefix}-{name}", arguments, mac, addressWithPrefix, script, vlans, fd3Path);
         _guests.Add(guest);
         return guest;
+    }
+
+    /// <summary><c>fdb show -j</c>, with <paramref name="filter"/> options (<c>--vlan 10</c>).</summary>
+    public JsonElement Fdb(params string[] filter) => Cli.Json(["fdb", "show", "--control", ControlPath, "-j", .. filter]);
+
+    /// <summary><c>port show -j</c>: every port's row.</summary>
+    public JsonElement Ports() => Cli.Json("port", "show", "--control", ControlPath, "-j");
+
+    /// <summary>The <c>port show</c> row of port <paramref name="name"/>, or null while it is not in the bridge.</summary>
+    public JsonElement? Port(string name) =>
+        Ports().EnumerateArray().Where(p => p.GetProperty("name").GetString() == name).Select(p => (JsonElement?)p).FirstOrDefault();
+
+    public string? PortState(string name) => Port(name)?.GetProperty("state").GetString();
+
+    /// <summary>The port <paramref name="mac"/> is learned on, asserting it is in the table once.</summary>
+    public static string? PortOf(JsonElement fdb, string mac)
+    {
+        var rows = fdb.EnumerateArray().Where(row => row.GetProperty("mac").GetString() == mac).ToList();
+        Assert.True(rows.Count == 1, $"expected {mac} once in fdb show, got: {fdb}");
+        return rows[0].GetProperty("port").GetString();
     }
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Net;
 using System.Security.Cryptography;
@@ -73,6 +74,38 @@ internal static class NamespaceSockets
         }
 
         return (total, hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// Connects from namespace <paramref name="ns"/> to <paramref name="target"/> (retrying every 0.5 s while nothing
+    /// listens there yet, such as a VM still booting, for <paramref name="deadline"/>), sends all of <paramref name="data"/>
+    /// and shuts down the sending half.
+    /// </summary>
+    public static void SendWhenListening(string ns, IPEndPoint target, byte[] data, TimeSpan deadline)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            using var client = Tcp(ns);
+            try
+            {
+                client.Connect(target);
+            }
+            catch (SocketException) when (watch.Elapsed < deadline)
+            {
+                Thread.Sleep(500);
+                continue;
+            }
+
+            for (var offset = 0; offset < data.Length;)
+            {
+                offset += client.Send(data, offset, data.Length - offset, SocketFlags.None);
+            }
+
+            client.Shutdown(SocketShutdown.Send);
+            return;
+        }
     }
 
     /// <summary>

@@ -16,6 +16,9 @@ internal sealed partial class QemuGuest : IDisposable
 {
     public const string Program = "qemu-system-x86_64";
 
+    /// <summary>The guest's RAM (<c>-m</c>), in MiB; <see cref="SharedMemory"/> has the same size.</summary>
+    public const int MemoryMiB = 256;
+
     /// <summary>After the result line the guest powers off; QEMU exits within a second.</summary>
     private static readonly TimeSpan PowerOffDeadline = TimeSpan.FromSeconds(20);
 
@@ -68,6 +71,17 @@ internal sealed partial class QemuGuest : IDisposable
     /// <summary>The <c>-device</c> arguments of a virtio NIC on netdev <paramref name="netdevId"/>.</summary>
     /// <remarks>No option ROM (<c>romfile=</c>): the guest boots from -kernel, and iPXE would cost ~0.7 s under TCG.</remarks>
     public static string[] VirtioNic(string netdevId, string mac) => ["-device", $"virtio-net-pci,netdev={netdevId},mac={mac},romfile="];
+
+    /// <summary>
+    /// The <c>-device</c> arguments of a virtio NIC on vhost-user netdev <paramref name="netdevId"/>: without MSI-X
+    /// (<c>vectors=0</c>), as QEMU 7.2 under TCG segfaults when the guest starts a vhost-user NIC that has it (irqfd is
+    /// KVM-only); with more than one queue pair, multiqueue (<c>mq=on</c>).
+    /// </summary>
+    public static string[] VhostUserNic(string netdevId, string mac, int queuePairs = 1) =>
+        ["-device", $"virtio-net-pci,netdev={netdevId},mac={mac},romfile=,vectors=0{(queuePairs > 1 ? ",mq=on" : string.Empty)}"];
+
+    /// <summary>The guest's RAM as a shared memfd, which a vhost-user backend maps (the machine's memory backend).</summary>
+    public static string[] SharedMemory => ["-object", $"memory-backend-memfd,id=mem,size={MemoryMiB}M,share=on", "-machine", "memory-backend=mem"];
 
     /// <summary>
     /// Starts a guest and returns at once. <paramref name="netdevArguments"/> are QEMU's network arguments, a
@@ -133,7 +147,7 @@ internal sealed partial class QemuGuest : IDisposable
 
         string[] arguments =
         [
-            "-name", name, "-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-nodefaults",
+            "-name", name, "-accel", "tcg", "-m", $"{MemoryMiB}", "-nographic", "-no-reboot", "-nodefaults",
             "-serial", "stdio", "-kernel", image.KernelPath, "-initrd", image.InitrdPath, "-append", append,
             "-fw_cfg", $"name=opt/ub/script,file={scriptPath}",
             .. netdevArguments,

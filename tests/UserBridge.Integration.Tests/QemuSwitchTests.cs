@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net.Sockets;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -35,8 +32,8 @@ public sealed class QemuSwitchTests : IDisposable
         var sender = _lab.Guest("b", _lab.StreamClient("vm2.sock"), MacB, $"{AddressB}/24", GuestScripts.Sender(AddressA) + Linger);
 
         var fdb = FdbWhileTransferred(sender, receiver);
-        Assert.Equal("vm1", PortOf(fdb, MacA));
-        Assert.Equal("vm2", PortOf(fdb, MacB));
+        Assert.Equal("vm1", GuestLab.PortOf(fdb, MacA));
+        Assert.Equal("vm2", GuestLab.PortOf(fdb, MacB));
     }
 
     [Fact]
@@ -48,7 +45,7 @@ public sealed class QemuSwitchTests : IDisposable
         var sender = _lab.Guest("b", _lab.StreamClient("vms.sock"), MacB, $"{AddressB}/24", GuestScripts.Sender(AddressA) + Linger);
 
         var fdb = FdbWhileTransferred(sender, receiver);
-        var ports = new[] { PortOf(fdb, MacA), PortOf(fdb, MacB) };
+        var ports = new[] { GuestLab.PortOf(fdb, MacA), GuestLab.PortOf(fdb, MacB) };
         Assert.Equal(["vms-1", "vms-2"], ports.Order());
     }
 
@@ -71,10 +68,10 @@ public sealed class QemuSwitchTests : IDisposable
         sender.WaitForLine("PING10-OK", GuestDeadline);
 
         // Learned under VID 10 on the right ports: the tags the kernel stripped on the VMs' TAPs were put back.
-        var vlan10 = Fdb("--vlan", "10");
-        Assert.Equal("vma", PortOf(vlan10, MacA));
-        Assert.Equal("vmb", PortOf(vlan10, MacB));
-        var ports = Ports();
+        var vlan10 = _lab.Fdb("--vlan", "10");
+        Assert.Equal("vma", GuestLab.PortOf(vlan10, MacA));
+        Assert.Equal("vmb", GuestLab.PortOf(vlan10, MacB));
+        var ports = _lab.Ports();
         Assert.Equal("packet", ports.EnumerateArray().Single(p => p.GetProperty("name").GetString() == "vma").GetProperty("type").GetString());
         GuestScripts.AssertTransfer(sender.WaitForResult(GuestDeadline), receiver.WaitForResult(GuestDeadline));
     }
@@ -89,7 +86,7 @@ public sealed class QemuSwitchTests : IDisposable
         var sender = _lab.Guest("b", OwnTap(tapB), MacB, $"{AddressB}/24", GuestScripts.Sender(AddressA) + Linger);
 
         sender.WaitForLine("SENT", GuestDeadline);
-        var vmb = Ports().EnumerateArray().Single(p => p.GetProperty("name").GetString() == "vmb");
+        var vmb = _lab.Ports().EnumerateArray().Single(p => p.GetProperty("name").GetString() == "vmb");
         GuestScripts.AssertTransfer(sender.WaitForResult(GuestDeadline), receiver.WaitForResult(GuestDeadline));
 
         // The VM's TCP came as GSO frames (far fewer frames than the ~730 segments of 1 MiB at MSS 1448) and
@@ -107,8 +104,8 @@ public sealed class QemuSwitchTests : IDisposable
         var sender = _lab.Guest("b", Macvtap(Network.Tap(2), "m2", MacB), MacB, $"{AddressB}/24", GuestScripts.Sender(AddressA) + Linger, fd3Path: TapDevice($"{Prefix}-m2"));
 
         var fdb = FdbWhileTransferred(sender, receiver);
-        Assert.Equal("p1", PortOf(fdb, MacA));
-        Assert.Equal("p2", PortOf(fdb, MacB));
+        Assert.Equal("p1", GuestLab.PortOf(fdb, MacA));
+        Assert.Equal("p2", GuestLab.PortOf(fdb, MacB));
     }
 
     [Fact]
@@ -122,9 +119,9 @@ public sealed class QemuSwitchTests : IDisposable
         guest.WaitForLine("PING-OK", GuestDeadline);
         var ping = Network.Ping(1, 11);
         Assert.True(ping.ExitCode == 0, $"the namespace could not ping the VM: {ping.Output}{ping.Error}");
-        var fdb = Fdb();
-        Assert.Equal("host", PortOf(fdb, Network.MacOf(1)));
-        Assert.Equal("vm1", PortOf(fdb, MacA));
+        var fdb = _lab.Fdb();
+        Assert.Equal("host", GuestLab.PortOf(fdb, Network.MacOf(1)));
+        Assert.Equal("vm1", GuestLab.PortOf(fdb, MacA));
         Assert.Equal(0, guest.WaitForResult(GuestDeadline).ExitCode);
     }
 
@@ -139,7 +136,7 @@ public sealed class QemuSwitchTests : IDisposable
 
         // Namespace -> VM: the host stack's 64 KiB GSO frames leave through the socket port as wire-sized segments.
         var sent = RandomNumberGenerator.GetBytes(GuestScripts.TransferBytes);
-        SendFromNamespace(Network.Namespace(1), new IPEndPoint(IPAddress.Parse(AddressA), 5001), sent);
+        NamespaceSockets.SendWhenListening(Network.Namespace(1), new IPEndPoint(IPAddress.Parse(AddressA), 5001), sent, GuestDeadline);
 
         // VM -> namespace: the VM's segments arrive at the offload TAP.
         using var received = new MemoryStream();
@@ -158,7 +155,7 @@ public sealed class QemuSwitchTests : IDisposable
         Assert.True(result.ExitCode == 0, $"the guest failed: {result}");
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(sent)), result.ValueOf("RX-SHA256"));
         Assert.Equal(result.ValueOf("TX-SHA256"), Convert.ToHexStringLower(SHA256.HashData(received.ToArray())));
-        var host = Ports().EnumerateArray().Single(p => p.GetProperty("name").GetString() == "host");
+        var host = _lab.Ports().EnumerateArray().Single(p => p.GetProperty("name").GetString() == "host");
         Assert.True(host.GetProperty("offload").GetBoolean());
         Assert.True(host.GetProperty("rx_bytes").GetInt64() / host.GetProperty("rx_frames").GetInt64() > 1514, $"the namespace sent no GSO frames: {host}");
     }
@@ -187,16 +184,16 @@ public sealed class QemuSwitchTests : IDisposable
             .. QemuGuest.VirtioNic("n0", MacA),
         ];
         string[] serverNetdev = ["-netdev", $"stream,id=n0,server=on,addr.type=unix,addr.path={_lab.Socket("b.sock")}", .. QemuGuest.VirtioNic("n0", MacB)];
-        var a = _lab.Guest("a", dgramNetdev, MacA, $"{AddressA}/24", PingForever(AddressB));
-        var b = _lab.Guest("b", serverNetdev, MacB, $"{AddressB}/24", PingForever(AddressA));
-        a.WaitForLine(IsOk(0), "a successful ping of VM b", GuestDeadline);
-        b.WaitForLine(IsOk(0), "a successful ping of VM a", GuestDeadline);
+        var a = _lab.Guest("a", dgramNetdev, MacA, $"{AddressA}/24", GuestScripts.PingForever(AddressB));
+        var b = _lab.Guest("b", serverNetdev, MacB, $"{AddressB}/24", GuestScripts.PingForever(AddressA));
+        a.WaitForLine(GuestScripts.PingOkAfter(0), "a successful ping of VM b", GuestDeadline);
+        b.WaitForLine(GuestScripts.PingOkAfter(0), "a successful ping of VM a", GuestDeadline);
 
-        var before = (LastPing(a), LastPing(b));
+        var before = (GuestScripts.LastPing(a), GuestScripts.LastPing(b));
         _lab.RestartSwitch();
 
-        a.WaitForLine(IsOk(before.Item1 + 1), $"a ping after ping {before.Item1} that succeeds through the restarted switch", GuestDeadline);
-        b.WaitForLine(IsOk(before.Item2 + 1), $"a ping after ping {before.Item2} that succeeds through the restarted switch", GuestDeadline);
+        a.WaitForLine(GuestScripts.PingOkAfter(before.Item1 + 1), $"a ping after ping {before.Item1} that succeeds through the restarted switch", GuestDeadline);
+        b.WaitForLine(GuestScripts.PingOkAfter(before.Item2 + 1), $"a ping after ping {before.Item2} that succeeds through the restarted switch", GuestDeadline);
     }
 
     [Fact]
@@ -206,22 +203,22 @@ public sealed class QemuSwitchTests : IDisposable
         var tapB = $"{Prefix}-t2";
         _lab.StartSwitch(GuestLab.TapPort("host", Network.Tap(1)), _lab.StreamPort("vma", "vma.sock"), GuestLab.PacketPort("vmb", tapB));
         Network.AddHost(1);
-        var a = _lab.Guest("a", _lab.StreamClient("vma.sock"), MacA, $"{AddressA}/24", PingForever(TestNetwork.Address(1)));
-        var b = _lab.Guest("b", OwnTap(tapB), MacB, $"{AddressB}/24", PingForever(TestNetwork.Address(1)));
-        a.WaitForLine(IsOk(0), "VM a reaching the namespace", GuestDeadline);
-        b.WaitForLine(IsOk(0), "VM b reaching the namespace", GuestDeadline);
+        var a = _lab.Guest("a", _lab.StreamClient("vma.sock"), MacA, $"{AddressA}/24", GuestScripts.PingForever(TestNetwork.Address(1)));
+        var b = _lab.Guest("b", OwnTap(tapB), MacB, $"{AddressB}/24", GuestScripts.PingForever(TestNetwork.Address(1)));
+        a.WaitForLine(GuestScripts.PingOkAfter(0), "VM a reaching the namespace", GuestDeadline);
+        b.WaitForLine(GuestScripts.PingOkAfter(0), "VM b reaching the namespace", GuestDeadline);
 
         b.Dispose();
         WaitFor(() => !TestNetwork.InterfaceExists(tapB), $"QEMU's TAP {tapB} to disappear with VM b");
-        WaitFor(() => PortState("vmb") == "down", "port vmb to go down when its interface vanished");
-        var afterKill = LastPing(a);
-        a.WaitForLine(IsOk(afterKill + 2), "VM a still reaching the namespace after VM b was killed", GuestDeadline);
+        WaitFor(() => _lab.PortState("vmb") == "down", "port vmb to go down when its interface vanished");
+        var afterKill = GuestScripts.LastPing(a);
+        a.WaitForLine(GuestScripts.PingOkAfter(afterKill + 2), "VM a still reaching the namespace after VM b was killed", GuestDeadline);
         Assert.Equal(0, Network.Ping(1, 11).ExitCode);
 
         var b2 = _lab.Guest("b2", OwnTap(tapB), MacB, $"{AddressB}/24", GuestScripts.PingUntilAnswered(TestNetwork.Address(1)) + Linger);
         b2.WaitForLine("PING-OK", GuestDeadline);
-        Assert.Equal("up", PortState("vmb"));
-        Assert.Equal("vmb", PortOf(Fdb(), MacB));
+        Assert.Equal("up", _lab.PortState("vmb"));
+        Assert.Equal("vmb", GuestLab.PortOf(_lab.Fdb(), MacB));
         Assert.Equal(0, b2.WaitForResult(GuestDeadline).ExitCode);
     }
 
@@ -233,57 +230,12 @@ public sealed class QemuSwitchTests : IDisposable
     {
         sender.WaitForLine("SENT", GuestDeadline);
         receiver.WaitForLine("RX-SHA256", GuestDeadline);
-        var fdb = Fdb();
+        var fdb = _lab.Fdb();
         GuestScripts.AssertTransfer(sender.WaitForResult(GuestDeadline), receiver.WaitForResult(GuestDeadline));
         return fdb;
     }
 
     public void Dispose() => _lab.Dispose();
-
-    /// <summary>Connects from namespace <paramref name="ns"/> (retrying while the VM boots) and sends all of <paramref name="data"/>.</summary>
-    private static void SendFromNamespace(string ns, IPEndPoint target, byte[] data)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            using var client = NamespaceSockets.Tcp(ns);
-            try
-            {
-                client.Connect(target);
-            }
-            catch (SocketException) when (deadline.Elapsed < GuestDeadline)
-            {
-                Thread.Sleep(500);
-                continue;
-            }
-
-            for (var offset = 0; offset < data.Length;)
-            {
-                offset += client.Send(data, offset, data.Length - offset, SocketFlags.None);
-            }
-
-            client.Shutdown(SocketShutdown.Send);
-            return;
-        }
-    }
-
-    private static string PingForever(string address) => $$"""
-        i=0
-        while [ "$i" -lt 400 ]; do
-            i=$((i + 1))
-            if ping -c 1 -W 1 {{address}} >/dev/null; then echo "PING $i OK"; else echo "PING $i FAIL"; fi
-            sleep 0.3
-        done
-        """;
-
-    private static Func<string, bool> IsOk(int after) => line =>
-    {
-        var words = line.Split(' ');
-        return words.Length == 3 && words[0] == "PING" && words[2] == "OK" && int.Parse(words[1], CultureInfo.InvariantCulture) > after;
-    };
-
-    private static int LastPing(QemuGuest guest) =>
-        guest.Console.Where(l => l.StartsWith("PING ", StringComparison.Ordinal)).Select(l => int.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
 
     private static string[] OwnTap(string interfaceName) =>
         ["-netdev", $"tap,id=n0,ifname={interfaceName},script=no,downscript=no"];
@@ -305,20 +257,6 @@ public sealed class QemuSwitchTests : IDisposable
         var path = _lab.Socket($"tap{index}");
         Shell.Check("mknod", path, "c", numbers[0], numbers[1]);
         return path;
-    }
-
-    private JsonElement Fdb(params string[] filter) => Cli.Json(["fdb", "show", "--control", _lab.ControlPath, "-j", .. filter]);
-
-    private JsonElement Ports() => Cli.Json("port", "show", "--control", _lab.ControlPath, "-j");
-
-    private string? PortState(string name) =>
-        Ports().EnumerateArray().Where(p => p.GetProperty("name").GetString() == name).Select(p => p.GetProperty("state").GetString()).FirstOrDefault();
-
-    private static string? PortOf(JsonElement fdb, string mac)
-    {
-        var rows = fdb.EnumerateArray().Where(row => row.GetProperty("mac").GetString() == mac).ToList();
-        Assert.True(rows.Count == 1, $"expected {mac} once in fdb show, got: {fdb}");
-        return rows[0].GetProperty("port").GetString();
     }
 
     private static void WaitFor(Func<bool> condition, string what) => Waiting.Until(condition, what, TimeSpan.FromSeconds(30));

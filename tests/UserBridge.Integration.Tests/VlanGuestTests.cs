@@ -31,15 +31,15 @@ public sealed class VlanGuestTests : IDisposable
         var capture = _lab.Socket("h1.pcap");
         using var tcpdump = Tcpdump.Start(Network.Namespace(1), Network.Tap(1), capture, "ip or arp");
 
-        var a = Guest("a", "a10", "52:54:00:18:02:11", "198.18.0.11/24", Checks(("198.18.0.12", true), ("198.18.0.14", true), ("198.18.0.13", false)));
-        var b = Guest("b", "b10", "52:54:00:18:02:12", "198.18.0.12/24", Checks(("198.18.0.11", true)));
-        var c = Guest("c", "c20", "52:54:00:18:02:13", "198.18.0.13/24", "ip addr add 198.18.20.13/24 dev eth0\n" + Checks(("198.18.20.14", true), ("198.18.0.11", false), ("198.18.0.12", false)));
+        var a = Guest("a", "a10", "52:54:00:18:02:11", "198.18.0.11/24", GuestScripts.Reachability(8, ("198.18.0.12", true), ("198.18.0.14", true), ("198.18.0.13", false)));
+        var b = Guest("b", "b10", "52:54:00:18:02:12", "198.18.0.12/24", GuestScripts.Reachability(8, ("198.18.0.11", true)));
+        var c = Guest("c", "c20", "52:54:00:18:02:13", "198.18.0.13/24", "ip addr add 198.18.20.13/24 dev eth0\n" + GuestScripts.Reachability(8, ("198.18.20.14", true), ("198.18.0.11", false), ("198.18.0.12", false)));
         var t = Guest(
             "t",
             "trunk",
             "52:54:00:18:02:14",
             "198.18.1.14/24",
-            Checks(("198.18.1.1", true), ("198.18.0.11", true), ("198.18.20.13", true), ("198.18.0.13", false)),
+            GuestScripts.Reachability(8, ("198.18.1.1", true), ("198.18.0.11", true), ("198.18.20.13", true), ("198.18.0.13", false)),
             ["10@198.18.0.14/24", "20@198.18.20.14/24"]);
 
         // While the guests are up (they linger after their checks), the switch shows its VLANs.
@@ -69,20 +69,6 @@ public sealed class VlanGuestTests : IDisposable
     }
 
     public void Dispose() => _lab.Dispose();
-
-    /// <summary>Pings each target: positives until they answer (bounded), negatives twice; then lingers for the others.</summary>
-    private static string Checks(params (string Address, bool Reachable)[] targets)
-    {
-        var script = "fail=0\n";
-        foreach (var (address, reachable) in targets.OrderByDescending(t => t.Reachable))
-        {
-            script += reachable
-                ? GuestScripts.PingUntilAnswered(address, $"REACH-{address}") + "\n"
-                : $"if ping -c 2 -W 1 {address} >/dev/null; then echo \"LEAK {address}\"; fail=1; else echo \"ISOLATED {address}\"; fi\n";
-        }
-
-        return script + "sleep 8\nexit $fail\n";
-    }
 
     private QemuGuest Guest(string name, string port, string mac, string address, string script, IReadOnlyList<string>? vlans = null) =>
         _lab.Guest(name, _lab.StreamClient(port + ".sock"), mac, address, script, vlans);
