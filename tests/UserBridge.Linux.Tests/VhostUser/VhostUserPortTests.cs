@@ -142,16 +142,16 @@ public sealed unsafe class VhostUserPortTests : IDisposable
     }
 
     [Fact]
-    public void GetVringBaseWhileTheGuestTransmitsStopsTheRingAtAnIndexNoFrameAfterWhichWasTaken()
+    public void GetVringBaseWhileTheGuestTransmitsStopsTheRingWhereTheSwitchStoppedTaking()
     {
         Started();
         var frame = VhostUserLab.Frame(new(0xFFFF_FFFF_FFFF), VhostUserLab.Guest);
         var transmitted = 0;
+        var completed = 0;
         var stopping = false;
         var guest = new Thread(() =>
         {
             // The guest keeps transmitting, reusing its descriptors as the switch hands them back.
-            var completed = 0;
             while (!Volatile.Read(ref stopping))
             {
                 completed += _lab.Frontend.TakeUsed(1).Count;
@@ -173,10 +173,16 @@ public sealed unsafe class VhostUserPortTests : IDisposable
         Volatile.Write(ref stopping, true);
         guest.Join();
 
+        completed += _lab.Frontend.TakeUsed(1).Count;
+
+        // The index is where the switch stopped taking: every entry before it was handed back, none after. The frames
+        // of the batch a worker had read as the port left are dropped with it (as a NIC's at a reset), so the memory
+        // port may have seen up to a batch fewer.
         Assert.Null(_lab.Port);
-        Assert.Equal((ushort)forwarded, (ushort)stoppedAt);
+        Assert.Equal((ushort)completed, (ushort)stoppedAt);
+        Assert.InRange(completed - forwarded, 0, TestFrontend.QueueSize);
         Assert.Equal(forwarded, _lab.M1.SentCount);
-        Assert.True(transmitted > forwarded, $"the guest made {transmitted} frames available and the switch took {forwarded}: the ring was never stopped with frames left");
+        Assert.True(transmitted > completed, $"the guest made {transmitted} frames available and the switch took {completed}: the ring was never stopped with frames left");
     }
 
     [Fact]
