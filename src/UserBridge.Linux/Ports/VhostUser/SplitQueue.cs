@@ -147,18 +147,18 @@ public sealed unsafe partial class SplitQueue
                 return Break("a writable buffer in a transmit chain");
             }
 
-            var source = new ReadOnlySpan<byte>(data, (int)length);
-            var intoHeader = (int)Math.Clamp(header.Length - total, 0, length);
-            source[..intoHeader].CopyTo(header[(int)Math.Min(total, header.Length)..]);
-            var rest = source[intoHeader..];
-            var at = total + intoHeader - header.Length;
-            if (rest.Length > 0 && fits && at + rest.Length <= frame.Length)
+            // A buffer is copied only while the chain still fits the header and the frame buffer: a guest's length
+            // may be anything its memory holds (gigabytes), never made into a span.
+            fits &= total + length <= header.Length + frame.Length;
+            if (fits)
             {
-                rest.CopyTo(frame[(int)at..]);
-            }
-            else if (rest.Length > 0)
-            {
-                fits = false;
+                var source = new ReadOnlySpan<byte>(data, (int)length);
+                var intoHeader = (int)Math.Clamp(header.Length - total, 0, length);
+                source[..intoHeader].CopyTo(header[(int)Math.Min(total, header.Length)..]);
+                if (intoHeader < source.Length)
+                {
+                    source[intoHeader..].CopyTo(frame[(int)(total + intoHeader - header.Length)..]);
+                }
             }
 
             total += length;
